@@ -1,0 +1,1 @@
+"""Frontdesk's four services and the CLI that runs them."""

@@ -1,0 +1,101 @@
+"""The ``frontdesk`` command: run the product embedded, run one service, or chat from a terminal."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+SERVICES = {"gateway": 8000, "orchestrator": 8001, "retriever": 8002, "escalation": 8003}
+
+
+def _run_embedded(argv: Sequence[str]) -> None:
+    from services.embedded import create_app
+    from shared.runner import run_service
+
+    run_service("embedded", 8000, create_app, argv, distributed=False)
+
+
+def _run_service(name: str, argv: Sequence[str]) -> None:
+    import importlib
+
+    from shared.runner import run_service
+
+    module = importlib.import_module(f"services.{name}.app")
+    run_service(name, SERVICES[name], module.create_app, argv)
+
+
+def _chat(argv: Sequence[str]) -> int:
+    import httpx
+    from httpx_sse import connect_sse
+
+    parser = argparse.ArgumentParser(prog="frontdesk chat", description="Stream a reply.")
+    parser.add_argument("message", nargs="?", help="Ask once; omit for an interactive session")
+    parser.add_argument("--url", default=os.environ.get("FRONTDESK_URL", "http://127.0.0.1:8000"))
+    parser.add_argument("--api-key", default=os.environ.get("API_KEY", ""))
+    parser.add_argument("--session", default=None)
+    args = parser.parse_args(argv)
+    headers = {"X-API-Key": args.api_key} if args.api_key else {}
+    session = args.session
+
+    def ask(message: str) -> None:
+        nonlocal session
+        body = {"message": message, "session_id": session, "channel": "api"}
+        with httpx.Client(base_url=args.url, headers=headers, timeout=90) as client:
+            with connect_sse(client, "POST", "/api/v1/chat/stream", json=body) as events:
+                if events.response.status_code != 200:
+                    events.response.read()
+                    detail = events.response.json().get("detail", events.response.text)
+                    print(f"error {events.response.status_code}: {detail}", file=sys.stderr)
+                    return
+                session = events.response.headers.get("x-session-id", session)
+                for sse in events.iter_sse():
+                    data = json.loads(sse.data)
+                    if sse.event == "meta":
+                        sources = ", ".join(data["sources"]) or "none"
+                        print(f"[{data['intent']} | sources: {sources}]")
+                    elif sse.event == "token":
+                        print(data["content"], end="", flush=True)
+                    elif sse.event == "done":
+                        handoff = " | handed to a human agent" if data["escalate"] else ""
+                        print(f"\n[turn {data['turn_count']}{handoff}]")
+                    elif sse.event == "error":
+                        print(f"\nerror: {data['message']}", file=sys.stderr)
+
+    if args.message:
+        ask(args.message)
+        return 0
+    print("Type a message (Ctrl-D to quit).")
+    for line in sys.stdin:
+        if line.strip():
+            ask(line.strip())
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Dispatch ``frontdesk <command>``."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    commands = ["run", *SERVICES, "chat"]
+    if not argv or argv[0] not in commands:
+        print(
+            "usage: frontdesk {run|gateway|orchestrator|retriever|escalation|chat} [options]\n"
+            "  run           all services in one process (embedded, no servers needed)\n"
+            "  <service>     one service of the distributed stack (needs RABBITMQ_URL, REDIS_URL)\n"
+            "  chat          stream a reply from a running gateway in the terminal",
+            file=sys.stderr,
+        )
+        return 2
+    command, rest = argv[0], argv[1:]
+    if command == "run":
+        _run_embedded(rest)
+    elif command == "chat":
+        return _chat(rest)
+    else:
+        _run_service(command, rest)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

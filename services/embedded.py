@@ -1,0 +1,45 @@
+"""Embedded mode: all four services in one process over FastStream's in-memory transport."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from faststream.rabbit import TestRabbitBroker
+
+from services.escalation.app import create_router as escalation_router
+from services.gateway.app import create_app as create_gateway
+from services.orchestrator.app import create_router as orchestrator_router
+from services.retriever.app import create_router as retriever_router
+from shared.messaging import build_broker
+from shared.settings import Settings
+from shared.stores.redis_client import connect_redis
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The gateway app with every worker's subscribers on one in-memory broker.
+
+    The handlers are the distributed ones; only the transport (FastStream's in-memory
+    broker) and the store (fakeredis unless REDIS_URL is set) differ.
+    """
+    settings = (settings or Settings()).model_copy(update={"rabbitmq_url": ""})
+    broker = build_broker(settings, "embedded")
+    client = connect_redis(settings)
+    broker.include_router(retriever_router(settings))
+    broker.include_router(orchestrator_router(settings, client, broker))
+    broker.include_router(escalation_router(settings, client))
+    app = create_gateway(settings, broker=broker, client=client, detached_publish=True)
+
+    gateway_lifespan = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(a: FastAPI) -> AsyncIterator[None]:
+        # TestRabbitBroker is FastStream's in-memory transport: publishes are delivered to the
+        # subscribers above in-process, with no RabbitMQ server.
+        async with TestRabbitBroker(broker), gateway_lifespan(a):
+            yield
+        await client.aclose()
+
+    app.router.lifespan_context = lifespan
+    return app

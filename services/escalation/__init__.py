@@ -1,0 +1,1 @@
+"""The escalation worker: builds cards, keeps ticket state, publishes to the escalations exchange."""

@@ -1,0 +1,111 @@
+"""Wiring of the gateway: FastAPI app, broker publisher and reply queue, Redis stores."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections.abc import AsyncIterator
+
+import redis.asyncio as redis
+from fastapi import FastAPI
+from faststream.rabbit import RabbitBroker
+
+from services.gateway.chat import ChatService, Publish
+from services.gateway.errors import install_error_handlers
+from services.gateway.limits import BodySizeLimit
+from services.gateway.routes import router
+from services.gateway.turn_relay import TurnRelay
+from shared.errors import DependencyUnavailable
+from shared.events import Event, new_id
+from shared.messaging import build_broker, declare_topology, topology_for
+from shared.ops import ops_routes
+from shared.settings import Settings
+from shared.stores.hot_cache import RedisHotCache
+from shared.stores.leases import RedisLeasePool
+from shared.stores.redis_client import connect_redis
+from shared.stores.sessions import RedisSessionStore
+
+logger = logging.getLogger(__name__)
+LEASE_MARGIN_SECONDS = 30
+
+
+def _publisher(broker: RabbitBroker, detached: bool, **target: object) -> Publish:
+    """Publish to ``target``; broker failures become DependencyUnavailable."""
+    pending: set[asyncio.Task[object]] = set()
+
+    async def publish(event: Event) -> None:
+        try:
+            await broker.publish(event, persist=True, **target)  # type: ignore[arg-type]
+        except Exception as exc:  # aio-pika raises many unrelated types when RabbitMQ is down
+            raise DependencyUnavailable("The message broker is unavailable") from exc
+
+    async def publish_detached(event: Event) -> None:
+        # The in-memory broker runs subscribers inside publish(); detach so the request
+        # can stream while the turn runs.
+        task = asyncio.create_task(broker.publish(event, **target))  # type: ignore[arg-type]
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+
+    return publish_detached if detached else publish
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    broker: RabbitBroker | None = None,
+    client: redis.Redis | None = None,
+    detached_publish: bool = False,
+) -> FastAPI:
+    """The gateway. Embedded mode passes its shared in-memory broker and store."""
+    settings = settings or Settings()
+    topology = topology_for(settings)
+    owns_broker = broker is None
+    broker = broker or build_broker(settings, "gateway")
+    client = client or connect_redis(settings)
+
+    relay = TurnRelay(topology.private_queue(f"gateway.{new_id('gw')}.replies"))
+    broker.include_router(relay.router())
+    chat = ChatService(
+        settings=settings,
+        sessions=RedisSessionStore(client, settings.redis_prefix, settings.session_ttl_seconds),
+        cache=RedisHotCache(client, settings.redis_prefix, settings.cache_ttl_seconds),
+        leases=RedisLeasePool(
+            client,
+            settings.redis_prefix,
+            settings.max_concurrent_llm_calls,
+            settings.turn_timeout_seconds + LEASE_MARGIN_SECONDS,
+        ),
+        relay=relay,
+        publish_request=_publisher(broker, detached_publish, queue=topology.chat_requests.name),
+        publish_control=_publisher(broker, detached_publish, exchange=topology.turn_control),
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if owns_broker:
+            await broker.connect()
+            await declare_topology(broker, topology)
+            await broker.start()
+        yield
+        if owns_broker:
+            await broker.stop()
+            await client.aclose()
+
+    app = FastAPI(
+        title="Frontdesk",
+        version="1.0.0",
+        description="Customer-service chat: intent, RAG answers with sources, streaming, hand-off.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.chat = chat
+    app.include_router(router)
+    checks = {"redis": client.ping}
+    if owns_broker:  # the in-memory transport of embedded mode is always there
+        checks["rabbitmq"] = functools.partial(broker.ping, 1.0)
+    app.router.routes.extend(ops_routes(checks, settings.api_key))
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit)
+    return app

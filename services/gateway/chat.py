@@ -1,0 +1,171 @@
+"""Starting a turn at the gateway: session, hot cache, LLM lease, publish, and its event stream."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+from services.gateway.schemas import ChatData, ChatRequest, ChatResponse
+from services.gateway.turn_relay import TurnRelay
+from shared.errors import DependencyTimeout, InvalidInput, TooManyRequests
+from shared.events import ChatRequested, Event, TurnCancelled, TurnEvent, new_id
+from shared.observability import CACHE_LOOKUPS, bind_turn
+from shared.settings import Settings
+from shared.stores.hot_cache import CachedAnswer, RedisHotCache
+from shared.stores.leases import RedisLeasePool
+from shared.stores.sessions import RedisSessionStore, TurnRecord
+
+logger = logging.getLogger(__name__)
+
+Publish = Callable[[Event], Awaitable[None]]
+TOO_MANY = "Too many requests, please retry later"
+
+
+@dataclass
+class CacheHit:
+    """A turn answered from the hot cache, already recorded in the session."""
+
+    response: ChatResponse
+
+
+class TurnHandle:
+    """A published turn whose events this gateway is collecting."""
+
+    def __init__(
+        self, service: ChatService, turn_id: str, session_id: str, tenant_id: str, lease_held: bool
+    ) -> None:
+        self.turn_id = turn_id
+        self.session_id = session_id
+        self.tenant_id = tenant_id
+        self.lease_held = lease_held
+        self.finished = False
+        self.closed = False
+        self._service = service
+        self._events = service.relay.register(turn_id)
+
+    async def events(self, timeout: float) -> AsyncIterator[TurnEvent]:
+        """The turn's events up to and including ``done`` or ``error``."""
+        while True:
+            try:
+                event = await asyncio.wait_for(self._events.get(), timeout)
+            except TimeoutError as exc:
+                raise DependencyTimeout(
+                    f"The assistant did not answer within {timeout:.0f} seconds"
+                ) from exc
+            if event.type in ("done", "error"):
+                self.finished = True
+            yield event
+            if self.finished:
+                return
+
+    async def close(self) -> None:
+        """Stop collecting; a turn left unfinished is cancelled for the workers."""
+        await self._service.end_turn(self)
+
+
+class ChatService:
+    """The gateway's side of a turn."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: RedisSessionStore,
+        cache: RedisHotCache,
+        leases: RedisLeasePool,
+        relay: TurnRelay,
+        publish_request: Publish,
+        publish_control: Publish,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.cache = cache
+        self.leases = leases
+        self.relay = relay
+        self._publish_request = publish_request
+        self._publish_control = publish_control
+
+    async def begin(self, tenant_id: str, request: ChatRequest) -> CacheHit | TurnHandle:
+        """Answer from the cache, or publish the turn and return its handle."""
+        message = request.message.strip()
+        if not message:
+            raise InvalidInput("message must not be empty or only whitespace")
+        if len(message) > self.settings.max_message_chars:
+            raise InvalidInput(
+                f"message is {len(message)} characters; the limit is "
+                f"{self.settings.max_message_chars}"
+            )
+        session_id = request.session_id or new_id("sess")
+        turn_id = new_id("turn")
+        bind_turn(turn=turn_id, tenant=tenant_id, session=session_id)
+        session = await self.sessions.get_or_create(
+            tenant_id, session_id, request.user_id, request.channel
+        )
+        cached = await self.cache.get(tenant_id, message)
+        CACHE_LOOKUPS.labels(outcome="hit" if cached else "miss").inc()
+        if cached is not None:
+            return await self._answer_from_cache(
+                tenant_id, session_id, turn_id, message, cached, session.emotion_score
+            )
+
+        lease_held = self.settings.llm_enabled
+        if lease_held and not await self.leases.acquire(turn_id):
+            raise TooManyRequests(TOO_MANY, retry_after=1)
+        handle = TurnHandle(self, turn_id, session_id, tenant_id, lease_held)
+        try:
+            await self._publish_request(
+                ChatRequested(
+                    tenant_id=tenant_id,
+                    correlation_id=turn_id,
+                    session_id=session_id,
+                    user_id=request.user_id,
+                    channel=request.channel,
+                    message=message,
+                    reply_to=self.relay.queue.name,
+                )
+            )
+        except BaseException:
+            handle.finished = True
+            await handle.close()
+            raise
+        return handle
+
+    async def _answer_from_cache(
+        self,
+        tenant_id: str,
+        session_id: str,
+        turn_id: str,
+        message: str,
+        cached: CachedAnswer,
+        emotion: float,
+    ) -> CacheHit:
+        counts = await self.sessions.record_turn(
+            tenant_id,
+            session_id,
+            TurnRecord(turn_id, message, cached.reply, cached.intent, emotion, "resolved"),
+        )
+        data = ChatData(
+            intent=cached.intent,
+            sources=cached.sources,
+            escalate_to_human=False,
+            escalation_card=None,
+            turn_count=counts.turn_count,
+            failed_attempts=counts.failed_attempts,
+            emotion_score=emotion,
+        )
+        return CacheHit(ChatResponse(session_id=session_id, reply=cached.reply, data=data))
+
+    async def end_turn(self, handle: TurnHandle) -> None:
+        """Release what the turn held; tell the workers to stop if it did not finish."""
+        if handle.closed:
+            return
+        handle.closed = True
+        self.relay.unregister(handle.turn_id)
+        if handle.lease_held:
+            await self.leases.release(handle.turn_id)
+        if not handle.finished:
+            logger.info("client left before the turn finished; cancelling it")
+            await self._publish_control(
+                TurnCancelled(tenant_id=handle.tenant_id, correlation_id=handle.turn_id)
+            )

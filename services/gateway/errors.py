@@ -1,0 +1,61 @@
+"""Maps Frontdesk's error tree (and FastAPI's validation errors) to HTTP, in one place."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from shared.errors import (
+    AppError,
+    DependencyTimeout,
+    DependencyUnavailable,
+    InvalidInput,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+)
+
+logger = logging.getLogger(__name__)
+
+STATUS_BY_ERROR: list[tuple[type[AppError], int]] = [
+    (InvalidInput, 422),
+    (NotFound, 404),
+    (Unauthorized, 401),
+    (TooManyRequests, 429),
+    (DependencyTimeout, 504),
+    (DependencyUnavailable, 503),
+]
+
+
+def _status_for(exc: AppError) -> int:
+    return next((status for cls, status in STATUS_BY_ERROR if isinstance(exc, cls)), 503)
+
+
+def _describe_validation(exc: RequestValidationError) -> tuple[int, str]:
+    problems = []
+    for error in exc.errors():
+        if error.get("type") == "json_invalid":
+            return 400, "Request body is not valid JSON"
+        location = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
+        problems.append(f"{location or 'body'}: {error.get('msg', 'invalid')}")
+    return 422, "; ".join(problems)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error leaves as ``{"detail": "..."}`` with the right status."""
+
+    @app.exception_handler(AppError)
+    async def on_app_error(_: Request, exc: AppError) -> JSONResponse:
+        status = _status_for(exc)
+        if status >= 500:
+            logger.warning("request failed: %s", exc.message)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else {}
+        return JSONResponse({"detail": exc.message}, status_code=status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        status, detail = _describe_validation(exc)
+        return JSONResponse({"detail": detail}, status_code=status)

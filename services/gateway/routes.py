@@ -1,0 +1,134 @@
+"""HTTP routes of the public API v1."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
+
+from services.gateway.chat import CacheHit, ChatService, TurnHandle
+from services.gateway.schemas import (
+    ERROR_RESPONSES,
+    ChatData,
+    ChatRequest,
+    ChatResponse,
+    InvalidateResponse,
+)
+from services.gateway.sse import SSE_HEADERS, frame, frame_turn_event
+from shared.errors import AppError, DependencyUnavailable, Unauthorized
+from shared.events import TurnCompleted
+from shared.security import key_accepted
+from shared.settings import Settings
+
+
+def get_settings(request: Request) -> Settings:
+    """The app's settings."""
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_chat_service(request: Request) -> ChatService:
+    """The app's chat service."""
+    return request.app.state.chat  # type: ignore[no-any-return]
+
+
+def require_tenant(request: Request, settings: Annotated[Settings, Depends(get_settings)]) -> str:
+    """The caller's tenant; 401 unless the API key matches (skipped when API_KEY is empty)."""
+    if not key_accepted(settings.api_key, request.headers):
+        raise Unauthorized("Invalid or missing API key (send X-API-Key or Authorization: Bearer)")
+    return settings.tenant_id
+
+
+TenantDep = Annotated[str, Depends(require_tenant)]
+ChatDep = Annotated[ChatService, Depends(get_chat_service)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
+
+
+def _response(done: TurnCompleted) -> ChatResponse:
+    return ChatResponse(
+        session_id=done.session_id,
+        reply=done.reply,
+        data=ChatData(
+            intent=done.intent,
+            sources=done.sources,
+            escalate_to_human=done.escalate_to_human,
+            escalation_card=done.escalation_card,
+            turn_count=done.turn_count,
+            failed_attempts=done.failed_attempts,
+            emotion_score=done.emotion_score,
+            sub_tasks=[s.model_dump() for s in done.sub_tasks],
+        ),
+    )
+
+
+@router.post("/chat", response_model=ChatResponse, tags=["chat"])
+async def chat(
+    body: ChatRequest, tenant: TenantDep, service: ChatDep, settings: SettingsDep
+) -> ChatResponse:
+    """Send a message and wait for the whole reply."""
+    started = await service.begin(tenant, body)
+    if isinstance(started, CacheHit):
+        return started.response
+    try:
+        async for event in started.events(settings.turn_timeout_seconds):
+            if event.type == "done":
+                return _response(event)
+            if event.type == "error":
+                raise DependencyUnavailable(event.message)
+    finally:
+        await started.close()
+    raise AssertionError("unreachable: events() ends with done or error")
+
+
+def _session_of(started: CacheHit | TurnHandle) -> str:
+    return started.response.session_id if isinstance(started, CacheHit) else started.session_id
+
+
+async def _stream(started: CacheHit | TurnHandle, timeout: float) -> AsyncIterator[bytes]:
+    if isinstance(started, CacheHit):
+        reply, data = started.response.reply, started.response.data
+        yield frame("meta", {"intent": data.intent, "sources": data.sources, "escalate": False})
+        yield frame("token", {"content": reply})
+        yield frame("done", {"turn_count": data.turn_count, "escalate": False, "answer": reply})
+        return
+    try:
+        async for event in started.events(timeout):
+            yield frame_turn_event(event)
+    except AppError as exc:
+        # Headers are sent; the seed contract reports failures in-band with HTTP 200.
+        yield frame("error", {"message": exc.message})
+
+
+@router.post(
+    "/chat/stream",
+    tags=["chat"],
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"text/event-stream": {}},
+            "description": "Events: meta, token (many), done; or error.",
+        }
+    },
+)
+async def chat_stream(
+    body: ChatRequest, tenant: TenantDep, service: ChatDep, settings: SettingsDep
+) -> StreamingResponse:
+    """Send a message and stream the reply as server-sent events."""
+    started = await service.begin(tenant, body)
+    return StreamingResponse(
+        _stream(started, settings.turn_timeout_seconds),
+        media_type="text/event-stream",
+        headers={**SSE_HEADERS, "X-Session-Id": _session_of(started)},
+        # Runs after the stream ends or the client disconnects, even before the first byte.
+        background=BackgroundTask(started.close) if isinstance(started, TurnHandle) else None,
+    )
+
+
+@router.post("/performance/cache/invalidate", response_model=InvalidateResponse, tags=["ops"])
+async def invalidate_cache(tenant: TenantDep, service: ChatDep) -> InvalidateResponse:
+    """Make every cached answer of the caller's tenant stale."""
+    return InvalidateResponse(epoch=await service.cache.invalidate(tenant))

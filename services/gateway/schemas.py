@@ -1,0 +1,91 @@
+"""HTTP request and response models of the public API (never reused as events)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Channel = Literal["web", "app", "wechat", "dingtalk", "api"]
+SESSION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+
+
+class ChatRequest(BaseModel):
+    """A customer's message; the same body for sync and streaming chat."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "message": "How long does standard shipping take?",
+                    "channel": "web",
+                    "user_id": "u-1001",
+                }
+            ]
+        },
+    )
+
+    message: str = Field(min_length=1, description="The customer's message.")
+    session_id: str | None = Field(
+        None, pattern=SESSION_ID_PATTERN, description="Continue this session; omit to start one."
+    )
+    channel: Channel = "api"
+    user_id: str = Field("anonymous", min_length=1, max_length=128)
+
+
+class SubTaskOut(BaseModel):
+    """One part of a compound message."""
+
+    text: str
+    intent: str
+    outcome: str
+
+
+class ChatData(BaseModel):
+    """Details of how the turn was handled."""
+
+    intent: str
+    sources: list[str]
+    escalate_to_human: bool
+    escalation_card: dict[str, Any] | None
+    turn_count: int
+    failed_attempts: int
+    emotion_score: float
+    sub_tasks: list[SubTaskOut] = []
+
+
+class ChatResponse(BaseModel):
+    """The sync chat answer."""
+
+    session_id: str
+    reply: str
+    status: Literal["ok"] = "ok"
+    data: ChatData
+
+
+class ErrorBody(BaseModel):
+    """Every error answers with this body."""
+
+    detail: str
+
+
+class InvalidateResponse(BaseModel):
+    """Result of a cache invalidation."""
+
+    status: Literal["ok"] = "ok"
+    epoch: int
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody, "description": text}
+    for code, text in {
+        400: "Malformed request body",
+        401: "Missing or wrong API key",
+        413: "Request body too large",
+        422: "Invalid field value",
+        429: "Too many LLM calls in flight; retry after the Retry-After delay",
+        503: "A dependency (RabbitMQ, Redis, a worker) is unavailable",
+        504: "The assistant did not answer in time",
+    }.items()
+}

@@ -1,0 +1,52 @@
+"""Receives turn events on this gateway's own reply queue and hands them to waiting requests."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from faststream import AckPolicy
+from faststream.rabbit import RabbitQueue, RabbitRouter
+
+from shared.events import TurnEvent, turn_event_adapter
+
+logger = logging.getLogger(__name__)
+
+
+class TurnRelay:
+    """Routes events by turn id to the request that owns the turn."""
+
+    def __init__(self, queue: RabbitQueue) -> None:
+        self.queue = queue
+        self._turns: dict[str, asyncio.Queue[TurnEvent]] = {}
+
+    def router(self) -> RabbitRouter:
+        """The subscriber on this gateway's reply queue."""
+        router = RabbitRouter()
+
+        # Replies are only useful to a live request; if this process dies the request died
+        # with it, so there is nothing to redeliver.
+        @router.subscriber(self.queue, ack_policy=AckPolicy.ACK_FIRST)
+        async def on_turn_event(body: dict) -> None:  # type: ignore[type-arg]
+            """Deliver one event to its turn's waiter, if it is still waiting."""
+            event = turn_event_adapter.validate_python(body)
+            waiter = self._turns.get(event.correlation_id)
+            if waiter is not None:
+                waiter.put_nowait(event)
+
+        return router
+
+    def register(self, turn_id: str) -> asyncio.Queue[TurnEvent]:
+        """Start collecting a turn's events (before its request is published)."""
+        waiter: asyncio.Queue[TurnEvent] = asyncio.Queue()
+        self._turns[turn_id] = waiter
+        return waiter
+
+    def unregister(self, turn_id: str) -> None:
+        """Stop collecting; later events for the turn are dropped."""
+        self._turns.pop(turn_id, None)
+
+    @property
+    def open_turns(self) -> int:
+        """How many turns this gateway is waiting on."""
+        return len(self._turns)

@@ -1,0 +1,1 @@
+"""The orchestrator: owns each turn from intent to the committed session."""

@@ -1,0 +1,93 @@
+"""Composes the reply for a knowledge answer: the LLM behind a breaker, or the extractive answerer."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+
+from services.orchestrator.coalescer import TokenCoalescer
+from services.orchestrator.extractive import extractive_answer
+from services.orchestrator.replies import LLM_FALLBACK
+from shared.errors import AppError
+from shared.events import Passage
+from shared.llm import ChatMessage, ChatModel, CircuitBreaker, CircuitOpen
+from shared.observability import LLM_CALLS
+from shared.stores.sessions import Message
+
+logger = logging.getLogger(__name__)
+
+_PIECE = re.compile(r"\S+\s*|\s+")
+HISTORY_CHAR_BUDGET = 6_000  # about 1,500 tokens of earlier conversation
+SYSTEM_PROMPT = (
+    "You are the customer-service assistant of Northwind Goods. Answer the customer's last "
+    "message using only the help-centre passages below. Be concise and friendly. If the "
+    "passages do not contain the answer, say you are not sure and offer a human agent."
+)
+
+
+async def stream_text(text: str, out: TokenCoalescer) -> str:
+    """Send fixed text word by word, as a model would."""
+    for piece in _PIECE.findall(text):
+        await out.add(piece)
+    return text
+
+
+def build_prompt(
+    question: str, passages: Sequence[Passage], history: Sequence[Message]
+) -> list[ChatMessage]:
+    """System prompt with the passages, then as much recent history as the budget allows."""
+    context = "\n\n".join(
+        f"[{i}] {p.doc_name} ({p.title})\n{p.text}" for i, p in enumerate(passages, start=1)
+    )
+    window: list[ChatMessage] = []
+    used = 0
+    for message in reversed(history):
+        used += len(message.content)
+        if used > HISTORY_CHAR_BUDGET:
+            break
+        window.append(
+            {"role": "assistant" if message.role != "user" else "user", "content": message.content}
+        )
+    window.reverse()
+    return [
+        {"role": "system", "content": f"{SYSTEM_PROMPT}\n\nPassages:\n{context}"},
+        *window,
+        {"role": "user", "content": question},
+    ]
+
+
+class Generator:
+    """Streams a grounded answer; returns the text and whether the turn counts as resolved."""
+
+    def __init__(self, llm: ChatModel | None, breaker: CircuitBreaker) -> None:
+        self._llm = llm
+        self._breaker = breaker
+
+    async def answer(
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        history: Sequence[Message],
+        out: TokenCoalescer,
+    ) -> tuple[str, bool]:
+        """Stream the reply into ``out``."""
+        if self._llm is None:
+            return await stream_text(extractive_answer(question, passages), out), True
+        parts: list[str] = []
+        try:
+            self._breaker.check()
+            async for piece in self._llm.stream(build_prompt(question, passages, history)):
+                parts.append(piece)
+                await out.add(piece)
+        except AppError as exc:
+            if not isinstance(exc, CircuitOpen):
+                self._breaker.record_failure()
+            LLM_CALLS.labels(outcome="failed").inc()
+            logger.warning("LLM unavailable, answering extractively: %s", exc.message)
+            fallback = f"{LLM_FALLBACK} {extractive_answer(question, passages)}"
+            lead = "\n\n" if parts else ""
+            return "".join(parts) + await stream_text(lead + fallback, out), False
+        self._breaker.record_success()
+        LLM_CALLS.labels(outcome="ok").inc()
+        return "".join(parts), True

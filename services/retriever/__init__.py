@@ -1,0 +1,1 @@
+"""The retriever: hybrid search over the knowledge base, answered over the broker."""

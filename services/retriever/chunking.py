@@ -1,0 +1,75 @@
+"""Turns Markdown help-centre pages into chunks that follow the headings."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.*\S)\s*$")
+MAX_CHUNK_CHARS = 1200
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A searchable piece of a document with its heading path."""
+
+    doc_name: str
+    title: str
+    text: str
+    position: int
+
+
+def _split_long(text: str) -> list[str]:
+    """Split an oversized section on paragraph boundaries."""
+    pieces: list[str] = []
+    current = ""
+    for paragraph in text.split("\n\n"):
+        if current and len(current) + len(paragraph) > MAX_CHUNK_CHARS:
+            pieces.append(current.strip())
+            current = ""
+        current += paragraph + "\n\n"
+    if current.strip():
+        pieces.append(current.strip())
+    return pieces
+
+
+def chunk_markdown(doc_name: str, markdown: str) -> list[Chunk]:
+    """One chunk per section; the title is the path of headings above it."""
+    path: list[str] = []
+    sections: list[tuple[str, str]] = []
+    body: list[str] = []
+
+    def flush() -> None:
+        text = "\n".join(body).strip()
+        if text:
+            sections.append((" > ".join(path) or doc_name, text))
+        body.clear()
+
+    for line in markdown.splitlines():
+        heading = _HEADING.match(line)
+        if heading:
+            flush()
+            level = len(heading.group(1))
+            del path[level - 1 :]
+            path.extend([""] * (level - 1 - len(path)))
+            path.append(heading.group(2))
+            path[:] = [p for p in path if p]
+        else:
+            body.append(line)
+    flush()
+
+    chunks: list[Chunk] = []
+    for title, text in sections:
+        for piece in _split_long(text):
+            chunks.append(Chunk(doc_name, title, piece, len(chunks)))
+    return chunks
+
+
+def load_directory(directory: Path) -> list[Chunk]:
+    """Chunks of every Markdown or text file in ``directory``, in name order."""
+    chunks: list[Chunk] = []
+    for path in sorted(directory.glob("*")):
+        if path.suffix.lower() in {".md", ".markdown", ".txt"} and path.is_file():
+            chunks.extend(chunk_markdown(path.name, path.read_text(encoding="utf-8")))
+    return chunks

@@ -1,0 +1,1 @@
+"""Code every Frontdesk service imports: settings, events, topology, stores, LLM, errors."""

@@ -1,0 +1,96 @@
+"""Turn events: a chat request, and what the orchestrator streams back to the owning gateway."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from shared.events.envelope import Event
+
+Channel = Literal["web", "app", "wechat", "dingtalk", "api"]
+Intent = Literal[
+    "chitchat", "knowledge_qa", "business_query", "emotion_sensitive", "transfer_to_human", "ticket"
+]
+
+
+class ChatRequested(Event):
+    """A customer message the gateway accepted; correlation_id is the turn id."""
+
+    routing_key = "chat.requested.v1"
+
+    session_id: str
+    user_id: str
+    channel: Channel
+    message: str
+    reply_to: str
+
+
+class TurnCancelled(Event):
+    """The client of a turn went away; whoever runs it should stop."""
+
+    routing_key = "turn.cancelled.v1"
+
+
+class SubTask(BaseModel):
+    """One part of a compound message and how it was handled."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    text: str
+    intent: Intent
+    outcome: str
+
+
+class TurnStarted(Event):
+    """Intent and sources are known; sent before any LLM call."""
+
+    routing_key = "turn.started.v1"
+    type: Literal["meta"] = "meta"
+
+    intent: Intent
+    sources: list[str] = []
+    escalate: bool = False
+
+
+class TokensStreamed(Event):
+    """A coalesced run of reply tokens."""
+
+    routing_key = "turn.tokens.v1"
+    type: Literal["token"] = "token"
+
+    content: str
+
+
+class TurnCompleted(Event):
+    """The turn is committed to the session; carries the whole sync response."""
+
+    routing_key = "turn.completed.v1"
+    type: Literal["done"] = "done"
+
+    session_id: str
+    reply: str
+    intent: Intent
+    sources: list[str] = []
+    escalate_to_human: bool = False
+    escalation_card: dict[str, Any] | None = None
+    turn_count: int
+    failed_attempts: int
+    emotion_score: float
+    sub_tasks: list[SubTask] = []
+    resolved: bool = False
+
+
+class TurnFailed(Event):
+    """The turn could not be answered; the client gets an ``error`` event."""
+
+    routing_key = "turn.failed.v1"
+    type: Literal["error"] = "error"
+
+    message: str
+
+
+TurnEvent = Annotated[
+    TurnStarted | TokensStreamed | TurnCompleted | TurnFailed, Field(discriminator="type")
+]
+turn_event_adapter: TypeAdapter[TurnEvent] = TypeAdapter(TurnEvent)

@@ -1,0 +1,36 @@
+"""Retrieval request and its answer (request/reply over the broker)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.events.envelope import Event
+
+
+class RetrievalRequested(Event):
+    """The orchestrator asks for passages relevant to a question."""
+
+    routing_key = "retrieval.requested.v1"
+
+    query: str
+    top_k: int = 4
+
+
+class Passage(BaseModel):
+    """One retrieved chunk with where it came from."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    doc_name: str
+    title: str
+    text: str
+    score: float
+
+
+class RetrievalCompleted(Event):
+    """Passages best first; empty when nothing relevant was found."""
+
+    routing_key = "retrieval.completed.v1"
+
+    passages: list[Passage] = []
+    degraded: bool = False

@@ -1,0 +1,53 @@
+"""Configuration from flat environment variables (see .env.example)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SAMPLE_KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "services/retriever/knowledge_base"
+
+
+class Settings(BaseSettings):
+    """Every knob Frontdesk reads; names match the environment variables."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    api_key: SecretStr = SecretStr("")
+    redis_url: str = ""
+    rabbitmq_url: str = ""
+    weaviate_url: str = ""
+    openai_api_key: SecretStr = SecretStr("")
+    openai_base_url: str = ""
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout_seconds: float = Field(30.0, gt=0)
+    max_concurrent_llm_calls: int = Field(10, ge=1)
+
+    tenant_id: str = "default"
+    broker_prefix: str = "frontdesk"
+    redis_prefix: str = "fd"
+    session_ttl_seconds: int = Field(86_400, ge=60)
+    cache_ttl_seconds: int = Field(3_600, ge=1)
+    failed_attempts_threshold: int = Field(3, ge=1)
+    emotion_escalation_threshold: float = Field(0.2, ge=0, le=1)
+    turn_timeout_seconds: float = Field(60.0, gt=0)
+    max_message_chars: int = Field(4_000, ge=1)
+    token_flush_ms: int = Field(100, ge=0)
+    knowledge_dir: Path = SAMPLE_KNOWLEDGE_DIR
+    max_deliveries: int = Field(5, ge=1)
+    worker_prefetch: int = Field(32, ge=1)
+
+    log_level: str = "INFO"
+    log_format: str = "text"
+
+    @property
+    def llm_enabled(self) -> bool:
+        """True when an OpenAI-compatible endpoint or key is configured."""
+        return bool(self.openai_base_url or self.openai_api_key.get_secret_value())
+
+    @property
+    def embedded(self) -> bool:
+        """True when no broker is configured, so everything runs in one process."""
+        return not self.rabbitmq_url

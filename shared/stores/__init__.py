@@ -1,0 +1,1 @@
+"""Redis-backed stores (sessions, hot cache, LLM leases, escalations) and their protocols."""

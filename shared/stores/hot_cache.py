@@ -1,0 +1,81 @@
+"""The hot cache of resolved knowledge answers, per tenant, invalidated by an epoch counter.
+
+Bumping the tenant's epoch (a knowledge-base change or a manual invalidation) makes every
+older entry a miss at once; the entries themselves expire with their TTL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+
+import redis.asyncio as redis
+
+from shared.stores.redis_client import KeySpace, translate_redis_errors
+
+_SPACE = re.compile(r"\s+")
+_TRAILING_PUNCT = re.compile(r"[\s?!.。？！]+$")
+
+
+def normalise_question(text: str) -> str:
+    """Case, spacing and trailing punctuation do not make a question different."""
+    return _TRAILING_PUNCT.sub("", _SPACE.sub(" ", text.strip().lower()))
+
+
+@dataclass(frozen=True)
+class CachedAnswer:
+    """A resolved knowledge answer worth serving again."""
+
+    reply: str
+    intent: str
+    sources: list[str]
+
+
+class RedisHotCache:
+    """Answers keyed by tenant and normalised question; one round trip per lookup."""
+
+    def __init__(self, client: redis.Redis, prefix: str, ttl_seconds: int) -> None:
+        self._redis = client
+        self._key = KeySpace(prefix)
+        self._ttl = ttl_seconds
+
+    def _entry_key(self, tenant_id: str, question: str) -> str:
+        digest = hashlib.sha256(normalise_question(question).encode()).hexdigest()
+        return self._key(tenant_id, "cache", digest)
+
+    def _epoch_key(self, tenant_id: str) -> str:
+        return self._key(tenant_id, "cache-epoch")
+
+    @translate_redis_errors
+    async def get(self, tenant_id: str, question: str) -> CachedAnswer | None:
+        """The cached answer, unless missing or written before the current epoch."""
+        epoch, raw = await self._redis.mget(
+            self._epoch_key(tenant_id), self._entry_key(tenant_id, question)
+        )
+        if raw is None:
+            return None
+        entry = json.loads(raw)
+        if entry.pop("epoch") != int(epoch or 0):
+            return None
+        return CachedAnswer(**entry)
+
+    @translate_redis_errors
+    async def epoch(self, tenant_id: str) -> int:
+        """The tenant's current epoch; read it before answering, stamp the answer with it."""
+        return int(await self._redis.get(self._epoch_key(tenant_id)) or 0)
+
+    @translate_redis_errors
+    async def put(self, tenant_id: str, question: str, answer: CachedAnswer, epoch: int) -> None:
+        """Store an answer stamped with the epoch read before it was composed.
+
+        An invalidation while the answer was being composed then leaves it already stale.
+        """
+        entry = json.dumps({"epoch": epoch, **answer.__dict__})
+        await self._redis.set(self._entry_key(tenant_id, question), entry, ex=self._ttl)
+
+    @translate_redis_errors
+    async def invalidate(self, tenant_id: str) -> int:
+        """Make every entry of the tenant stale; returns the new epoch."""
+        return int(await self._redis.incr(self._epoch_key(tenant_id)))

@@ -1,0 +1,168 @@
+"""Tenant-scoped conversation sessions in Redis: state hash, message history, committed turns."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+import redis.asyncio as redis
+
+from shared.stores.redis_client import KeySpace, translate_redis_errors
+
+Outcome = Literal["resolved", "unresolved", "neutral"]
+AgentStatus = Literal["bot", "pending", "assigned", "resolved"]
+
+# One round trip, atomic and idempotent: a turn id already recorded changes nothing, so a
+# redelivered turn can never appear twice in the history.
+_RECORD_TURN = """
+if redis.call('SADD', KEYS[3], ARGV[1]) == 0 then
+  return {0, tonumber(redis.call('HGET', KEYS[1], 'turn_count') or '0'),
+          tonumber(redis.call('HGET', KEYS[1], 'failed_attempts') or '0')}
+end
+local turns = redis.call('HINCRBY', KEYS[1], 'turn_count', 1)
+local failed
+if ARGV[7] == 'unresolved' then
+  failed = redis.call('HINCRBY', KEYS[1], 'failed_attempts', 1)
+elseif ARGV[7] == 'resolved' then
+  redis.call('HSET', KEYS[1], 'failed_attempts', 0)
+  failed = 0
+else
+  failed = tonumber(redis.call('HGET', KEYS[1], 'failed_attempts') or '0')
+end
+redis.call('HSET', KEYS[1], 'current_intent', ARGV[5], 'emotion_score', ARGV[6], 'updated_at', ARGV[8])
+redis.call('RPUSH', KEYS[2], ARGV[3], ARGV[4])
+for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[2]) end
+return {1, turns, failed}
+"""
+
+
+@dataclass(frozen=True)
+class Session:
+    """A conversation's state as stored."""
+
+    session_id: str
+    user_id: str
+    channel: str
+    created_at: float
+    turn_count: int = 0
+    failed_attempts: int = 0
+    current_intent: str = ""
+    emotion_score: float = 1.0
+    agent_status: AgentStatus = "bot"
+
+
+@dataclass(frozen=True)
+class Message:
+    """One line of a conversation's history."""
+
+    role: str
+    content: str
+    at: float = field(default_factory=time.time)
+    turn_id: str = ""
+
+
+@dataclass(frozen=True)
+class TurnRecord:
+    """What a finished turn adds to a session."""
+
+    turn_id: str
+    user_message: str
+    reply: str
+    intent: str
+    emotion_score: float
+    outcome: Outcome
+
+
+@dataclass(frozen=True)
+class TurnCounts:
+    """Counters after a turn was recorded; ``recorded`` is False for a duplicate turn id."""
+
+    recorded: bool
+    turn_count: int
+    failed_attempts: int
+
+
+def _session_from_hash(session_id: str, raw: dict[str, str]) -> Session:
+    return Session(
+        session_id=session_id,
+        user_id=raw.get("user_id", ""),
+        channel=raw.get("channel", "api"),
+        created_at=float(raw.get("created_at", "0")),
+        turn_count=int(raw.get("turn_count", "0")),
+        failed_attempts=int(raw.get("failed_attempts", "0")),
+        current_intent=raw.get("current_intent", ""),
+        emotion_score=float(raw.get("emotion_score", "1.0")),
+        agent_status=raw.get("agent_status", "bot"),  # type: ignore[arg-type]
+    )
+
+
+class RedisSessionStore:
+    """Sessions keyed ``<prefix>:<tenant>:session:{<id>}``; idle sessions expire after the TTL."""
+
+    def __init__(self, client: redis.Redis, prefix: str, ttl_seconds: int) -> None:
+        self._redis = client
+        self._key = KeySpace(prefix)
+        self._ttl = ttl_seconds
+        self._record = client.register_script(_RECORD_TURN)
+
+    def _keys(self, tenant_id: str, session_id: str) -> tuple[str, str, str]:
+        # The hash tag keeps a session's three keys in one Redis Cluster slot for the script.
+        base = self._key(tenant_id, "session", "{" + session_id + "}")
+        return base, f"{base}:history", f"{base}:turns"
+
+    @translate_redis_errors
+    async def get_or_create(
+        self, tenant_id: str, session_id: str, user_id: str, channel: str
+    ) -> Session:
+        """The session, created with these owner fields if it did not exist."""
+        state, history, turns = self._keys(tenant_id, session_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(state, "created_at", repr(time.time()))
+            pipe.hsetnx(state, "user_id", user_id)
+            pipe.hsetnx(state, "channel", channel)
+            pipe.hsetnx(state, "agent_status", "bot")
+            for key in (state, history, turns):
+                pipe.expire(key, self._ttl)
+            pipe.hgetall(state)
+            results = await pipe.execute()
+        return _session_from_hash(session_id, results[-1])
+
+    @translate_redis_errors
+    async def get(self, tenant_id: str, session_id: str) -> Session | None:
+        """The session, or None when it does not exist (or expired)."""
+        raw = await self._redis.hgetall(self._keys(tenant_id, session_id)[0])
+        return _session_from_hash(session_id, raw) if raw else None
+
+    @translate_redis_errors
+    async def history(self, tenant_id: str, session_id: str, last: int = 20) -> list[Message]:
+        """The last ``last`` messages, oldest first."""
+        raw = await self._redis.lrange(self._keys(tenant_id, session_id)[1], -last, -1)
+        return [Message(**json.loads(item)) for item in raw]
+
+    @translate_redis_errors
+    async def record_turn(self, tenant_id: str, session_id: str, turn: TurnRecord) -> TurnCounts:
+        """Append the turn's two messages and update counters, at most once per turn id."""
+        now = time.time()
+        user = Message("user", turn.user_message, now, turn.turn_id)
+        bot = Message("assistant", turn.reply, now, turn.turn_id)
+        recorded, turn_count, failed = await self._record(
+            keys=list(self._keys(tenant_id, session_id)),
+            args=[
+                turn.turn_id,
+                self._ttl,
+                json.dumps(user.__dict__),
+                json.dumps(bot.__dict__),
+                turn.intent,
+                repr(turn.emotion_score),
+                turn.outcome,
+                repr(now),
+            ],
+        )
+        return TurnCounts(bool(recorded), int(turn_count), int(failed))
+
+    @translate_redis_errors
+    async def set_agent_status(self, tenant_id: str, session_id: str, status: AgentStatus) -> None:
+        """Record who is answering this session: the bot or a human agent."""
+        await self._redis.hset(self._keys(tenant_id, session_id)[0], "agent_status", status)

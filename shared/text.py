@@ -1,0 +1,49 @@
+"""Tokenising for search and extractive answers: English words and CJK character bigrams."""
+
+from __future__ import annotations
+
+import re
+
+_WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*|[\u3400-\u9fff\uf900-\ufaff]+")
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_SENTENCE = re.compile(r"(?<=[.!?。！？])\s+|\n+")
+
+STOPWORDS = frozenset(
+    """a about above after again all am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers herself him himself his how i if in into is
+    it its itself just me more most my myself no nor not now of off on once only or other our
+    ours ourselves out over own same she should so some such than that the their theirs them
+    themselves then there these they this those through to too under until up very was we
+    were what when where which while who whom why will with would you your yours yourself
+    yourselves please hi hello thanks thank get got want need know tell much many also
+    的 了 吗 呢 吧 我 你 是 在 有 和 请 问""".split()
+)
+
+
+def _stem(word: str) -> str:
+    # Plural and -ing forms are the mismatches customers hit most; anything fancier is the
+    # embedding side's job.
+    if word.endswith("'s"):
+        word = word[:-2]
+    for suffix, keep in (("ies", "y"), ("ing", ""), ("es", ""), ("s", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)] + keep
+    return word
+
+
+def tokenize(text: str, *, keep_stopwords: bool = False) -> list[str]:
+    """Lowercased, lightly stemmed words; CJK runs become overlapping character bigrams."""
+    tokens: list[str] = []
+    for match in _WORD.finditer(text.lower()):
+        piece = match.group()
+        if _CJK.match(piece):
+            tokens.extend(piece[i : i + 2] for i in range(max(1, len(piece) - 1)))
+        elif keep_stopwords or piece not in STOPWORDS:
+            tokens.append(_stem(piece))
+    return [t for t in tokens if keep_stopwords or t not in STOPWORDS]
+
+
+def sentences(text: str) -> list[str]:
+    """Split prose into sentences, keeping list items as their own lines."""
+    return [s.strip(" -*\t") for s in _SENTENCE.split(text) if len(s.strip(" -*\t")) > 1]

@@ -1,0 +1,69 @@
+"""RabbitMQ topology, declared in one place: work queues, exchanges and the dead-letter path.
+
+Work queues are durable quorum queues: RabbitMQ counts deliveries itself and, past
+``x-delivery-limit``, dead-letters the message instead of retrying it forever.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from faststream.rabbit import ExchangeType, QueueType, RabbitExchange, RabbitQueue
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Names and declarations for one deployment (``prefix`` isolates tests and tenants' stacks)."""
+
+    prefix: str = "frontdesk"
+    max_deliveries: int = 5
+
+    @property
+    def dead_letter_exchange(self) -> RabbitExchange:
+        """Where rejected and over-delivered messages go."""
+        return RabbitExchange(f"{self.prefix}.dlx", type=ExchangeType.FANOUT, durable=True)
+
+    @property
+    def dead_letter_queue(self) -> RabbitQueue:
+        """Holds poison messages for an operator to inspect."""
+        return RabbitQueue(f"{self.prefix}.dead-letters", durable=True)
+
+    def _work_queue(self, name: str) -> RabbitQueue:
+        return RabbitQueue(
+            f"{self.prefix}.{name}",
+            queue_type=QueueType.QUORUM,
+            durable=True,
+            arguments={
+                "x-dead-letter-exchange": f"{self.prefix}.dlx",
+                "x-delivery-limit": self.max_deliveries,
+            },
+        )
+
+    @property
+    def chat_requests(self) -> RabbitQueue:
+        """Turns waiting for an orchestrator."""
+        return self._work_queue("chat.requested")
+
+    @property
+    def retrieval_requests(self) -> RabbitQueue:
+        """Search requests waiting for a retriever (request/reply)."""
+        return self._work_queue("retrieval.requested")
+
+    @property
+    def escalation_requests(self) -> RabbitQueue:
+        """Hand-offs waiting for the escalation worker (request/reply)."""
+        return self._work_queue("escalation.requested")
+
+    @property
+    def turn_control(self) -> RabbitExchange:
+        """Fan-out of turn cancellations to every orchestrator."""
+        return RabbitExchange(f"{self.prefix}.turn.control", type=ExchangeType.FANOUT, durable=True)
+
+    @property
+    def escalations(self) -> RabbitExchange:
+        """Topic exchange of escalation cards; each workbench binds its own queue."""
+        return RabbitExchange(f"{self.prefix}.escalations", type=ExchangeType.TOPIC, durable=True)
+
+    def private_queue(self, owner: str) -> RabbitQueue:
+        """A per-process queue that disappears with its connection (reply and control queues)."""
+        return RabbitQueue(f"{self.prefix}.{owner}", exclusive=True, auto_delete=True)
