@@ -511,19 +511,21 @@ def render(results: dict[str, Any], names: list[str]) -> str:
     notes = []
     if not has_fd:
         notes.append("(--baseline-only: Frontdesk not measured)")
-    for name in names:
-        errs = [(ch.get(name) or {}).get("errors", {}).get("total", 0),
-                (miss.get(name) or {}).get("errors", {}).get("total", 0)]
-        if any(errs):
-            notes.append(f"{name}: errors in cache-hit/miss phases: {errs[0]}/{errs[1]}")
     if has_fd and ch.get("llm_calls_during_phase"):
         notes.append(f"warning: {ch['llm_calls_during_phase']} LLM calls during the cache-hit phase "
                      "(Frontdesk did not serve every repeat from cache)")
     for c, phase in results.get("load", {}).items():
+        cpt = (phase.get("frontdesk") or {}).get("llm_calls_per_turn")
+        if cpt is not None:
+            notes.append(f"c={c}: frontdesk made {cpt:.2f} LLM calls per completed turn")
+    phases = [("cache hit", ch), ("miss", miss)] + [
+        (f"c={c}", phase) for c, phase in results.get("load", {}).items()]
+    for label, phase in phases:
         for name in names:
-            cpt = (phase.get(name) or {}).get("llm_calls_per_turn")
-            if cpt is not None and name == "frontdesk":
-                notes.append(f"c={c}: frontdesk made {cpt:.2f} LLM calls per completed turn")
+            errors = (phase.get(name) or {}).get("errors") or {}
+            if errors.get("total"):
+                notes.append(f"{label} {name} errors by kind: {errors['by_kind']}; "
+                             f"e.g. {errors['samples'][0]}")
     if notes:
         parts += [""] + notes
     return "\n".join(parts)
@@ -597,7 +599,7 @@ async def broker_delete_prefix(prefix: str) -> str:
                     await ch.close()
     finally:
         await connection.close()
-    return f"deleted {removed} of {len(queues)} queues + {len(exchanges)} exchanges"
+    return f"deleted {removed} of {len(queues) + len(exchanges)} ({len(queues)} queues, {len(exchanges)} exchanges)"
 
 
 # --------------------------------------------------------------------------- main

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*\S)\s*$")
+_EMPHASIS = re.compile(r"(\*\*|__|`)")
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}")
 MAX_CHUNK_CHARS = 1200
 
 
@@ -18,6 +20,29 @@ class Chunk:
     title: str
     text: str
     position: int
+
+
+def _cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+
+def clean_markdown(text: str) -> str:
+    """Plain prose from Markdown: no emphasis marks, table rows as "Header: value" sentences."""
+    lines: list[str] = []
+    header: list[str] | None = None
+    for line in _EMPHASIS.sub("", text).splitlines():
+        if line.lstrip().startswith("|"):
+            if _TABLE_RULE.match(line):
+                continue
+            if header is None:
+                header = _cells(line)
+                continue
+            pairs = zip(header, _cells(line), strict=False)
+            lines.append("; ".join(f"{h}: {c}" for h, c in pairs if c) + ".")
+        else:
+            header = None
+            lines.append(line)
+    return "\n".join(lines)
 
 
 def _split_long(text: str) -> list[str]:
@@ -41,7 +66,7 @@ def chunk_markdown(doc_name: str, markdown: str) -> list[Chunk]:
     body: list[str] = []
 
     def flush() -> None:
-        text = "\n".join(body).strip()
+        text = clean_markdown("\n".join(body)).strip()
         if text:
             sections.append((" > ".join(path) or doc_name, text))
         body.clear()

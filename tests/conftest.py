@@ -1,0 +1,48 @@
+"""Fixtures shared by every test layer."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.settings import Settings
+from tests.support.services import RABBITMQ_URL, REDIS_URL, require, unique_prefix
+
+
+@pytest.fixture
+def embedded_settings() -> Settings:
+    """Settings for the single-process mode: in-memory transport and store, no LLM."""
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        rabbitmq_url="",
+        redis_url="",
+        api_key="test-key",
+        openai_api_key="",
+        openai_base_url="",
+        token_flush_ms=0,
+    )
+
+
+@pytest.fixture
+def rabbitmq_url() -> str:
+    """The machine's RabbitMQ."""
+    return require(RABBITMQ_URL, "RabbitMQ")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The machine's Redis."""
+    return require(REDIS_URL, "Redis")
+
+
+@pytest.fixture
+def real_settings(rabbitmq_url: str, redis_url: str) -> Settings:
+    """Settings against the real services, with fresh queue and key prefixes."""
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        rabbitmq_url=rabbitmq_url,
+        redis_url=redis_url,
+        broker_prefix=unique_prefix("q"),
+        redis_prefix=unique_prefix("k"),
+        openai_api_key="",
+        openai_base_url="",
+    )

@@ -1,0 +1,60 @@
+"""The distributed stack as separate OS processes against the machine's RabbitMQ and Redis."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.services import RABBITMQ_URL, REDIS_URL, require, unique_prefix
+from tests.support.stack import Stack, stack_env
+
+API_KEY = "e2e-key"
+HEADERS = {"X-API-Key": API_KEY}
+
+
+def start_stack(log_dir: Path, orchestrators: int = 1, gateways: int = 1, **env: str) -> Stack:
+    """Start gateway(s), orchestrator(s), retriever and escalation; wait until all are ready."""
+    require(RABBITMQ_URL, "RabbitMQ")
+    require(REDIS_URL, "Redis")
+    stack = Stack(
+        env=stack_env(
+            RABBITMQ_URL=RABBITMQ_URL,
+            REDIS_URL=REDIS_URL,
+            BROKER_PREFIX=unique_prefix("e2e"),
+            REDIS_PREFIX=unique_prefix("e2e"),
+            API_KEY=API_KEY,
+            TOKEN_FLUSH_MS="50",
+            **env,
+        ),
+        log_dir=log_dir,
+    )
+    try:
+        for _ in range(gateways):
+            stack.start("gateway")
+        for _ in range(orchestrators):
+            stack.start("orchestrator")
+        stack.start("retriever")
+        stack.start("escalation")
+        stack.wait_ready()
+    except BaseException:
+        stack.stop()
+        raise
+    return stack
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Two gateways, two orchestrators, a retriever and an escalation worker; no LLM."""
+    running = start_stack(tmp_path_factory.mktemp("stack-logs"), orchestrators=2, gateways=2)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def client(stack: Stack) -> Iterator[httpx.Client]:
+    """An HTTP client of the first gateway, with the API key."""
+    with httpx.Client(base_url=stack.of("gateway")[0].url, headers=HEADERS, timeout=30) as http:
+        yield http
