@@ -3,18 +3,46 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
-from faststream.rabbit import TestRabbitBroker
+from faststream.rabbit import RabbitRouter, TestRabbitBroker
 
 from services.escalation.app import create_router as escalation_router
 from services.gateway.app import create_app as create_gateway
 from services.orchestrator.app import create_router as orchestrator_router
 from services.retriever.app import create_router as retriever_router
-from shared.messaging import build_broker
+from shared.events import EscalationCreated
+from shared.messaging import build_broker, topology_for
 from shared.settings import Settings
 from shared.stores.redis_client import connect_redis
+
+logger = logging.getLogger(__name__)
+
+
+def _announcement_log(settings: Settings) -> RabbitRouter:
+    """Stands in for a workbench bound to the escalations exchange, which embedded mode lacks.
+
+    RabbitMQ drops a message no queue is bound for; the in-memory transport refuses it, so
+    something must listen. Logging the new ticket is what an operator would want here.
+    """
+    router = RabbitRouter()
+    topology = topology_for(settings)
+
+    @router.subscriber(
+        topology.private_queue("embedded.escalations", routing_key="escalation.#"),
+        topology.escalations,
+    )
+    async def on_escalation_created(event: EscalationCreated) -> None:
+        """Log each new escalation."""
+        logger.info(
+            "escalation %s waiting for an agent (%s priority)",
+            event.card.ticket_id,
+            event.card.priority,
+        )
+
+    return router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -29,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     broker.include_router(retriever_router(settings))
     broker.include_router(orchestrator_router(settings, client, broker))
     broker.include_router(escalation_router(settings, client))
+    broker.include_router(_announcement_log(settings))
     app = create_gateway(settings, broker=broker, client=client, detached_publish=True)
 
     gateway_lifespan = app.router.lifespan_context

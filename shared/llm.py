@@ -6,7 +6,7 @@ openai exceptions stop here; callers see only Frontdesk's error tree.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Protocol, TypedDict
 
 import openai
@@ -35,11 +35,17 @@ class CircuitOpen(DependencyUnavailable):
 
 
 class CircuitBreaker:
-    """Opens after ``threshold`` consecutive failures; lets one trial call through after ``cooldown``."""
+    """Opens after ``threshold`` failures in a row; after ``cooldown`` lets one trial through."""
 
-    def __init__(self, threshold: int = 5, cooldown_seconds: float = 30.0) -> None:
+    def __init__(
+        self,
+        threshold: int = 5,
+        cooldown_seconds: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.threshold = threshold
         self.cooldown = cooldown_seconds
+        self._clock = clock
         self._failures = 0
         self._opened_at: float | None = None
 
@@ -48,7 +54,7 @@ class CircuitBreaker:
         """closed, open or half_open."""
         if self._opened_at is None:
             return "closed"
-        if time.monotonic() - self._opened_at >= self.cooldown:
+        if self._clock() - self._opened_at >= self.cooldown:
             return "half_open"
         return "open"
 
@@ -58,7 +64,7 @@ class CircuitBreaker:
             raise CircuitOpen("The language model is unavailable; using fallback answers")
         if self.state == "half_open":
             # Re-arm the cooldown so only one trial call goes through at a time.
-            self._opened_at = time.monotonic()
+            self._opened_at = self._clock()
 
     def record_success(self) -> None:
         """A call worked: close the breaker."""
@@ -69,7 +75,7 @@ class CircuitBreaker:
         """A call failed: count it, and open the breaker at the threshold."""
         self._failures += 1
         if self._failures >= self.threshold:
-            self._opened_at = time.monotonic()
+            self._opened_at = self._clock()
 
 
 class OpenAIChatModel:

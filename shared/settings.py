@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     session_ttl_seconds: int = Field(86_400, ge=60)
     cache_ttl_seconds: int = Field(3_600, ge=1)
     failed_attempts_threshold: int = Field(3, ge=1)
-    emotion_escalation_threshold: float = Field(0.2, ge=0, le=1)
+    emotion_escalation_threshold: float = Field(0.4, ge=0, le=1)
     turn_timeout_seconds: float = Field(60.0, gt=0)
     max_message_chars: int = Field(4_000, ge=1)
     token_flush_ms: int = Field(100, ge=0)

@@ -64,6 +64,8 @@ class Topology:
         """Topic exchange of escalation cards; each workbench binds its own queue."""
         return RabbitExchange(f"{self.prefix}.escalations", type=ExchangeType.TOPIC, durable=True)
 
-    def private_queue(self, owner: str) -> RabbitQueue:
+    def private_queue(self, owner: str, routing_key: str = "") -> RabbitQueue:
         """A per-process queue that disappears with its connection (reply and control queues)."""
-        return RabbitQueue(f"{self.prefix}.{owner}", exclusive=True, auto_delete=True)
+        return RabbitQueue(
+            f"{self.prefix}.{owner}", exclusive=True, auto_delete=True, routing_key=routing_key
+        )

@@ -23,6 +23,7 @@ _BUSINESS = re.compile(
     r"\b(my|the|this|an?) (order|parcel|package|shipment|delivery|refund)\b.{0,40}"
     r"\b(status|where|track|arriv|ship|progress|late|yet)|"
     r"\b(order status|track(ing)? (my|the|number)|where is my|refund status)\b|"
+    r"\bstatus of (my|the|this) (order|parcel|package|shipment|delivery|refund)\b|"
     r"我的订单|订单状态|物流|快递|退款进度|到哪",
     re.IGNORECASE,
 )
@@ -33,11 +34,19 @@ _CHITCHAT = re.compile(
     r"[\W\s]*(there|again|today|bot)?[\W\s]*$",
     re.IGNORECASE,
 )
+_FOLLOW_UP = re.compile(
+    r"\b(it|its|it's|that|shipment|parcel|package|delivery|order|tracking|where|when)\b|它|那个",
+    re.IGNORECASE,
+)
 EMOTION_SENSITIVE_BELOW = 0.45
 
 
-def recognise(message: str, emotion: float) -> Intent:
-    """The message's intent; the most specific cue wins."""
+def recognise(message: str, emotion: float, previous: str = "") -> Intent:
+    """The message's intent; the most specific cue wins.
+
+    ``previous`` is the session's last intent: a short follow-up such as "where is it now?"
+    continues an order conversation rather than starting a knowledge question.
+    """
     if _HUMAN.search(message):
         return "transfer_to_human"
     if _TICKET.search(message):
@@ -45,6 +54,8 @@ def recognise(message: str, emotion: float) -> Intent:
     if emotion < EMOTION_SENSITIVE_BELOW:
         return "emotion_sensitive"
     if ORDER_ID.search(message) or _BUSINESS.search(message):
+        return "business_query"
+    if previous == "business_query" and _FOLLOW_UP.search(message):
         return "business_query"
     if _CHITCHAT.match(message):
         return "chitchat"

@@ -99,9 +99,8 @@ class Turn:
         )
         history = await deps.sessions.history(req.tenant_id, req.session_id, HISTORY_WINDOW)
         emotion = emotion_score(req.message)
-        plan = await self._plan(
-            recognise(req.message, emotion), emotion, history, session.turn_count
-        )
+        intent = recognise(req.message, emotion, session.current_intent)
+        plan = await self._plan(intent, emotion, history, session.turn_count)
         will_fail = plan.outcome == "unresolved" and (
             session.failed_attempts + 1 >= deps.settings.failed_attempts_threshold
         )

@@ -53,7 +53,9 @@ def test_wrong_key_is_refused_everywhere(stack: Stack, headers: dict) -> None:
 def test_bearer_key_is_accepted(stack: Stack) -> None:
     gateway = stack.of("gateway")[0].url
     response = httpx.post(
-        f"{gateway}/api/v1/chat", json={"message": "hi"},
-        headers={"Authorization": "Bearer e2e-key"}, timeout=30,
+        f"{gateway}/api/v1/chat",
+        json={"message": "hi"},
+        headers={"Authorization": "Bearer e2e-key"},
+        timeout=30,
     )
     assert response.status_code == 200

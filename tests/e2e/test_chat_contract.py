@@ -29,8 +29,11 @@ def _metric(base_url: str, name: str, **labels: str) -> float:
 def test_sync_turn_answers_with_every_seed_field(client: httpx.Client) -> None:
     response = client.post(
         "/api/v1/chat",
-        json={"message": "How much does express shipping cost?", "channel": "web",
-              "user_id": "u-1"},
+        json={
+            "message": "How much does express shipping cost?",
+            "channel": "web",
+            "user_id": "u-1",
+        },
     )
     assert response.status_code == 200
     body = response.json()
@@ -39,8 +42,16 @@ def test_sync_turn_answers_with_every_seed_field(client: httpx.Client) -> None:
     assert body["session_id"].startswith("sess-")
     assert "14.99" in body["reply"]
     data = body["data"]
-    assert set(data) >= {"intent", "sources", "escalate_to_human", "escalation_card",
-                         "turn_count", "failed_attempts", "emotion_score", "sub_tasks"}
+    assert set(data) >= {
+        "intent",
+        "sources",
+        "escalate_to_human",
+        "escalation_card",
+        "turn_count",
+        "failed_attempts",
+        "emotion_score",
+        "sub_tasks",
+    }
     assert data["intent"] == "knowledge_qa"
     assert "ShippingGuide.md" in data["sources"]
     assert data["escalate_to_human"] is False
@@ -100,9 +111,10 @@ def test_repeated_knowledge_question_is_served_from_the_cache(
     assert second["data"]["sources"] == first["data"]["sources"]
     assert _metric(gateway, "frontdesk_cache_lookups_total", outcome="hit") == hits_before + 1
     # No orchestrator saw the second turn: it never left the gateway.
-    assert sum(
-        _metric(o.url, "frontdesk_turns_total") for o in stack.of("orchestrator")
-    ) == turns_after_first
+    assert (
+        sum(_metric(o.url, "frontdesk_turns_total") for o in stack.of("orchestrator"))
+        == turns_after_first
+    )
 
 
 def test_cache_hit_is_a_turn_of_the_session(client: httpx.Client) -> None:

@@ -31,8 +31,11 @@ async def test_human_request_escalates_and_a_workbench_receives_the_card(stack: 
         ) as http:
             response = await http.post(
                 "/api/v1/chat",
-                json={"message": "I want to talk to a human agent", "channel": "web",
-                      "user_id": "u-42"},
+                json={
+                    "message": "I want to talk to a human agent",
+                    "channel": "web",
+                    "user_id": "u-42",
+                },
             )
         assert response.status_code == 200
         body = response.json()
@@ -46,8 +49,10 @@ async def test_human_request_escalates_and_a_workbench_receives_the_card(stack: 
         assert card["priority"] == "high"
         assert card["turn_count"] == 1
         assert "I want to talk to a human agent" in card["summary"]
-        assert card["last_messages"][0] == {"role": "user",
-                                            "content": "I want to talk to a human agent"}
+        assert card["last_messages"][0] == {
+            "role": "user",
+            "content": "I want to talk to a human agent",
+        }
 
         message = await asyncio.wait_for(queue.get(timeout=10, fail=True), timeout=15)
         await message.ack()
