@@ -1,0 +1,144 @@
+"""The distributed stack with an LLM: a fake OpenAI-compatible server that streams, fails and
+is cancelled, so we can see what customers would see."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import HEADERS, start_stack
+from tests.support.sse import stream_events
+from tests.support.stack import REPO, Stack, free_port
+
+pytestmark = pytest.mark.e2e
+LLM_CAP = 2
+
+
+@pytest.fixture(scope="module")
+def fake_llm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    log = tmp_path_factory.mktemp("fake-llm") / "fake_llm.log"
+    process = subprocess.Popen(
+        [sys.executable, "bench/fake_llm.py", "--port", str(port),
+         "--tokens-per-second", "20", "--tokens", "40"],
+        cwd=REPO, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(f"{url}/v1/models", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def llm_stack(fake_llm: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    stack = start_stack(
+        tmp_path_factory.mktemp("llm-stack"),
+        orchestrators=2,
+        OPENAI_BASE_URL=f"{fake_llm}/v1",
+        OPENAI_API_KEY="fake",
+        LLM_MODEL="fake-model",
+        MAX_CONCURRENT_LLM_CALLS=str(LLM_CAP),
+        TOKEN_FLUSH_MS="200",
+    )
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture
+def llm_client(llm_stack: Stack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=llm_stack.of("gateway")[0].url, headers=HEADERS, timeout=30) as c:
+        yield c
+
+
+@pytest.fixture(autouse=True)
+def normal_llm(fake_llm: str) -> Iterator[None]:
+    httpx.post(f"{fake_llm}/_control", json={"mode": "normal"})
+    yield
+    httpx.post(f"{fake_llm}/_control", json={"mode": "normal"})
+
+
+def _stats(fake_llm: str) -> dict[str, int]:
+    return httpx.get(f"{fake_llm}/_stats").json()  # type: ignore[no-any-return]
+
+
+def _wait_for(predicate, seconds: float = 15) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_answer_streams_from_the_llm(llm_client: httpx.Client, fake_llm: str) -> None:
+    before = _stats(fake_llm)["completed"]
+    response, events = stream_events(llm_client, {"message": "What is the warranty on chargers?"})
+    names = [name for name, _ in events]
+    assert names[0] == "meta" and names[-1] == "done"
+    assert "WarrantyAndRepairs.md" in events[0][1]["sources"]
+    tokens = "".join(d["content"] for n, d in events if n == "token")
+    assert events[-1][1]["answer"] == tokens
+    assert len(tokens.split()) == 40  # every token the model produced reached the client
+    # Coalescing: 40 tokens over 2 s with a 200 ms window arrive in far fewer events.
+    assert 2 <= names.count("token") <= 20
+    assert _stats(fake_llm)["completed"] == before + 1
+
+
+def test_client_disconnect_cancels_the_llm_call(llm_stack: Stack, fake_llm: str) -> None:
+    before = _stats(fake_llm)["cancelled"]
+    gateway = llm_stack.of("gateway")[0].url
+    with httpx.Client(base_url=gateway, headers=HEADERS, timeout=30) as http:
+        with http.stream("POST", "/api/v1/chat/stream",
+                         json={"message": "How do returns work for opened items?"}) as response:
+            for line in response.iter_lines():
+                if line.startswith("event: token"):
+                    break  # the customer closes the tab mid-answer
+    assert _wait_for(lambda: _stats(fake_llm)["cancelled"] >= before + 1)
+
+
+def test_llm_cap_answers_429_before_publishing(llm_stack: Stack, fake_llm: str) -> None:
+    gateway = llm_stack.of("gateway")[0].url
+    open_streams = []  # dropping a line iterator closes its connection, so keep them
+    with ExitStack() as held:
+        for n in range(LLM_CAP):
+            http = held.enter_context(httpx.Client(base_url=gateway, headers=HEADERS, timeout=30))
+            response = held.enter_context(
+                http.stream("POST", "/api/v1/chat/stream",
+                            json={"message": f"How long do refunds take? {n}"})
+            )
+            lines = response.iter_lines()
+            open_streams.append(lines)
+            next(line for line in lines if line.startswith("event: meta"))
+        refused = httpx.post(f"{gateway}/api/v1/chat", headers=HEADERS,
+                             json={"message": "How long do refunds take? extra"}, timeout=30)
+        assert refused.status_code == 429
+        assert refused.json() == {"detail": "Too many requests, please retry later"}
+        assert int(refused.headers["retry-after"]) >= 1
+    # Closing the held streams gives the capacity back.
+    assert _wait_for(lambda: httpx.post(
+        f"{gateway}/api/v1/chat", headers=HEADERS, timeout=30,
+        json={"message": "How long do refunds take? after"}).status_code == 200)
+
+
+def test_llm_outage_uses_fallback_phrasing(llm_client: httpx.Client, fake_llm: str) -> None:
+    httpx.post(f"{fake_llm}/_control", json={"mode": "error"})
+    body = llm_client.post("/api/v1/chat", json={"message": "Can I pay with WeChat Pay?"})
+    assert body.status_code == 200
+    reply = body.json()["reply"]
+    assert reply.startswith("I'm having trouble composing a full answer right now.")
+    assert "WeChat Pay" in reply  # still grounded in the help centre
+    assert body.json()["data"]["failed_attempts"] == 1

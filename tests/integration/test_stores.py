@@ -1,0 +1,87 @@
+"""Sessions, hot cache and LLM leases against a real Redis."""
+
+from __future__ import annotations
+
+import redis.asyncio as redis
+
+from shared.settings import Settings
+from shared.stores.hot_cache import CachedAnswer, RedisHotCache
+from shared.stores.leases import RedisLeasePool
+from shared.stores.sessions import RedisSessionStore, TurnRecord
+
+
+def _turn(turn_id: str, outcome: str = "resolved") -> TurnRecord:
+    return TurnRecord(turn_id, "question?", "answer.", "knowledge_qa", 0.7, outcome)  # type: ignore[arg-type]
+
+
+async def test_a_turn_is_recorded_once_even_if_delivered_twice(
+    redis_client: redis.Redis, real_settings: Settings
+) -> None:
+    store = RedisSessionStore(redis_client, real_settings.redis_prefix, 600)
+    await store.get_or_create("acme", "s1", "u1", "web")
+    first = await store.record_turn("acme", "s1", _turn("t1"))
+    again = await store.record_turn("acme", "s1", _turn("t1"))
+    assert (first.recorded, first.turn_count) == (True, 1)
+    assert (again.recorded, again.turn_count) == (False, 1)
+    history = await store.history("acme", "s1")
+    assert [(m.role, m.content) for m in history] == [("user", "question?"), ("assistant", "answer.")]
+
+
+async def test_failed_attempts_count_unresolved_turns_and_reset_on_success(
+    redis_client: redis.Redis, real_settings: Settings
+) -> None:
+    store = RedisSessionStore(redis_client, real_settings.redis_prefix, 600)
+    outcomes = ["unresolved", "unresolved", "neutral", "resolved", "unresolved"]
+    failed = [
+        (await store.record_turn("acme", "s2", _turn(f"t{i}", o))).failed_attempts
+        for i, o in enumerate(outcomes)
+    ]
+    assert failed == [1, 2, 2, 0, 1]
+
+
+async def test_sessions_expire_and_are_tenant_scoped(
+    redis_client: redis.Redis, real_settings: Settings
+) -> None:
+    store = RedisSessionStore(redis_client, real_settings.redis_prefix, 600)
+    created = await store.get_or_create("acme", "shared-id", "u1", "app")
+    assert created.channel == "app"
+    assert await store.get("globex", "shared-id") is None
+    ttl = await redis_client.ttl(f"{real_settings.redis_prefix}:acme:session:{{shared-id}}")
+    assert 0 < ttl <= 600
+
+
+async def test_cache_hits_normalised_questions_until_invalidated(
+    redis_client: redis.Redis, real_settings: Settings
+) -> None:
+    cache = RedisHotCache(redis_client, real_settings.redis_prefix, 600)
+    answer = CachedAnswer("3-5 business days.", "knowledge_qa", ["ShippingGuide.md"])
+    await cache.put("acme", "How long is shipping?", answer, await cache.epoch("acme"))
+    assert await cache.get("acme", "  how long is SHIPPING ") == answer
+    assert await cache.get("globex", "How long is shipping?") is None
+    await cache.invalidate("acme")
+    assert await cache.get("acme", "How long is shipping?") is None
+
+
+async def test_an_answer_composed_before_an_invalidation_is_never_served(
+    redis_client: redis.Redis, real_settings: Settings
+) -> None:
+    cache = RedisHotCache(redis_client, real_settings.redis_prefix, 600)
+    epoch_when_started = await cache.epoch("acme")
+    await cache.invalidate("acme")  # the policy changed while the answer was being written
+    await cache.put("acme", "q", CachedAnswer("old", "knowledge_qa", []), epoch_when_started)
+    assert await cache.get("acme", "q") is None
+
+
+async def test_lease_pool_caps_concurrency_and_frees_expired_leases(
+    redis_client: redis.Redis, real_settings: Settings
+) -> None:
+    pool = RedisLeasePool(redis_client, real_settings.redis_prefix, limit=2, lease_seconds=600)
+    assert await pool.acquire("a") and await pool.acquire("b")
+    assert not await pool.acquire("c")
+    await pool.release("a")
+    assert await pool.acquire("c")
+
+    dying = RedisLeasePool(redis_client, real_settings.redis_prefix + "x", limit=1,
+                           lease_seconds=-1)  # already expired: its holder "died"
+    assert await dying.acquire("ghost")
+    assert await dying.acquire("next")
