@@ -25,9 +25,19 @@ def fake_llm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     log = tmp_path_factory.mktemp("fake-llm") / "fake_llm.log"
     process = subprocess.Popen(
-        [sys.executable, "bench/fake_llm.py", "--port", str(port),
-         "--tokens-per-second", "20", "--tokens", "40"],
-        cwd=REPO, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "bench/fake_llm.py",
+            "--port",
+            str(port),
+            "--tokens-per-second",
+            "20",
+            "--tokens",
+            "40",
+        ],
+        cwd=REPO,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -102,8 +112,9 @@ def test_client_disconnect_cancels_the_llm_call(llm_stack: Stack, fake_llm: str)
     before = _stats(fake_llm)["cancelled"]
     gateway = llm_stack.of("gateway")[0].url
     with httpx.Client(base_url=gateway, headers=HEADERS, timeout=30) as http:
-        with http.stream("POST", "/api/v1/chat/stream",
-                         json={"message": "How do returns work for opened items?"}) as response:
+        with http.stream(
+            "POST", "/api/v1/chat/stream", json={"message": "How do returns work for opened items?"}
+        ) as response:
             for line in response.iter_lines():
                 if line.startswith("event: token"):
                     break  # the customer closes the tab mid-answer
@@ -117,21 +128,36 @@ def test_llm_cap_answers_429_before_publishing(llm_stack: Stack, fake_llm: str) 
         for n in range(LLM_CAP):
             http = held.enter_context(httpx.Client(base_url=gateway, headers=HEADERS, timeout=30))
             response = held.enter_context(
-                http.stream("POST", "/api/v1/chat/stream",
-                            json={"message": f"How long do refunds take? {n}"})
+                http.stream(
+                    "POST",
+                    "/api/v1/chat/stream",
+                    json={"message": f"How long do refunds take? {n}"},
+                )
             )
             lines = response.iter_lines()
             open_streams.append(lines)
             next(line for line in lines if line.startswith("event: meta"))
-        refused = httpx.post(f"{gateway}/api/v1/chat", headers=HEADERS,
-                             json={"message": "How long do refunds take? extra"}, timeout=30)
+        refused = httpx.post(
+            f"{gateway}/api/v1/chat",
+            headers=HEADERS,
+            json={"message": "How long do refunds take? extra"},
+            timeout=30,
+        )
         assert refused.status_code == 429
         assert refused.json() == {"detail": "Too many requests, please retry later"}
         assert int(refused.headers["retry-after"]) >= 1
     # Closing the held streams gives the capacity back.
-    assert _wait_for(lambda: httpx.post(
-        f"{gateway}/api/v1/chat", headers=HEADERS, timeout=30,
-        json={"message": "How long do refunds take? after"}).status_code == 200)
+    assert _wait_for(
+        lambda: (
+            httpx.post(
+                f"{gateway}/api/v1/chat",
+                headers=HEADERS,
+                timeout=30,
+                json={"message": "How long do refunds take? after"},
+            ).status_code
+            == 200
+        )
+    )
 
 
 def test_llm_outage_uses_fallback_phrasing(llm_client: httpx.Client, fake_llm: str) -> None:

@@ -62,8 +62,11 @@ async def test_poison_messages_end_in_the_dead_letter_queue(
             channel = await connection.channel()
             for name in (topology.retrieval_requests.name, topology.dead_letter_queue.name):
                 await channel.queue_delete(name)
-            for exchange in (topology.dead_letter_exchange, topology.escalations,
-                             topology.turn_control):
+            for exchange in (
+                topology.dead_letter_exchange,
+                topology.escalations,
+                topology.turn_control,
+            ):
                 await channel.exchange_delete(exchange.name)
 
     assert count == 2

@@ -24,7 +24,10 @@ async def test_a_turn_is_recorded_once_even_if_delivered_twice(
     assert (first.recorded, first.turn_count) == (True, 1)
     assert (again.recorded, again.turn_count) == (False, 1)
     history = await store.history("acme", "s1")
-    assert [(m.role, m.content) for m in history] == [("user", "question?"), ("assistant", "answer.")]
+    assert [(m.role, m.content) for m in history] == [
+        ("user", "question?"),
+        ("assistant", "answer."),
+    ]
 
 
 async def test_failed_attempts_count_unresolved_turns_and_reset_on_success(
@@ -81,7 +84,8 @@ async def test_lease_pool_caps_concurrency_and_frees_expired_leases(
     await pool.release("a")
     assert await pool.acquire("c")
 
-    dying = RedisLeasePool(redis_client, real_settings.redis_prefix + "x", limit=1,
-                           lease_seconds=-1)  # already expired: its holder "died"
+    dying = RedisLeasePool(
+        redis_client, real_settings.redis_prefix + "x", limit=1, lease_seconds=-1
+    )  # already expired: its holder "died"
     assert await dying.acquire("ghost")
     assert await dying.acquire("next")
