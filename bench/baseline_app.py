@@ -26,8 +26,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator
+from typing import Any
 
 import httpx
 from fastapi import FastAPI

@@ -111,7 +111,9 @@ def _last_user_text(messages: list[dict[str, Any]]) -> str:
             return content
         if isinstance(content, list):  # content parts
             return " ".join(
-                p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text"
+                p.get("text", "")
+                for p in content
+                if isinstance(p, dict) and p.get("type") == "text"
             )
         return ""
     return ""
@@ -224,7 +226,11 @@ def create_app(tokens_per_second: float = 50.0, tokens: int = 50) -> FastAPI:
         completion_id = "chatcmpl-" + uuid.uuid4().hex[:24]
         created = int(time.time())
         prompt_tokens = max(1, len(prompt.split()))
-        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": n, "total_tokens": prompt_tokens + n}
+        usage = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": n,
+            "total_tokens": prompt_tokens + n,
+        }
 
         if not body.get("stream"):
             state.stats["active"] += 1
@@ -254,7 +260,11 @@ def create_app(tokens_per_second: float = 50.0, tokens: int = 50) -> FastAPI:
                     "choices": [
                         {
                             "index": 0,
-                            "message": {"role": "assistant", "content": "".join(toks), "refusal": None},
+                            "message": {
+                                "role": "assistant",
+                                "content": "".join(toks),
+                                "refusal": None,
+                            },
                             "logprobs": None,
                             "finish_reason": "stop",
                         }
@@ -264,19 +274,17 @@ def create_app(tokens_per_second: float = 50.0, tokens: int = 50) -> FastAPI:
             )
 
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-        prefix = (
-            'data: {"id":"%s","object":"chat.completion.chunk","created":%d,"model":%s,'
-            '"system_fingerprint":"fake","choices":[{"index":0,"delta":'
-            % (completion_id, created, json.dumps(model))
+        head = (
+            f'data: {{"id":"{completion_id}","object":"chat.completion.chunk",'
+            f'"created":{created},"model":{json.dumps(model)},"system_fingerprint":"fake",'
         )
         usage_null = ',"usage":null' if include_usage else ""
 
         def chunk(delta: dict[str, Any], finish: str | None) -> str:
-            return "%s%s,\"logprobs\":null,\"finish_reason\":%s}]%s}\n\n" % (
-                prefix,
-                json.dumps(delta, separators=(",", ":")),
-                json.dumps(finish),
-                usage_null,
+            delta_json = json.dumps(delta, separators=(",", ":"))
+            return (
+                f'{head}"choices":[{{"index":0,"delta":{delta_json},"logprobs":null,'
+                f'"finish_reason":{json.dumps(finish)}}}]{usage_null}}}\n\n'
             )
 
         async def stream():
@@ -302,11 +310,7 @@ def create_app(tokens_per_second: float = 50.0, tokens: int = 50) -> FastAPI:
                 state.stats["completed"] += 1
                 yield chunk({}, "stop")
                 if include_usage:
-                    yield (
-                        'data: {"id":"%s","object":"chat.completion.chunk","created":%d,"model":%s,'
-                        '"system_fingerprint":"fake","choices":[],"usage":%s}\n\n'
-                        % (completion_id, created, json.dumps(model), json.dumps(usage))
-                    )
+                    yield f'{head}"choices":[],"usage":{json.dumps(usage)}}}\n\n'
                 yield "data: [DONE]\n\n"
             finally:
                 # Reached on CancelledError (Starlette cancels the stream when it sees

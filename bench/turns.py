@@ -75,8 +75,11 @@ class Child:
                 out.append(f"--- {self.name} {label} (last {len(lines)} lines) ---")
                 out.extend(lines)
         status = self.popen.poll()
-        out.insert(0, f"=== {self.name} (pid {self.popen.pid}, "
-                      f"{'running' if status is None else f'exited rc={status}'}) ===")
+        out.insert(
+            0,
+            f"=== {self.name} (pid {self.popen.pid}, "
+            f"{'running' if status is None else f'exited rc={status}'}) ===",
+        )
         return "\n".join(out)
 
 
@@ -128,7 +131,10 @@ class ProcessGroup:
                 try:
                     child.popen.wait(timeout=5)
                 except subprocess.TimeoutExpired:
-                    print(f"warning: {child.name} (pid {child.popen.pid}) did not exit", file=sys.stderr)
+                    print(
+                        f"warning: {child.name} (pid {child.popen.pid}) did not exit",
+                        file=sys.stderr,
+                    )
 
     def tails(self, n: int = 30) -> str:
         return "\n\n".join(c.tail(n) for c in self.children)
@@ -152,7 +158,9 @@ async def wait_ready(
         while pending and time.monotonic() < deadline:
             for url, child in list(pending.items()):
                 if child.popen.poll() is not None:
-                    raise RuntimeError(f"{child.name} exited (rc={child.popen.returncode}) before ready")
+                    raise RuntimeError(
+                        f"{child.name} exited (rc={child.popen.returncode}) before ready"
+                    )
                 try:
                     if (await client.get(url)).status_code == 200:
                         del pending[url]
@@ -299,7 +307,7 @@ async def _read_stream(target: Target, message: str, res: StreamResult) -> None:
 
         try:
             await asyncio.wait_for(drain(), DRAIN_TIMEOUT_S)
-        except (asyncio.TimeoutError, httpx.HTTPError):
+        except (TimeoutError, httpx.HTTPError):
             pass
 
 
@@ -307,7 +315,7 @@ async def stream_turn(target: Target, message: str) -> StreamResult:
     res = StreamResult(ok=False, started=time.perf_counter())
     try:
         await asyncio.wait_for(_read_stream(target, message, res), TURN_TIMEOUT_S)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         if not res.ok:
             res.error_kind, res.error = "turn_timeout", f"no `done` within {TURN_TIMEOUT_S:.0f}s"
     except Exception as exc:  # noqa: BLE001 - every failure is a counted error
@@ -337,7 +345,9 @@ def ordered(targets: list[Target], i: int) -> list[Target]:
 # --------------------------------------------------------------------------- figures
 
 
-async def measure_cache_hit(targets: list[Target], n: int, llm: httpx.AsyncClient) -> dict[str, Any]:
+async def measure_cache_hit(
+    targets: list[Target], n: int, llm: httpx.AsyncClient
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for t in targets:  # warm: first ask is a miss that fills the cache
         warm = await sync_turn(t, KNOWLEDGE_QUESTION)
@@ -355,8 +365,9 @@ async def measure_cache_hit(targets: list[Target], n: int, llm: httpx.AsyncClien
                 errs[t.name].add(r.error_kind, r.error)
     delta = stats_delta(before, await llm_stats(llm))
     for t in targets:
-        out[t.name].update(latency_ms=summarize(lat[t.name]), errors=errs[t.name].as_dict(),
-                           samples_ms=lat[t.name])
+        out[t.name].update(
+            latency_ms=summarize(lat[t.name]), errors=errs[t.name].as_dict(), samples_ms=lat[t.name]
+        )
     # The baseline makes no LLM call on a hit, so any call here came from Frontdesk.
     out["llm_calls_during_phase"] = delta["requests"]
     return out
@@ -468,41 +479,103 @@ def render(results: dict[str, Any], names: list[str]) -> str:
         return (phase.get(target) or {}).get(key) if phase else None
 
     ch = results.get("cache_hit", {})
-    rows.append(("cache hit, POST /chat (ms)", pick(ch, "baseline", "latency_ms"), pick(ch, "frontdesk", "latency_ms")))
+    rows.append(
+        (
+            "cache hit, POST /chat (ms)",
+            pick(ch, "baseline", "latency_ms"),
+            pick(ch, "frontdesk", "latency_ms"),
+        )
+    )
     miss = results.get("miss", {})
-    rows.append(("miss: time to meta (ms)", pick(miss, "baseline", "time_to_meta_ms"), pick(miss, "frontdesk", "time_to_meta_ms")))
-    rows.append(("miss: time to first token (ms)", pick(miss, "baseline", "time_to_first_token_ms"), pick(miss, "frontdesk", "time_to_first_token_ms")))
-    rows.append(("miss: time to done (ms)", pick(miss, "baseline", "time_to_done_ms"), pick(miss, "frontdesk", "time_to_done_ms")))
+    rows.append(
+        (
+            "miss: time to meta (ms)",
+            pick(miss, "baseline", "time_to_meta_ms"),
+            pick(miss, "frontdesk", "time_to_meta_ms"),
+        )
+    )
+    rows.append(
+        (
+            "miss: time to first token (ms)",
+            pick(miss, "baseline", "time_to_first_token_ms"),
+            pick(miss, "frontdesk", "time_to_first_token_ms"),
+        )
+    )
+    rows.append(
+        (
+            "miss: time to done (ms)",
+            pick(miss, "baseline", "time_to_done_ms"),
+            pick(miss, "frontdesk", "time_to_done_ms"),
+        )
+    )
     for c, phase in sorted(results.get("load", {}).items(), key=lambda kv: int(kv[0])):
-        rows.append((f"c={c}: time to first token (ms)",
-                     (phase.get("baseline") or {}).get("time_to_first_token_ms"),
-                     (phase.get("frontdesk") or {}).get("time_to_first_token_ms")))
+        rows.append(
+            (
+                f"c={c}: time to first token (ms)",
+                (phase.get("baseline") or {}).get("time_to_first_token_ms"),
+                (phase.get("frontdesk") or {}).get("time_to_first_token_ms"),
+            )
+        )
 
-    header = ["figure", "baseline median", "baseline p99", "frontdesk median", "frontdesk p99",
-              "ratio median (fd/base)", "ratio p99 (fd/base)"]
+    header = [
+        "figure",
+        "baseline median",
+        "baseline p99",
+        "frontdesk median",
+        "frontdesk p99",
+        "ratio median (fd/base)",
+        "ratio p99 (fd/base)",
+    ]
     table = [header]
     for label, b, f in rows:
         b = b or {}
         f = f or {}
-        table.append([label, _fmt(b.get("median")), _fmt(b.get("p99")),
-                      _fmt(f.get("median")), _fmt(f.get("p99")),
-                      _ratio(f.get("median"), b.get("median")), _ratio(f.get("p99"), b.get("p99"))])
+        table.append(
+            [
+                label,
+                _fmt(b.get("median")),
+                _fmt(b.get("p99")),
+                _fmt(f.get("median")),
+                _fmt(f.get("p99")),
+                _ratio(f.get("median"), b.get("median")),
+                _ratio(f.get("p99"), b.get("p99")),
+            ]
+        )
 
-    load_table = [["concurrency", "baseline turns/s", "baseline errors", "frontdesk turns/s",
-                   "frontdesk errors", "ratio turns/s (fd/base)"]]
+    load_table = [
+        [
+            "concurrency",
+            "baseline turns/s",
+            "baseline errors",
+            "frontdesk turns/s",
+            "frontdesk errors",
+            "ratio turns/s (fd/base)",
+        ]
+    ]
     for c, phase in sorted(results.get("load", {}).items(), key=lambda kv: int(kv[0])):
         b = phase.get("baseline") or {}
         f = phase.get("frontdesk") or {}
-        load_table.append([str(c), _fmt(b.get("turns_per_s")), str((b.get("errors") or {}).get("total", "-")),
-                           _fmt(f.get("turns_per_s")), str((f.get("errors") or {}).get("total", "-")),
-                           _ratio(f.get("turns_per_s"), b.get("turns_per_s"))])
+        load_table.append(
+            [
+                str(c),
+                _fmt(b.get("turns_per_s")),
+                str((b.get("errors") or {}).get("total", "-")),
+                _fmt(f.get("turns_per_s")),
+                str((f.get("errors") or {}).get("total", "-")),
+                _ratio(f.get("turns_per_s"), b.get("turns_per_s")),
+            ]
+        )
 
     def fmt_table(t: list[list[str]]) -> str:
         widths = [max(len(r[i]) for r in t) for i in range(len(t[0]))]
         lines = []
         for k, r in enumerate(t):
-            lines.append(" | ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i])
-                                    for i, cell in enumerate(r)))
+            lines.append(
+                " | ".join(
+                    cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i])
+                    for i, cell in enumerate(r)
+                )
+            )
             if k == 0:
                 lines.append("-+-".join("-" * w for w in widths))
         return "\n".join(lines)
@@ -512,20 +585,25 @@ def render(results: dict[str, Any], names: list[str]) -> str:
     if not has_fd:
         notes.append("(--baseline-only: Frontdesk not measured)")
     if has_fd and ch.get("llm_calls_during_phase"):
-        notes.append(f"warning: {ch['llm_calls_during_phase']} LLM calls during the cache-hit phase "
-                     "(Frontdesk did not serve every repeat from cache)")
+        notes.append(
+            f"warning: {ch['llm_calls_during_phase']} LLM calls during the cache-hit phase "
+            "(Frontdesk did not serve every repeat from cache)"
+        )
     for c, phase in results.get("load", {}).items():
         cpt = (phase.get("frontdesk") or {}).get("llm_calls_per_turn")
         if cpt is not None:
             notes.append(f"c={c}: frontdesk made {cpt:.2f} LLM calls per completed turn")
     phases = [("cache hit", ch), ("miss", miss)] + [
-        (f"c={c}", phase) for c, phase in results.get("load", {}).items()]
+        (f"c={c}", phase) for c, phase in results.get("load", {}).items()
+    ]
     for label, phase in phases:
         for name in names:
             errors = (phase.get(name) or {}).get("errors") or {}
             if errors.get("total"):
-                notes.append(f"{label} {name} errors by kind: {errors['by_kind']}; "
-                             f"e.g. {errors['samples'][0]}")
+                notes.append(
+                    f"{label} {name} errors by kind: {errors['by_kind']}; "
+                    f"e.g. {errors['samples'][0]}"
+                )
     if notes:
         parts += [""] + notes
     return "\n".join(parts)
@@ -564,8 +642,12 @@ async def broker_delete_prefix(prefix: str) -> str:
 
     def names(kind: str) -> list[str]:
         try:
-            out = subprocess.run([ctl, "-q", kind, "name", "--no-table-headers"],
-                                 capture_output=True, text=True, timeout=30)
+            out = subprocess.run(
+                [ctl, "-q", kind, "name", "--no-table-headers"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
         except (OSError, subprocess.TimeoutExpired):
             return []
         return [n.strip() for n in out.stdout.splitlines() if n.strip().startswith(prefix)]
@@ -607,18 +689,36 @@ async def broker_delete_prefix(prefix: str) -> str:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Frontdesk vs. baseline turn benchmark")
-    p.add_argument("--quick", action="store_true", help="small N, concurrency 20 only, 5 s load phases")
-    p.add_argument("--baseline-only", action="store_true", help="measure only the baseline (no Frontdesk stack)")
-    p.add_argument("--llm-tokens-per-second", type=float, default=50.0, help="fake LLM token rate (default 50)")
-    p.add_argument("--llm-tokens", type=int, default=50, help="tokens per fake LLM answer (default 50)")
-    p.add_argument("--keep-logs", action="store_true", help="keep the child processes' log directory")
-    p.add_argument("--services-package", default="services", metavar="PKG",
-                   help="package holding the four services, run as `python -m PKG.<service>` "
-                        "(default: services; another value is only for testing the harness)")
+    p.add_argument(
+        "--quick", action="store_true", help="small N, concurrency 20 only, 5 s load phases"
+    )
+    p.add_argument(
+        "--baseline-only",
+        action="store_true",
+        help="measure only the baseline (no Frontdesk stack)",
+    )
+    p.add_argument(
+        "--llm-tokens-per-second", type=float, default=50.0, help="fake LLM token rate (default 50)"
+    )
+    p.add_argument(
+        "--llm-tokens", type=int, default=50, help="tokens per fake LLM answer (default 50)"
+    )
+    p.add_argument(
+        "--keep-logs", action="store_true", help="keep the child processes' log directory"
+    )
+    p.add_argument(
+        "--services-package",
+        default="services",
+        metavar="PKG",
+        help="package holding the four services, run as `python -m PKG.<service>` "
+        "(default: services; another value is only for testing the harness)",
+    )
     return p.parse_args(argv)
 
 
-async def run(args: argparse.Namespace, procs: ProcessGroup, run_info: dict[str, Any]) -> dict[str, Any]:
+async def run(
+    args: argparse.Namespace, procs: ProcessGroup, run_info: dict[str, Any]
+) -> dict[str, Any]:
     py = sys.executable
     quick = args.quick
     n_hit = 50 if quick else 200
@@ -628,12 +728,36 @@ async def run(args: argparse.Namespace, procs: ProcessGroup, run_info: dict[str,
 
     llm_port, base_port = free_port(), free_port()
     llm_url = f"http://{HOST}:{llm_port}"
-    fake = procs.start("fake_llm", [py, str(BENCH_DIR / "fake_llm.py"), "--host", HOST, "--port", str(llm_port),
-                                    "--tokens-per-second", str(args.llm_tokens_per_second),
-                                    "--tokens", str(args.llm_tokens)])
-    baseline = procs.start("baseline", [py, str(BENCH_DIR / "baseline_app.py"), "--host", HOST,
-                                        "--port", str(base_port), "--llm-url", f"{llm_url}/v1",
-                                        "--redis-url", BASELINE_REDIS_URL])
+    fake = procs.start(
+        "fake_llm",
+        [
+            py,
+            str(BENCH_DIR / "fake_llm.py"),
+            "--host",
+            HOST,
+            "--port",
+            str(llm_port),
+            "--tokens-per-second",
+            str(args.llm_tokens_per_second),
+            "--tokens",
+            str(args.llm_tokens),
+        ],
+    )
+    baseline = procs.start(
+        "baseline",
+        [
+            py,
+            str(BENCH_DIR / "baseline_app.py"),
+            "--host",
+            HOST,
+            "--port",
+            str(base_port),
+            "--llm-url",
+            f"{llm_url}/v1",
+            "--redis-url",
+            BASELINE_REDIS_URL,
+        ],
+    )
     checks = [(fake, f"{llm_url}/v1/models"), (baseline, f"http://{HOST}:{base_port}/readyz")]
 
     stack_ports: dict[str, int] = {}
@@ -655,8 +779,9 @@ async def run(args: argparse.Namespace, procs: ProcessGroup, run_info: dict[str,
         for svc in SERVICES:
             port = free_port()
             stack_ports[svc] = port
-            child = procs.start(svc, [py, "-m", f"{args.services_package}.{svc}", "--port", str(port)],
-                                env=env)
+            child = procs.start(
+                svc, [py, "-m", f"{args.services_package}.{svc}", "--port", str(port)], env=env
+            )
             checks.append((child, f"http://{HOST}:{port}/readyz"))
     run_info["ports"] = {"fake_llm": llm_port, "baseline": base_port, **stack_ports}
 
@@ -684,20 +809,37 @@ async def run(args: argparse.Namespace, procs: ProcessGroup, run_info: dict[str,
     llm = httpx.AsyncClient(base_url=llm_url, timeout=5.0)
     clients.append(llm)
 
+    def ensure_alive() -> None:
+        dead = [c for c in procs.children if c.popen.poll() is not None]
+        if dead:
+            names = ", ".join(f"{c.name} (rc={c.popen.returncode})" for c in dead)
+            print(
+                f"\nERROR: process exited during the run: {names}\n\n{procs.tails()}",
+                file=sys.stderr,
+            )
+            raise SystemExit(4)
+
     results: dict[str, Any] = {}
     try:
         # Smoke turn per target: a broken target aborts before minutes of error counting.
         for t in targets:
             r = await stream_turn(t, unique_message())
             if not r.ok:
-                print(f"\nERROR: smoke stream turn on {t.name} failed: {r.error_kind}: {r.error}\n\n"
-                      f"{procs.tails()}", file=sys.stderr)
+                print(
+                    f"\nERROR: smoke stream turn on {t.name} failed: {r.error_kind}: {r.error}\n\n"
+                    f"{procs.tails()}",
+                    file=sys.stderr,
+                )
                 raise SystemExit(3)
 
         print(f"cache hit: {n_hit} sequential POST /api/v1/chat per target ...", flush=True)
         results["cache_hit"] = await measure_cache_hit(targets, n_hit, llm)
-        print(f"cache miss: {n_miss} sequential POST /api/v1/chat/stream per target ...", flush=True)
+        ensure_alive()
+        print(
+            f"cache miss: {n_miss} sequential POST /api/v1/chat/stream per target ...", flush=True
+        )
         results["miss"] = await measure_miss(targets, n_miss, llm)
+        ensure_alive()
         results["load"] = {}
         for k, c in enumerate(concurrencies):
             phase: dict[str, Any] = {}
@@ -705,16 +847,13 @@ async def run(args: argparse.Namespace, procs: ProcessGroup, run_info: dict[str,
                 print(f"load: {t.name}, concurrency {c}, {duration:.0f} s ...", flush=True)
                 await asyncio.sleep(1.0)  # let the previous phase's stragglers settle
                 phase[t.name] = await measure_load(t, c, duration, llm)
+                ensure_alive()
             results["load"][str(c)] = phase
         results["fake_llm_stats_total"] = await llm_stats(llm)
     finally:
         for c in clients:
             await c.aclose()
 
-    exited = {c.name: c.popen.returncode for c in procs.children if c.popen.poll() is not None}
-    if exited:
-        results["processes_exited_during_run"] = exited
-        print(f"\nwarning: processes exited during the run: {exited}\n{procs.tails(15)}", file=sys.stderr)
     return results
 
 
@@ -756,11 +895,15 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(sig, signal.SIG_IGN)
         procs.stop_all()
         try:
-            cleanup = {"baseline_keys_deleted": asyncio.run(
-                redis_delete_prefix(BASELINE_REDIS_URL, BASELINE_KEY_PREFIX))}
+            cleanup = {
+                "baseline_keys_deleted": asyncio.run(
+                    redis_delete_prefix(BASELINE_REDIS_URL, BASELINE_KEY_PREFIX)
+                )
+            }
             if not args.baseline_only:
                 cleanup["frontdesk_keys_deleted"] = asyncio.run(
-                    redis_delete_prefix(FRONTDESK_REDIS_URL, run_info["redis_prefix"]))
+                    redis_delete_prefix(FRONTDESK_REDIS_URL, run_info["redis_prefix"])
+                )
                 cleanup["broker"] = asyncio.run(broker_delete_prefix(run_info["broker_prefix"]))
             run_info["cleanup"] = cleanup
         except Exception as exc:  # noqa: BLE001 - cleanup is best effort

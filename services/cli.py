@@ -40,8 +40,10 @@ def _chat(argv: Sequence[str]) -> int:
     headers = {"X-API-Key": args.api_key} if args.api_key else {}
     session = args.session
 
-    def ask(message: str) -> None:
+    def ask(message: str) -> bool:
+        """Stream one reply; False if the gateway refused or the turn failed."""
         nonlocal session
+        ok = True
         body = {"message": message, "session_id": session, "channel": "api"}
         with httpx.Client(base_url=args.url, headers=headers, timeout=90) as client:
             with connect_sse(client, "POST", "/api/v1/chat/stream", json=body) as events:
@@ -49,7 +51,7 @@ def _chat(argv: Sequence[str]) -> int:
                     events.response.read()
                     detail = events.response.json().get("detail", events.response.text)
                     print(f"error {events.response.status_code}: {detail}", file=sys.stderr)
-                    return
+                    return False
                 session = events.response.headers.get("x-session-id", session)
                 for sse in events.iter_sse():
                     data = json.loads(sse.data)
@@ -63,10 +65,11 @@ def _chat(argv: Sequence[str]) -> int:
                         print(f"\n[turn {data['turn_count']}{handoff}]")
                     elif sse.event == "error":
                         print(f"\nerror: {data['message']}", file=sys.stderr)
+                        ok = False
+        return ok
 
     if args.message:
-        ask(args.message)
-        return 0
+        return 0 if ask(args.message) else 1
     print("Type a message (Ctrl-D to quit).")
     for line in sys.stdin:
         if line.strip():

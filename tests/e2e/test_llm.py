@@ -63,6 +63,7 @@ def llm_stack(fake_llm: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         LLM_MODEL="fake-model",
         MAX_CONCURRENT_LLM_CALLS=str(LLM_CAP),
         TOKEN_FLUSH_MS="200",
+        TURN_TIMEOUT_SECONDS="3",
     )
     yield stack
     stack.stop()
@@ -168,3 +169,20 @@ def test_llm_outage_uses_fallback_phrasing(llm_client: httpx.Client, fake_llm: s
     assert reply.startswith("I'm having trouble composing a full answer right now.")
     assert "WeChat Pay" in reply  # still grounded in the help centre
     assert body.json()["data"]["failed_attempts"] == 1
+
+
+def test_a_stalled_llm_times_out_with_a_clear_error(
+    llm_client: httpx.Client, fake_llm: str
+) -> None:
+    httpx.post(f"{fake_llm}/_control", json={"mode": "stall", "stall_seconds": 6})
+    before = _stats(fake_llm)["cancelled"]
+    sync = llm_client.post("/api/v1/chat", json={"message": "How do I claim warranty? sync"})
+    assert sync.status_code == 504
+    assert sync.json() == {"detail": "The assistant did not answer within 3 seconds"}
+
+    response, events = stream_events(llm_client, {"message": "How do I claim warranty? stream"})
+    assert response.status_code == 200
+    assert [name for name, _ in events] == ["meta", "error"]
+    assert "did not answer within 3 seconds" in events[-1][1]["message"]
+    # Both abandoned turns were cancelled upstream too, not left running.
+    assert _wait_for(lambda: _stats(fake_llm)["cancelled"] >= before + 2)
