@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import functools
-from collections.abc import AsyncIterator
-
 import redis.asyncio as redis
 from faststream.rabbit import RabbitBroker, RabbitRouter
 from starlette.applications import Starlette
@@ -17,12 +13,12 @@ from services.orchestrator.orders import DemoOrders
 from services.orchestrator.turns import TurnDeps
 from shared.events import new_id
 from shared.llm import CircuitBreaker, OpenAIChatModel
-from shared.messaging import build_broker, declare_topology, topology_for
-from shared.ops import ops_routes
+from shared.messaging import topology_for
 from shared.settings import Settings
 from shared.stores.hot_cache import RedisHotCache
 from shared.stores.redis_client import connect_redis
 from shared.stores.sessions import RedisSessionStore
+from shared.worker import create_worker_app
 
 
 def create_router(settings: Settings, client: redis.Redis, broker: RabbitBroker) -> RabbitRouter:
@@ -42,20 +38,9 @@ def create_router(settings: Settings, client: redis.Redis, broker: RabbitBroker)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
-    """The orchestrator as its own process."""
+    """The orchestrator worker as its own process."""
     settings = settings or Settings()
     client = connect_redis(settings)
-    broker = build_broker(settings, "orchestrator")
-    broker.include_router(create_router(settings, client, broker))
-
-    @contextlib.asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        await broker.connect()
-        await declare_topology(broker, topology_for(settings))
-        await broker.start()
-        yield
-        await broker.stop()
-        await client.aclose()
-
-    checks = {"rabbitmq": functools.partial(broker.ping, 1.0), "redis": client.ping}
-    return Starlette(routes=ops_routes(checks, settings.api_key), lifespan=lifespan)
+    return create_worker_app(
+        settings, "orchestrator", lambda broker: create_router(settings, client, broker), client
+    )

@@ -1,0 +1,41 @@
+"""The process shell every broker worker shares: broker lifecycle plus ops endpoints."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import AsyncIterator, Callable
+
+import redis.asyncio as redis
+from faststream.rabbit import RabbitBroker, RabbitRouter
+from starlette.applications import Starlette
+
+from shared.messaging import build_broker, declare_topology, topology_for
+from shared.ops import ReadinessCheck, ops_routes
+from shared.settings import Settings
+
+
+def create_worker_app(
+    settings: Settings,
+    service: str,
+    subscribers: Callable[[RabbitBroker], RabbitRouter],
+    client: redis.Redis | None = None,
+) -> Starlette:
+    """A worker process: ``subscribers(broker)`` on RabbitMQ, and /healthz, /readyz, /metrics."""
+    broker = build_broker(settings, service)
+    broker.include_router(subscribers(broker))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await broker.connect()
+        await declare_topology(broker, topology_for(settings))
+        await broker.start()
+        yield
+        await broker.stop()
+        if client is not None:
+            await client.aclose()
+
+    checks: dict[str, ReadinessCheck] = {"rabbitmq": functools.partial(broker.ping, 1.0)}
+    if client is not None:
+        checks["redis"] = client.ping
+    return Starlette(routes=ops_routes(checks, settings.api_key), lifespan=lifespan)
