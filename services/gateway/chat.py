@@ -99,10 +99,10 @@ class ChatService:
         session_id = request.session_id or new_id("sess")
         turn_id = new_id("turn")
         bind_turn(turn=turn_id, tenant=tenant_id, session=session_id)
-        session = await self.sessions.get_or_create(
-            tenant_id, session_id, request.user_id, request.channel
+        session, cached = await asyncio.gather(
+            self.sessions.get_or_create(tenant_id, session_id, request.user_id, request.channel),
+            self.cache.get(tenant_id, message),
         )
-        cached = await self.cache.get(tenant_id, message)
         CACHE_LOOKUPS.labels(outcome="hit" if cached else "miss").inc()
         if cached is not None:
             return await self._answer_from_cache(

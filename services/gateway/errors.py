@@ -55,6 +55,11 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else {}
         return JSONResponse({"detail": exc.message}, status_code=status, headers=headers)
 
+    @app.exception_handler(Exception)
+    async def on_bug(_: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error")
+        return JSONResponse({"detail": "Internal error; it has been logged"}, status_code=500)
+
     @app.exception_handler(RequestValidationError)
     async def on_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         status, detail = _describe_validation(exc)

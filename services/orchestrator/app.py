@@ -14,6 +14,7 @@ from services.orchestrator.turns import TurnDeps
 from shared.events import new_id
 from shared.llm import CircuitBreaker, OpenAIChatModel
 from shared.messaging import topology_for
+from shared.rpc import RpcClient
 from shared.settings import Settings
 from shared.stores.hot_cache import RedisHotCache
 from shared.stores.redis_client import connect_redis
@@ -24,17 +25,21 @@ from shared.worker import create_worker_app
 def create_router(settings: Settings, client: redis.Redis, broker: RabbitBroker) -> RabbitRouter:
     """The orchestrator's subscribers; ``broker`` carries its requests to the other workers."""
     topology = topology_for(settings)
+    instance_id = new_id("orch")
+    rpc = RpcClient(broker, topology.private_queue(f"orchestrator.{instance_id}.replies"))
     llm = OpenAIChatModel(settings) if settings.llm_enabled else None
     deps = TurnDeps(
         settings=settings,
         sessions=RedisSessionStore(client, settings.redis_prefix, settings.session_ttl_seconds),
         cache=RedisHotCache(client, settings.redis_prefix, settings.cache_ttl_seconds),
-        retrieve=BrokerRetrieval(broker, topology),
-        escalate=BrokerEscalation(broker, topology),
+        retrieve=BrokerRetrieval(rpc, topology),
+        escalate=BrokerEscalation(rpc, topology),
         orders=DemoOrders(),
         generator=Generator(llm, CircuitBreaker()),
     )
-    return build_router(deps, topology, new_id("orch"))
+    router = build_router(deps, topology, instance_id)
+    router.include_router(rpc.router())
+    return router
 
 
 def create_app(settings: Settings | None = None) -> Starlette:

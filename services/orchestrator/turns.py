@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -94,10 +95,12 @@ class Turn:
         """The whole turn; the session is written once, at the end."""
         started = time.monotonic()
         req, deps = self.request, self.deps
-        session = await deps.sessions.get_or_create(
-            req.tenant_id, req.session_id, req.user_id, req.channel
+        (session, history), self._epoch = await asyncio.gather(
+            deps.sessions.open(
+                req.tenant_id, req.session_id, req.user_id, req.channel, HISTORY_WINDOW
+            ),
+            deps.cache.epoch(req.tenant_id),
         )
-        history = await deps.sessions.history(req.tenant_id, req.session_id, HISTORY_WINDOW)
         emotion = emotion_score(req.message)
         intent = recognise(req.message, emotion, session.current_intent)
         plan = await self._plan(intent, emotion, history, session.turn_count)
@@ -211,7 +214,6 @@ class Turn:
     async def _plan_knowledge(self, plan: Plan) -> None:
         """Fetch passages; no passages means the turn is unresolved."""
         req = self.request
-        self._epoch = await self.deps.cache.epoch(req.tenant_id)
         try:
             found = await self.deps.retrieve(
                 RetrievalRequested(

@@ -113,10 +113,10 @@ class RedisSessionStore:
         return base, f"{base}:history", f"{base}:turns"
 
     @translate_redis_errors
-    async def get_or_create(
-        self, tenant_id: str, session_id: str, user_id: str, channel: str
-    ) -> Session:
-        """The session, created with these owner fields if it did not exist."""
+    async def open(
+        self, tenant_id: str, session_id: str, user_id: str, channel: str, last: int = 20
+    ) -> tuple[Session, list[Message]]:
+        """The session (created with these owner fields if new) and its last messages."""
         state, history, turns = self._keys(tenant_id, session_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hsetnx(state, "created_at", repr(time.time()))
@@ -126,8 +126,19 @@ class RedisSessionStore:
             for key in (state, history, turns):
                 pipe.expire(key, self._ttl)
             pipe.hgetall(state)
+            if last:
+                pipe.lrange(history, -last, -1)
             results = await pipe.execute()
-        return _session_from_hash(session_id, results[-1])
+        state_raw, history_raw = (results[-2], results[-1]) if last else (results[-1], [])
+        messages = [Message(**json.loads(item)) for item in history_raw]
+        return _session_from_hash(session_id, state_raw), messages
+
+    async def get_or_create(
+        self, tenant_id: str, session_id: str, user_id: str, channel: str
+    ) -> Session:
+        """The session, created with these owner fields if it did not exist."""
+        session, _ = await self.open(tenant_id, session_id, user_id, channel, last=0)
+        return session
 
     @translate_redis_errors
     async def get(self, tenant_id: str, session_id: str) -> Session | None:
