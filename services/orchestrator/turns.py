@@ -30,7 +30,7 @@ from shared.events import (
 )
 from shared.events.chat import Intent
 from shared.events.escalation import Reason
-from shared.observability import RETRIEVAL_DEGRADED, TURN_SECONDS, TURNS
+from shared.observability import RETRIEVAL_DEGRADED, TOKEN_EVENTS, TURN_SECONDS, TURNS
 from shared.settings import Settings
 from shared.stores.hot_cache import CachedAnswer, RedisHotCache
 from shared.stores.sessions import Message, Outcome, RedisSessionStore, TurnRecord
@@ -89,6 +89,7 @@ class Turn:
         )
 
     async def _emit_tokens(self, text: str) -> None:
+        TOKEN_EVENTS.inc()
         await self._emit(self._event(TokensStreamed, content=text))
 
     async def run(self) -> TurnCompleted:

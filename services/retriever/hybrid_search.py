@@ -78,7 +78,11 @@ class HybridIndex:
         """Chunk positions ranked by cosine similarity above the relevance floor."""
         if not self.chunks:
             return []
-        scores = self._vectors @ embed([query])[0]
+        query_vector = embed([query])[0]
+        # The query touches a few dozen of the 16k dimensions; multiplying only those keeps
+        # the search cheap and off BLAS's thread pool, which busy-waits on shared cores.
+        touched = np.flatnonzero(query_vector)
+        scores = self._vectors[:, touched] @ query_vector[touched]
         best = np.argsort(-scores)[:limit]
         return [int(i) for i in best if scores[i] >= MIN_VECTOR_SIMILARITY]
 
