@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from services.orchestrator import replies
 from services.orchestrator.coalescer import TokenCoalescer
@@ -37,6 +38,7 @@ from shared.stores.sessions import Message, Outcome, RedisSessionStore, TurnReco
 
 logger = logging.getLogger(__name__)
 
+E = TypeVar("E", bound=Event)
 Emit = Callable[[Event], Awaitable[None]]
 Retrieve = Callable[[RetrievalRequested], Awaitable[RetrievalCompleted]]
 Escalate = Callable[[EscalationRequested], Awaitable[EscalationCard]]
@@ -83,7 +85,7 @@ class Turn:
         self._out = TokenCoalescer(self._emit_tokens, deps.settings.token_flush_ms / 1000)
         self._epoch = 0
 
-    def _event(self, cls: type[Event], **fields: object) -> Event:
+    def _event(self, cls: type[E], **fields: object) -> E:
         return cls(
             tenant_id=self.request.tenant_id, correlation_id=self.request.correlation_id, **fields
         )
@@ -105,7 +107,9 @@ class Turn:
         emotion = emotion_score(req.message)
         intent = recognise(req.message, emotion, session.current_intent)
         plan = await self._plan(intent, emotion, history, session.turn_count)
-        will_fail = plan.outcome == "unresolved" and (
+        # One more failure reaches the threshold: this turn hands over unless it succeeds. A
+        # session already waiting for an agent is not queued a second time.
+        last_chance = session.agent_status == "bot" and (
             session.failed_attempts + 1 >= deps.settings.failed_attempts_threshold
         )
         await self._emit(
@@ -113,16 +117,12 @@ class Turn:
                 TurnStarted,
                 intent=plan.intent,
                 sources=plan.sources,
-                escalate=bool(plan.escalate) or will_fail,
+                escalate=bool(plan.escalate) or (last_chance and plan.outcome == "unresolved"),
             )
         )
 
         reply = await self._answer(plan, history)
-        if (
-            plan.escalate is None
-            and plan.outcome == "unresolved"
-            and (session.failed_attempts + 1 >= deps.settings.failed_attempts_threshold)
-        ):
+        if last_chance and plan.escalate is None and plan.outcome == "unresolved":
             reply += await stream_text(replies.HANDOFF_AFTER_FAILURES, self._out)
             plan.card = await self._escalate(
                 "failed_attempts", emotion, history, reply, session.turn_count
@@ -158,7 +158,7 @@ class Turn:
             resolved=plan.outcome == "resolved",
         )
         await self._emit(done)
-        return done  # type: ignore[return-value]
+        return done
 
     async def _plan(
         self, intent: Intent, emotion: float, history: list[Message], turn_count: int

@@ -121,3 +121,15 @@ def test_ops_endpoints(client: TestClient) -> None:
     assert client.get("/readyz").status_code == 200
     assert client.get("/metrics", headers={"X-API-Key": ""}).status_code == 401
     assert "frontdesk_cache_lookups_total" in client.get("/metrics").text
+
+
+def test_repeated_failures_hand_over_once(client: TestClient) -> None:
+    session = None
+    results = []
+    for message in ("xylophone quantum zebra", "flibbertigibbet wombat", "qwzx plorb", "zzkq"):
+        body = client.post("/api/v1/chat", json={"message": message, "session_id": session})
+        session = body.json()["session_id"]
+        results.append(body.json()["data"])
+    assert [r["escalate_to_human"] for r in results] == [False, False, True, False]
+    assert results[2]["escalation_card"]["reason"] == "failed_attempts"
+    assert results[3]["escalation_card"] is None  # already waiting for an agent
