@@ -99,15 +99,12 @@ class ChatService:
         session_id = request.session_id or new_id("sess")
         turn_id = new_id("turn")
         bind_turn(turn=turn_id, tenant=tenant_id, session=session_id)
-        session, cached = await asyncio.gather(
-            self.sessions.get_or_create(tenant_id, session_id, request.user_id, request.channel),
-            self.cache.get(tenant_id, message),
-        )
+        # The session is created by whoever records the turn: this gateway on a cache hit,
+        # the orchestrator otherwise. A hit is then two Redis round trips in all.
+        cached = await self.cache.get(tenant_id, message)
         CACHE_LOOKUPS.labels(outcome="hit" if cached else "miss").inc()
         if cached is not None:
-            return await self._answer_from_cache(
-                tenant_id, session_id, turn_id, message, cached, session.emotion_score
-            )
+            return await self._answer_from_cache(tenant_id, session_id, turn_id, request, cached)
 
         lease_held = self.settings.llm_enabled
         if lease_held and not await self.leases.acquire(turn_id):
@@ -136,14 +133,22 @@ class ChatService:
         tenant_id: str,
         session_id: str,
         turn_id: str,
-        message: str,
+        request: ChatRequest,
         cached: CachedAnswer,
-        emotion: float,
     ) -> CacheHit:
         counts = await self.sessions.record_turn(
             tenant_id,
             session_id,
-            TurnRecord(turn_id, message, cached.reply, cached.intent, emotion, "resolved"),
+            TurnRecord(
+                turn_id,
+                request.message.strip(),
+                cached.reply,
+                cached.intent,
+                cached.emotion_score,
+                "resolved",
+                request.user_id,
+                request.channel,
+            ),
         )
         data = ChatData(
             intent=cached.intent,
@@ -152,7 +157,7 @@ class ChatService:
             escalation_card=None,
             turn_count=counts.turn_count,
             failed_attempts=counts.failed_attempts,
-            emotion_score=emotion,
+            emotion_score=cached.emotion_score,
         )
         return CacheHit(ChatResponse(session_id=session_id, reply=cached.reply, data=data))
 

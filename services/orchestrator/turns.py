@@ -133,13 +133,22 @@ class Turn:
         counts = await deps.sessions.record_turn(
             req.tenant_id,
             req.session_id,
-            TurnRecord(req.correlation_id, req.message, reply, plan.intent, emotion, plan.outcome),
+            TurnRecord(
+                req.correlation_id,
+                req.message,
+                reply,
+                plan.intent,
+                emotion,
+                plan.outcome,
+                req.user_id,
+                req.channel,
+            ),
         )
         if plan.intent == "knowledge_qa" and plan.outcome == "resolved" and not plan.escalate:
             await deps.cache.put(
                 req.tenant_id,
                 req.message,
-                CachedAnswer(reply, plan.intent, plan.sources),
+                CachedAnswer(reply, plan.intent, plan.sources, emotion),
                 self._epoch,
             )
         TURNS.labels(intent=plan.intent, outcome=plan.outcome).inc()

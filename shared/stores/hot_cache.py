@@ -31,6 +31,7 @@ class CachedAnswer:
     reply: str
     intent: str
     sources: list[str]
+    emotion_score: float
 
 
 class RedisHotCache:

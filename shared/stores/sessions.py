@@ -21,6 +21,10 @@ if redis.call('SADD', KEYS[3], ARGV[1]) == 0 then
   return {0, tonumber(redis.call('HGET', KEYS[1], 'turn_count') or '0'),
           tonumber(redis.call('HGET', KEYS[1], 'failed_attempts') or '0')}
 end
+redis.call('HSETNX', KEYS[1], 'created_at', ARGV[8])
+redis.call('HSETNX', KEYS[1], 'user_id', ARGV[9])
+redis.call('HSETNX', KEYS[1], 'channel', ARGV[10])
+redis.call('HSETNX', KEYS[1], 'agent_status', 'bot')
 local turns = redis.call('HINCRBY', KEYS[1], 'turn_count', 1)
 local failed
 if ARGV[7] == 'unresolved' then
@@ -73,6 +77,8 @@ class TurnRecord:
     intent: str
     emotion_score: float
     outcome: Outcome
+    user_id: str = ""
+    channel: str = "api"
 
 
 @dataclass(frozen=True)
@@ -154,7 +160,10 @@ class RedisSessionStore:
 
     @translate_redis_errors
     async def record_turn(self, tenant_id: str, session_id: str, turn: TurnRecord) -> TurnCounts:
-        """Append the turn's two messages and update counters, at most once per turn id."""
+        """Append the turn's two messages and update counters, at most once per turn id.
+
+        A session that does not exist yet is created with the turn's owner fields.
+        """
         now = time.time()
         user = Message("user", turn.user_message, now, turn.turn_id)
         bot = Message("assistant", turn.reply, now, turn.turn_id)
@@ -169,6 +178,8 @@ class RedisSessionStore:
                 repr(turn.emotion_score),
                 turn.outcome,
                 repr(now),
+                turn.user_id,
+                turn.channel,
             ],
         )
         return TurnCounts(bool(recorded), int(turn_count), int(failed))

@@ -57,7 +57,7 @@ async def test_cache_hits_normalised_questions_until_invalidated(
     redis_client: redis.Redis, real_settings: Settings
 ) -> None:
     cache = RedisHotCache(redis_client, real_settings.redis_prefix, 600)
-    answer = CachedAnswer("3-5 business days.", "knowledge_qa", ["ShippingGuide.md"])
+    answer = CachedAnswer("3-5 business days.", "knowledge_qa", ["ShippingGuide.md"], 0.75)
     await cache.put("acme", "How long is shipping?", answer, await cache.epoch("acme"))
     assert await cache.get("acme", "  how long is SHIPPING ") == answer
     assert await cache.get("globex", "How long is shipping?") is None
@@ -71,7 +71,7 @@ async def test_an_answer_composed_before_an_invalidation_is_never_served(
     cache = RedisHotCache(redis_client, real_settings.redis_prefix, 600)
     epoch_when_started = await cache.epoch("acme")
     await cache.invalidate("acme")  # the policy changed while the answer was being written
-    await cache.put("acme", "q", CachedAnswer("old", "knowledge_qa", []), epoch_when_started)
+    await cache.put("acme", "q", CachedAnswer("old", "knowledge_qa", [], 0.75), epoch_when_started)
     assert await cache.get("acme", "q") is None
 
 
@@ -89,3 +89,15 @@ async def test_lease_pool_caps_concurrency_and_frees_expired_leases(
     )  # already expired: its holder "died"
     assert await dying.acquire("ghost")
     assert await dying.acquire("next")
+
+
+async def test_recording_a_turn_creates_a_missing_session(
+    redis_client: redis.Redis, real_settings: Settings
+) -> None:
+    store = RedisSessionStore(redis_client, real_settings.redis_prefix, 600)
+    turn = TurnRecord("t1", "q?", "a.", "knowledge_qa", 0.7, "resolved", "u-9", "wechat")
+    await store.record_turn("acme", "fresh", turn)
+    session = await store.get("acme", "fresh")
+    assert session is not None
+    assert (session.user_id, session.channel, session.turn_count) == ("u-9", "wechat", 1)
+    assert session.agent_status == "bot"
