@@ -186,3 +186,28 @@ def test_a_stalled_llm_times_out_with_a_clear_error(
     assert "did not answer within 3 seconds" in events[-1][1]["message"]
     # Both abandoned turns were cancelled upstream too, not left running.
     assert _wait_for(lambda: _stats(fake_llm)["cancelled"] >= before + 2)
+
+
+def test_a_worker_killed_mid_turn_fails_the_turn_cleanly(
+    llm_stack: Stack, llm_client: httpx.Client
+) -> None:
+    session_id = f"sess-kill-{int(time.time() * 1000)}"
+    with llm_client.stream(
+        "POST",
+        "/api/v1/chat/stream",
+        json={"message": "How do I reset my password?", "session_id": session_id},
+    ) as response:
+        lines = response.iter_lines()
+        next(line for line in lines if line.startswith("event: token"))
+        # Kill -9 whichever orchestrator is running this turn (its log names the session).
+        victim = next(p for p in llm_stack.of("orchestrator") if session_id in p.log.read_text())
+        victim.popen.kill()
+        rest = list(lines)
+    assert "event: error" in rest
+    assert any("interrupted" in line for line in rest)
+    llm_stack.processes.remove(victim)
+    # The interrupted turn was never written: the next turn of the session is its first.
+    again = llm_client.post("/api/v1/chat", json={"message": "Thanks!", "session_id": session_id})
+    assert again.json()["data"]["turn_count"] == 1
+    llm_stack.start("orchestrator")
+    llm_stack.wait_ready()
