@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 SERVICES = {"gateway": 8000, "orchestrator": 8001, "retriever": 8002, "escalation": 8003}
 
@@ -77,16 +78,82 @@ def _chat(argv: Sequence[str]) -> int:
     return 0
 
 
+def _ingest(argv: Sequence[str]) -> int:
+    import httpx
+
+    from services.retriever.documents import FORMATS, MAX_DOCUMENT_BYTES
+
+    parser = argparse.ArgumentParser(
+        prog="frontdesk ingest", description="Upload files or folders to a knowledge base."
+    )
+    parser.add_argument("paths", nargs="+", help="Files or folders (searched recursively)")
+    parser.add_argument("--kb", default="default", help="Knowledge base id (default: default)")
+    parser.add_argument("--url", default=os.environ.get("FRONTDESK_URL", "http://127.0.0.1:8000"))
+    parser.add_argument("--api-key", default=os.environ.get("API_KEY", ""))
+    args = parser.parse_args(argv)
+
+    files: list[Path] = []
+    skipped: list[tuple[str, str]] = []
+    for raw in args.paths:
+        root = Path(raw)
+        if not root.exists():
+            skipped.append((raw, "does not exist"))
+            continue
+        for path in sorted(root.rglob("*")) if root.is_dir() else [root]:
+            if not path.is_file() or path.name.startswith("."):
+                continue
+            if path.suffix.lower() not in FORMATS:
+                skipped.append((str(path), f"unsupported type {path.suffix or '(none)'}"))
+            elif path.stat().st_size > MAX_DOCUMENT_BYTES:
+                skipped.append((str(path), "larger than 20 MiB"))
+            elif path.stat().st_size == 0:
+                skipped.append((str(path), "empty file"))
+            else:
+                files.append(path)
+
+    headers = {"X-API-Key": args.api_key} if args.api_key else {}
+    counts = {"created": 0, "replaced": 0, "unchanged": 0}
+    with httpx.Client(base_url=args.url, headers=headers, timeout=600) as client:
+        for number, path in enumerate(files, start=1):
+            with path.open("rb") as handle:
+                try:
+                    response = client.post(
+                        f"/api/v1/knowledge-bases/{args.kb}/documents",
+                        files={"file": (path.name, handle)},
+                    )
+                except httpx.HTTPError as exc:
+                    print(f"cannot reach {args.url}: {exc}", file=sys.stderr)
+                    return 2
+            if response.status_code in (200, 201):
+                result = response.json()
+                counts[result["status"]] += 1
+                chunks = result["document"]["chunk_count"]
+                print(f"[{number}/{len(files)}] {path}: {result['status']} ({chunks} chunks)")
+            else:
+                reason = response.json().get("detail", response.text)
+                skipped.append((str(path), f"HTTP {response.status_code}: {reason}"))
+                print(f"[{number}/{len(files)}] {path}: skipped ({reason})")
+    print(
+        f"done: {counts['created']} created, {counts['replaced']} replaced, "
+        f"{counts['unchanged']} unchanged, {len(skipped)} skipped"
+    )
+    for name, reason in skipped:
+        print(f"  skipped {name}: {reason}")
+    return 1 if skipped and not any(counts.values()) else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Dispatch ``frontdesk <command>``."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = ["run", *SERVICES, "chat"]
+    commands = ["run", *SERVICES, "chat", "ingest"]
     if not argv or argv[0] not in commands:
         print(
-            "usage: frontdesk {run|gateway|orchestrator|retriever|escalation|chat} [options]\n"
+            "usage: frontdesk {run|gateway|orchestrator|retriever|escalation|chat|ingest} "
+            "[options]\n"
             "  run           all services in one process (embedded, no servers needed)\n"
             "  <service>     one service of the distributed stack (needs RABBITMQ_URL, REDIS_URL)\n"
-            "  chat          stream a reply from a running gateway in the terminal",
+            "  chat          stream a reply from a running gateway in the terminal\n"
+            "  ingest        upload files or folders to a knowledge base of a running gateway",
             file=sys.stderr,
         )
         return 2
@@ -95,6 +162,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _run_embedded(rest)
     elif command == "chat":
         return _chat(rest)
+    elif command == "ingest":
+        return _ingest(rest)
     else:
         _run_service(command, rest)
     return 0

@@ -12,7 +12,7 @@ from faststream.rabbit import RabbitRouter, TestRabbitBroker
 from services.escalation.app import create_router as escalation_router
 from services.gateway.app import create_app as create_gateway
 from services.orchestrator.app import create_router as orchestrator_router
-from services.retriever.app import create_router as retriever_router
+from services.retriever.app import create_retriever
 from shared.events import EscalationCreated
 from shared.messaging import build_broker, topology_for
 from shared.settings import Settings
@@ -54,7 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = (settings or Settings()).model_copy(update={"rabbitmq_url": ""})
     broker = build_broker(settings, "embedded")
     client = connect_redis(settings)
-    broker.include_router(retriever_router(settings))
+    retriever = create_retriever(settings, client)
+    broker.include_router(retriever.router)
     broker.include_router(orchestrator_router(settings, client, broker))
     broker.include_router(escalation_router(settings, client))
     broker.include_router(_announcement_log(settings))
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # TestRabbitBroker is FastStream's in-memory transport: publishes are delivered to the
         # subscribers above in-process, with no RabbitMQ server.
         async with TestRabbitBroker(broker), gateway_lifespan(a):
+            await retriever.seed()
             yield
         await client.aclose()
 

@@ -78,7 +78,9 @@ CACHE_LOOKUPS = Counter(
 )
 ESCALATIONS = Counter("frontdesk_escalations_total", "Escalation cards created.", ["reason"])
 RETRIEVAL_DEGRADED = Counter(
-    "frontdesk_retrieval_degraded_total", "Searches answered by a degraded path.", ["path"]
+    "frontdesk_retrieval_degraded_total",
+    "Searches that lost a side (lexical, vector) or the whole retriever.",
+    ["path"],
 )
 LLM_CALLS = Counter("frontdesk_llm_calls_total", "Calls to the LLM, by outcome.", ["outcome"])
 TOKEN_EVENTS = Counter(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,7 +36,10 @@ class Settings(BaseSettings):
     turn_timeout_seconds: float = Field(60.0, gt=0)
     max_message_chars: int = Field(4_000, ge=1)
     token_flush_ms: int = Field(100, ge=0)
-    knowledge_dir: Path = SAMPLE_KNOWLEDGE_DIR
+    knowledge_dir: str = str(SAMPLE_KNOWLEDGE_DIR)
+    index_dir: Path = Path("data/index")
+    embedding_provider: Literal["local", "openai", "none"] = "local"
+    embedding_model: str = "text-embedding-3-small"
     max_deliveries: int = Field(5, ge=1)
     worker_prefetch: int = Field(32, ge=1)
 

@@ -21,6 +21,11 @@ STOPWORDS = frozenset(
 )
 
 
+def is_cjk(token: str) -> bool:
+    """True for a token of Chinese, Japanese or Korean ideographs."""
+    return bool(_CJK.match(token))
+
+
 def _stem(word: str) -> str:
     # Plural and -ing forms are the mismatches customers hit most; anything fancier is the
     # embedding side's job.
@@ -47,3 +52,11 @@ def tokenize(text: str, *, keep_stopwords: bool = False) -> list[str]:
 def sentences(text: str) -> list[str]:
     """Split prose into sentences, keeping list items as their own lines."""
     return [s.strip(" -*\t") for s in _SENTENCE.split(text) if len(s.strip(" -*\t")) > 1]
+
+
+def snippet(text: str, query: str, limit: int = 240) -> str:
+    """The sentence of ``text`` that shares most words with ``query``, cut to ``limit``."""
+    wanted = set(tokenize(query))
+    parts = sentences(text) or [text]
+    best = max(parts, key=lambda s: len(wanted & set(tokenize(s))))
+    return best if len(best) <= limit else best[: limit - 1].rstrip() + "…"

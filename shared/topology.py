@@ -55,6 +55,21 @@ class Topology:
         return self._work_queue("escalation.requested")
 
     @property
+    def document_uploads(self) -> RabbitQueue:
+        """Documents to ingest (request/reply)."""
+        return self._work_queue("knowledge.upload.requested")
+
+    @property
+    def document_deletions(self) -> RabbitQueue:
+        """Documents to remove (request/reply)."""
+        return self._work_queue("knowledge.delete.requested")
+
+    @property
+    def document_listings(self) -> RabbitQueue:
+        """Requests to list a knowledge base (request/reply)."""
+        return self._work_queue("knowledge.list.requested")
+
+    @property
     def turn_control(self) -> RabbitExchange:
         """Fan-out of turn cancellations to every orchestrator."""
         return RabbitExchange(f"{self.prefix}.turn.control", type=ExchangeType.FANOUT, durable=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import redis.asyncio as redis
 from faststream.rabbit import RabbitBroker, RabbitRouter
@@ -20,6 +20,7 @@ def create_worker_app(
     service: str,
     subscribers: Callable[[RabbitBroker], RabbitRouter],
     client: redis.Redis | None = None,
+    on_start: Callable[[], Awaitable[None]] | None = None,
 ) -> Starlette:
     """A worker process: ``subscribers(broker)`` on RabbitMQ, and /healthz, /readyz, /metrics."""
     broker = build_broker(settings, service)
@@ -30,6 +31,8 @@ def create_worker_app(
         await broker.connect()
         await declare_topology(broker, topology_for(settings))
         await broker.start()
+        if on_start is not None:
+            await on_start()
         yield
         await broker.stop()
         if client is not None:

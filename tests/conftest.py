@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from shared.settings import Settings
@@ -9,9 +11,10 @@ from tests.support.services import RABBITMQ_URL, REDIS_URL, require, unique_pref
 
 
 @pytest.fixture
-def embedded_settings() -> Settings:
+def embedded_settings(tmp_path: Path) -> Settings:
     """Settings for the single-process mode: in-memory transport and store, no LLM."""
     return Settings(
+        index_dir=tmp_path / "index",
         _env_file=None,  # type: ignore[call-arg]
         rabbitmq_url="",
         redis_url="",
@@ -35,9 +38,10 @@ def redis_url() -> str:
 
 
 @pytest.fixture
-def real_settings(rabbitmq_url: str, redis_url: str) -> Settings:
+def real_settings(rabbitmq_url: str, redis_url: str, tmp_path: Path) -> Settings:
     """Settings against the real services, with fresh queue and key prefixes."""
     return Settings(
+        index_dir=tmp_path / "index",
         _env_file=None,  # type: ignore[call-arg]
         rabbitmq_url=rabbitmq_url,
         redis_url=redis_url,

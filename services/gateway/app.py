@@ -14,6 +14,8 @@ from faststream.rabbit import RabbitBroker
 
 from services.gateway.chat import ChatService, Publish
 from services.gateway.errors import install_error_handlers
+from services.gateway.knowledge import KnowledgeAdmin
+from services.gateway.knowledge_routes import router as knowledge_router
 from services.gateway.limits import BodySizeLimit
 from services.gateway.routes import router
 from services.gateway.turn_relay import TurnRelay
@@ -21,6 +23,7 @@ from shared.errors import DependencyUnavailable
 from shared.events import Event, new_id
 from shared.messaging import build_broker, declare_topology, topology_for
 from shared.ops import ops_routes
+from shared.rpc import RpcClient
 from shared.settings import Settings
 from shared.stores.hot_cache import RedisHotCache
 from shared.stores.leases import RedisLeasePool
@@ -65,8 +68,11 @@ def create_app(
     broker = broker or build_broker(settings, "gateway")
     client = client or connect_redis(settings)
 
-    relay = TurnRelay(topology.private_queue(f"gateway.{new_id('gw')}.replies"))
+    instance_id = new_id("gw")
+    relay = TurnRelay(topology.private_queue(f"gateway.{instance_id}.replies"))
+    rpc = RpcClient(broker, topology.private_queue(f"gateway.{instance_id}.rpc"))
     broker.include_router(relay.router())
+    broker.include_router(rpc.router())
     chat = ChatService(
         settings=settings,
         sessions=RedisSessionStore(client, settings.redis_prefix, settings.session_ttl_seconds),
@@ -101,11 +107,13 @@ def create_app(
     )
     app.state.settings = settings
     app.state.chat = chat
+    app.state.knowledge = KnowledgeAdmin(rpc, topology)
     app.include_router(router)
+    app.include_router(knowledge_router)
     checks = {"redis": client.ping}
     if owns_broker:  # the in-memory transport of embedded mode is always there
         checks["rabbitmq"] = functools.partial(broker.ping, 1.0)
     app.router.routes.extend(ops_routes(checks, settings.api_key))
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit)
+    app.add_middleware(BodySizeLimit, large_prefixes=("/api/v1/knowledge-bases",))
     return app

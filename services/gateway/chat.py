@@ -158,6 +158,7 @@ class ChatService:
             turn_count=counts.turn_count,
             failed_attempts=counts.failed_attempts,
             emotion_score=cached.emotion_score,
+            references=cached.references,
         )
         return CacheHit(ChatResponse(session_id=session_id, reply=cached.reply, data=data))
 

@@ -61,6 +61,7 @@ def _response(done: TurnCompleted) -> ChatResponse:
             failed_attempts=done.failed_attempts,
             emotion_score=done.emotion_score,
             sub_tasks=[s.model_dump() for s in done.sub_tasks],
+            references=[r.model_dump() for r in done.references],
         ),
     )
 
@@ -91,7 +92,15 @@ def _session_of(started: CacheHit | TurnHandle) -> str:
 async def _stream(started: CacheHit | TurnHandle, timeout: float) -> AsyncIterator[bytes]:
     if isinstance(started, CacheHit):
         reply, data = started.response.reply, started.response.data
-        yield frame("meta", {"intent": data.intent, "sources": data.sources, "escalate": False})
+        yield frame(
+            "meta",
+            {
+                "intent": data.intent,
+                "sources": data.sources,
+                "escalate": False,
+                "references": [r.model_dump() for r in data.references],
+            },
+        )
         yield frame("token", {"content": reply})
         yield frame("done", {"turn_count": data.turn_count, "escalate": False, "answer": reply})
         return

@@ -42,6 +42,16 @@ class SubTaskOut(BaseModel):
     outcome: str
 
 
+class ReferenceOut(BaseModel):
+    """A citation: which chunk of which document the answer used."""
+
+    doc_id: str
+    doc_name: str
+    chunk_id: str
+    snippet: str
+    score: float
+
+
 class ChatData(BaseModel):
     """Details of how the turn was handled."""
 
@@ -53,6 +63,7 @@ class ChatData(BaseModel):
     failed_attempts: int
     emotion_score: float
     sub_tasks: list[SubTaskOut] = []
+    references: list[ReferenceOut] = []
 
 
 class ChatResponse(BaseModel):

@@ -21,7 +21,13 @@ def frame_turn_event(event: TurnEvent) -> bytes:
         return frame("token", {"content": event.content})
     if event.type == "meta":
         return frame(
-            "meta", {"intent": event.intent, "sources": event.sources, "escalate": event.escalate}
+            "meta",
+            {
+                "intent": event.intent,
+                "sources": event.sources,
+                "escalate": event.escalate,
+                "references": [r.model_dump() for r in event.references],
+            },
         )
     if event.type == "done":
         return frame(

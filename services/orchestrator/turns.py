@@ -23,6 +23,7 @@ from shared.events import (
     Event,
     HistoryLine,
     Passage,
+    Reference,
     RetrievalCompleted,
     RetrievalRequested,
     TokensStreamed,
@@ -35,6 +36,7 @@ from shared.observability import RETRIEVAL_DEGRADED, TOKEN_EVENTS, TURN_SECONDS,
 from shared.settings import Settings
 from shared.stores.hot_cache import CachedAnswer, RedisHotCache
 from shared.stores.sessions import Message, Outcome, RedisSessionStore, TurnRecord
+from shared.text import snippet
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +62,19 @@ class Plan:
     def sources(self) -> list[str]:
         """Distinct document names, best first."""
         return list(dict.fromkeys(p.doc_name for p in self.passages))
+
+    def references(self, question: str) -> list[Reference]:
+        """Citations: each passage's document, chunk and most relevant sentence."""
+        return [
+            Reference(
+                doc_id=p.doc_id,
+                doc_name=p.doc_name,
+                chunk_id=p.chunk_id,
+                snippet=snippet(p.text, question),
+                score=round(p.score, 4),
+            )
+            for p in self.passages
+        ]
 
 
 @dataclass(frozen=True)
@@ -107,6 +122,7 @@ class Turn:
         emotion = emotion_score(req.message)
         intent = recognise(req.message, emotion, session.current_intent)
         plan = await self._plan(intent, emotion, history, session.turn_count)
+        references = plan.references(req.message)
         # One more failure reaches the threshold: this turn hands over unless it succeeds. A
         # session already waiting for an agent is not queued a second time.
         last_chance = session.agent_status == "bot" and (
@@ -118,6 +134,7 @@ class Turn:
                 intent=plan.intent,
                 sources=plan.sources,
                 escalate=bool(plan.escalate) or (last_chance and plan.outcome == "unresolved"),
+                references=references,
             )
         )
 
@@ -148,7 +165,13 @@ class Turn:
             await deps.cache.put(
                 req.tenant_id,
                 req.message,
-                CachedAnswer(reply, plan.intent, plan.sources, emotion),
+                CachedAnswer(
+                    reply,
+                    plan.intent,
+                    plan.sources,
+                    emotion,
+                    [r.model_dump() for r in references],
+                ),
                 self._epoch,
             )
         TURNS.labels(intent=plan.intent, outcome=plan.outcome).inc()
@@ -165,6 +188,7 @@ class Turn:
             failed_attempts=counts.failed_attempts,
             emotion_score=emotion,
             resolved=plan.outcome == "resolved",
+            references=references,
         )
         await self._emit(done)
         return done
@@ -232,7 +256,7 @@ class Turn:
             )
             plan.passages = list(found.passages)
         except AppError as exc:
-            RETRIEVAL_DEGRADED.labels(path="none").inc()
+            RETRIEVAL_DEGRADED.labels(path="retriever").inc()
             logger.warning("retrieval failed, answering without sources: %s", exc.message)
         if plan.passages:
             plan.outcome = "resolved"

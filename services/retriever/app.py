@@ -1,25 +1,93 @@
-"""Wiring of the retriever: index the knowledge base, subscribe, serve ops endpoints."""
+"""Wiring of the retriever: index, embedder, search and ingestion, subscribers, seeding."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis.asyncio as redis
 from faststream.rabbit import RabbitRouter
 from starlette.applications import Starlette
 
-from services.retriever.chunking import load_directory
+from services.retriever.embeddings import Embedder, OpenAIEmbedder, default_embedder
 from services.retriever.handlers import build_router
-from services.retriever.hybrid_search import HybridIndex
+from services.retriever.hybrid_search import HybridSearch
+from services.retriever.index import KnowledgeIndex
+from services.retriever.ingestion import Ingestor
+from services.retriever.sqlite_index import SqliteIndex
 from shared.messaging import topology_for
 from shared.settings import Settings
+from shared.stores.hot_cache import RedisHotCache
+from shared.stores.redis_client import connect_redis
 from shared.worker import create_worker_app
 
+logger = logging.getLogger(__name__)
+DEFAULT_KB = "default"
 
-def create_router(settings: Settings) -> RabbitRouter:
-    """The retriever's subscribers over an index of ``KNOWLEDGE_DIR``."""
-    index = HybridIndex(load_directory(settings.knowledge_dir))
-    return build_router(index, topology_for(settings))
+
+@dataclass(frozen=True)
+class Retriever:
+    """The retriever's subscribers and its start-up task."""
+
+    router: RabbitRouter
+    seed: Callable[[], Awaitable[None]]
+
+
+def build_embedder(settings: Settings) -> Embedder | None:
+    """The configured embedding provider (None: lexical search only)."""
+    if settings.embedding_provider == "none":
+        return None
+    if settings.embedding_provider == "openai":
+        return OpenAIEmbedder(
+            model=settings.embedding_model,
+            api_key=settings.openai_api_key.get_secret_value(),
+            base_url=settings.openai_base_url or None,
+        )
+    return default_embedder()
+
+
+def build_index(settings: Settings) -> KnowledgeIndex:
+    """Weaviate when configured, otherwise the embedded SQLite index."""
+    if settings.weaviate_url:
+        from services.retriever.weaviate_index import WeaviateIndex
+
+        return WeaviateIndex(settings.weaviate_url)
+    return SqliteIndex(settings.index_dir)
+
+
+def create_retriever(settings: Settings, client: redis.Redis) -> Retriever:
+    """The retriever over the configured index and embedder."""
+    ingestor = Ingestor(build_index(settings), build_embedder(settings))
+    cache = RedisHotCache(client, settings.redis_prefix, settings.cache_ttl_seconds)
+
+    async def knowledge_changed(tenant_id: str) -> None:
+        # Cached answers may quote the old text: make them all stale at once.
+        await cache.invalidate(tenant_id)
+
+    async def seed() -> None:
+        if not settings.knowledge_dir:
+            return
+        results = await asyncio.to_thread(
+            ingestor.sync_directory, settings.tenant_id, DEFAULT_KB, Path(settings.knowledge_dir)
+        )
+        changed = [r for r in results if r.status != "unchanged"]
+        logger.info("knowledge folder synced: %d documents, %d changed", len(results), len(changed))
+        if changed:
+            await knowledge_changed(settings.tenant_id)
+
+    search = HybridSearch(ingestor.index, ingestor.embedder)
+    router = build_router(search, ingestor, topology_for(settings), knowledge_changed)
+    return Retriever(router, seed)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
     """The retriever as its own process."""
     settings = settings or Settings()
-    return create_worker_app(settings, "retriever", lambda _: create_router(settings))
+    client = connect_redis(settings)
+    retriever = create_retriever(settings, client)
+    return create_worker_app(
+        settings, "retriever", lambda _: retriever.router, client, on_start=retriever.seed
+    )

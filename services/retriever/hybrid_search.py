@@ -1,97 +1,108 @@
-"""Embedded hybrid index: SQLite FTS5 BM25 plus character n-gram vectors, fused by RRF."""
+"""Hybrid retrieval: BM25 and vector rankings, each filtered for relevance, fused by rank.
+
+When the vector side fails (embedding model or vector store) search carries on lexically;
+each degraded search is counted, and the failure is logged once rather than per request.
+"""
 
 from __future__ import annotations
 
 import logging
-import sqlite3
-import zlib
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
-import numpy as np
-
-from services.retriever.chunking import Chunk
-from shared.text import tokenize
+from services.retriever.embeddings import Embedder
+from services.retriever.index import Hit, KnowledgeIndex, reciprocal_rank_fusion
+from shared.observability import RETRIEVAL_DEGRADED
+from shared.text import is_cjk, tokenize
 
 logger = logging.getLogger(__name__)
 
-VECTOR_DIMENSIONS = 2**14
-RRF_K = 60
-# Below this cosine a chunk shares too little with the question to count as relevant.
-MIN_VECTOR_SIMILARITY = 0.30
+Mode = Literal["hybrid", "lexical", "vector"]
+# Below this cosine a passage shares too little meaning with the question to cite it.
+MIN_VECTOR_SIMILARITY = 0.35
+# Some top lexical hit must contain more than this share of the question's distinct terms.
+MIN_TERM_COVERAGE = 0.5
+RELEVANCE_WINDOW = 5
 
 
 @dataclass(frozen=True)
-class Hit:
-    """A chunk and its fused score."""
+class SearchResult:
+    """Hits best first, and the sides (lexical, vector) that failed, if any."""
 
-    chunk: Chunk
-    score: float
+    hits: list[Hit]
+    failed: tuple[str, ...] = ()
 
 
-def _char_ngrams(text: str) -> list[str]:
-    grams: list[str] = []
+def coverage_terms(text: str) -> set[str]:
+    """Words, and single characters of CJK text (its bigrams are too strict a test)."""
+    terms: set[str] = set()
     for token in tokenize(text):
-        padded = f" {token} "
-        grams.extend(padded[i : i + 3] for i in range(max(1, len(padded) - 2)))
-    return grams
+        terms.update(token if is_cjk(token) else (token,))
+    return terms
 
 
-def embed(texts: Sequence[str]) -> np.ndarray:
-    """L2-normalised hashed character-trigram vectors (typo- and inflection-tolerant)."""
-    matrix = np.zeros((len(texts), VECTOR_DIMENSIONS), dtype=np.float32)
-    for row, text in enumerate(texts):
-        for gram in _char_ngrams(text):
-            matrix[row, zlib.crc32(gram.encode()) % VECTOR_DIMENSIONS] += 1.0
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return matrix / np.maximum(norms, 1e-9)
+def term_coverage(query_terms: set[str], hit: Hit) -> float:
+    """Share of the query's terms that occur in the chunk."""
+    if not query_terms:
+        return 0.0
+    return len(query_terms & coverage_terms(f"{hit.chunk.title}\n{hit.chunk.text}")) / len(
+        query_terms
+    )
 
 
-class HybridIndex:
-    """An in-process index; lexical and vector rankings fused by reciprocal rank."""
+class HybridSearch:
+    """Searches one index with an optional embedder."""
 
-    def __init__(self, chunks: Sequence[Chunk]) -> None:
-        self.chunks = list(chunks)
-        self._db = sqlite3.connect(":memory:", check_same_thread=False)
-        # Tokens are produced by shared.text so CJK bigrams and stemming match the query side.
-        self._db.execute("CREATE VIRTUAL TABLE chunks USING fts5(body, tokenize='unicode61')")
-        self._db.executemany(
-            "INSERT INTO chunks(rowid, body) VALUES (?, ?)",
-            [(i, " ".join(tokenize(f"{c.title}\n{c.text}"))) for i, c in enumerate(self.chunks)],
-        )
-        self._vectors = embed([f"{c.title}\n{c.text}" for c in self.chunks])
-        logger.info("indexed %d chunks", len(self.chunks))
+    def __init__(self, index: KnowledgeIndex, embedder: Embedder | None) -> None:
+        self.index = index
+        self.embedder = embedder
+        self._failing: set[str] = set()
 
-    def lexical(self, query: str, limit: int) -> list[int]:
-        """Chunk positions ranked by BM25; empty when no query term occurs anywhere."""
-        terms = sorted(set(tokenize(query)))
-        if not terms:
+    def _note(self, side: str, error: Exception | None) -> None:
+        if error is None:
+            if side in self._failing:
+                self._failing.discard(side)
+                logger.info("%s search recovered", side)
+            return
+        RETRIEVAL_DEGRADED.labels(path=side).inc()
+        if side not in self._failing:
+            self._failing.add(side)
+            logger.warning("%s search failing, degrading: %s", side, error)
+
+    def lexical(self, tenant_id: str, kb_id: str, query: str, depth: int) -> list[Hit]:
+        """BM25 hits, or none when no top chunk holds enough of the question's terms.
+
+        One shared word ("weather" in "what's the weather on Mars") must not make a page
+        relevant; BM25 ranks well but says nothing about relevance on its own.
+        """
+        terms = coverage_terms(query)
+        hits = self.index.lexical(tenant_id, kb_id, query, depth)
+        best = max((term_coverage(terms, h) for h in hits[:RELEVANCE_WINDOW]), default=0.0)
+        return hits if best > MIN_TERM_COVERAGE or best == 1.0 else []
+
+    def vector(self, tenant_id: str, kb_id: str, query: str, depth: int) -> list[Hit]:
+        """Relevant vector hits (empty when there is no embedder)."""
+        if self.embedder is None:
             return []
-        match = " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
-        rows = self._db.execute(
-            "SELECT rowid FROM chunks WHERE chunks MATCH ? ORDER BY bm25(chunks) LIMIT ?",
-            (match, limit),
-        ).fetchall()
-        return [row[0] for row in rows]
+        query_vector = self.embedder.embed([query])[0]
+        hits = self.index.vector(tenant_id, kb_id, query_vector, depth)
+        return [h for h in hits if h.score >= MIN_VECTOR_SIMILARITY]
 
-    def vector(self, query: str, limit: int) -> list[int]:
-        """Chunk positions ranked by cosine similarity above the relevance floor."""
-        if not self.chunks:
-            return []
-        query_vector = embed([query])[0]
-        # The query touches a few dozen of the 16k dimensions; multiplying only those keeps
-        # the search cheap and off BLAS's thread pool, which busy-waits on shared cores.
-        touched = np.flatnonzero(query_vector)
-        scores = self._vectors[:, touched] @ query_vector[touched]
-        best = np.argsort(-scores)[:limit]
-        return [int(i) for i in best if scores[i] >= MIN_VECTOR_SIMILARITY]
-
-    def search(self, query: str, top_k: int = 4) -> list[Hit]:
-        """Best chunks for the query, fused from both rankings."""
+    def search(
+        self, tenant_id: str, kb_id: str, query: str, top_k: int = 4, mode: Mode = "hybrid"
+    ) -> SearchResult:
+        """The best ``top_k`` relevant chunks."""
         depth = max(top_k * 5, 20)
-        fused: dict[int, float] = {}
-        for ranking in (self.lexical(query, depth), self.vector(query, depth)):
-            for rank, position in enumerate(ranking):
-                fused[position] = fused.get(position, 0.0) + 1.0 / (RRF_K + rank + 1)
-        best = sorted(fused.items(), key=lambda item: -item[1])[:top_k]
-        return [Hit(self.chunks[position], score) for position, score in best]
+        rankings: list[list[Hit]] = []
+        failed: list[str] = []
+        for side, run in (("lexical", self.lexical), ("vector", self.vector)):
+            if mode not in ("hybrid", side):
+                continue
+            try:
+                rankings.append(run(tenant_id, kb_id, query, depth))
+            except Exception as exc:  # noqa: BLE001 - one side failing degrades, never fails
+                self._note(side, exc)
+                failed.append(side)
+            else:
+                self._note(side, None)
+        return SearchResult(reciprocal_rank_fusion(rankings, top_k), tuple(failed))

@@ -18,7 +18,14 @@ from shared.events.escalation import (
     EscalationRequested,
     HistoryLine,
 )
-from shared.events.retrieval import Passage, RetrievalCompleted, RetrievalRequested
+from shared.events.knowledge import (
+    DocumentDeletionRequested,
+    DocumentInfo,
+    DocumentsListRequested,
+    DocumentUploaded,
+    KnowledgeReply,
+)
+from shared.events.retrieval import Passage, Reference, RetrievalCompleted, RetrievalRequested
 
 ALL_EVENTS: tuple[type[Event], ...] = (
     ChatRequested,
@@ -31,17 +38,27 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     RetrievalCompleted,
     EscalationRequested,
     EscalationCreated,
+    DocumentUploaded,
+    DocumentDeletionRequested,
+    DocumentsListRequested,
+    KnowledgeReply,
 )
 
 __all__ = [
     "ALL_EVENTS",
     "ChatRequested",
+    "DocumentDeletionRequested",
+    "DocumentInfo",
+    "DocumentUploaded",
+    "DocumentsListRequested",
     "EscalationCard",
     "EscalationCreated",
     "EscalationRequested",
     "Event",
     "HistoryLine",
+    "KnowledgeReply",
     "Passage",
+    "Reference",
     "RetrievalCompleted",
     "RetrievalRequested",
     "SubTask",

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from shared.events.envelope import Event
+from shared.events.retrieval import Reference
 
 Channel = Literal["web", "app", "wechat", "dingtalk", "api"]
 Intent = Literal[
@@ -51,6 +52,7 @@ class TurnStarted(Event):
     intent: Intent
     sources: list[str] = []
     escalate: bool = False
+    references: list[Reference] = []
 
 
 class TokensStreamed(Event):
@@ -79,6 +81,7 @@ class TurnCompleted(Event):
     emotion_score: float
     sub_tasks: list[SubTask] = []
     resolved: bool = False
+    references: list[Reference] = []
 
 
 class TurnFailed(Event):

@@ -14,6 +14,7 @@ class RetrievalRequested(Event):
 
     query: str
     top_k: int = 4
+    kb_id: str = "default"
 
 
 class Passage(BaseModel):
@@ -24,6 +25,20 @@ class Passage(BaseModel):
     doc_name: str
     title: str
     text: str
+    score: float
+    doc_id: str = ""
+    chunk_id: str = ""
+
+
+class Reference(BaseModel):
+    """A citation shown with an answer."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    doc_id: str
+    doc_name: str
+    chunk_id: str
+    snippet: str
     score: float
 
 

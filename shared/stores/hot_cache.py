@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import redis.asyncio as redis
 
@@ -32,6 +33,7 @@ class CachedAnswer:
     intent: str
     sources: list[str]
     emotion_score: float
+    references: list[dict[str, Any]] = field(default_factory=list)
 
 
 class RedisHotCache:

@@ -26,6 +26,7 @@ def start_stack(log_dir: Path, orchestrators: int = 1, gateways: int = 1, **env:
             BROKER_PREFIX=unique_prefix("e2e"),
             REDIS_PREFIX=unique_prefix("e2e"),
             API_KEY=API_KEY,
+            INDEX_DIR=str(log_dir / "index"),
             **{"TOKEN_FLUSH_MS": "50", **env},
         ),
         log_dir=log_dir,

@@ -1,0 +1,59 @@
+"""Knowledge-base administration over the broker: upload, delete and list documents."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.events.envelope import Event
+
+
+class DocumentInfo(BaseModel):
+    """A stored document as the API shows it."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    doc_id: str
+    doc_name: str
+    chunk_count: int
+    content_hash: str
+    updated_at: float
+
+
+class DocumentUploaded(Event):
+    """A file to add to a knowledge base, replacing a document of the same name."""
+
+    routing_key = "knowledge.document-uploaded.v1"
+
+    kb_id: str
+    doc_name: str
+    content_base64: str
+    replace_doc_id: str | None = None
+
+
+class DocumentDeletionRequested(Event):
+    """Remove one document from a knowledge base."""
+
+    routing_key = "knowledge.document-deletion-requested.v1"
+
+    kb_id: str
+    doc_id: str
+
+
+class DocumentsListRequested(Event):
+    """List a knowledge base's documents."""
+
+    routing_key = "knowledge.documents-list-requested.v1"
+
+    kb_id: str
+
+
+class KnowledgeReply(Event):
+    """The retriever's answer to any knowledge command; ``error`` set when it was refused."""
+
+    routing_key = "knowledge.reply.v1"
+
+    status: Literal["created", "replaced", "unchanged", "deleted", "listed", "not_found", "invalid"]
+    documents: list[DocumentInfo] = []
+    error: str | None = None
