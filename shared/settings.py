@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     redis_url: str = ""
     rabbitmq_url: str = ""
     weaviate_url: str = ""
+    weaviate_api_key: SecretStr = SecretStr("")
     openai_api_key: SecretStr = SecretStr("")
     openai_base_url: str = ""
     llm_model: str = "gpt-4o-mini"

@@ -54,7 +54,7 @@ def build_index(settings: Settings) -> KnowledgeIndex:
     if settings.weaviate_url:
         from services.retriever.weaviate_index import WeaviateIndex
 
-        return WeaviateIndex(settings.weaviate_url)
+        return WeaviateIndex(settings.weaviate_url, settings.weaviate_api_key.get_secret_value())
     return SqliteIndex(settings.index_dir)
 
 

