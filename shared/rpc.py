@@ -47,11 +47,14 @@ class RpcClient:
         self._pending[correlation_id] = waiter
         try:
             try:
+                # Expires with the wait: a worker that comes back later must not spend time
+                # on requests nobody is waiting for any more.
                 await self._broker.publish(
                     body,
                     queue=queue,
                     reply_to=self._reply_queue.name,
                     correlation_id=correlation_id,
+                    expiration=timeout,
                 )
             except Exception as exc:  # aio-pika raises many unrelated types when RabbitMQ is down
                 raise DependencyUnavailable(f"Could not reach {queue}") from exc
