@@ -24,8 +24,12 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr = SecretStr("")
     openai_base_url: str = ""
     llm_model: str = "gpt-4o-mini"
+    orders_api_url: str = ""
+    orders_api_key: SecretStr = SecretStr("")
     llm_timeout_seconds: float = Field(30.0, gt=0)
     max_concurrent_llm_calls: int = Field(10, ge=1)
+    llm_breaker_failures: int = Field(5, ge=1)
+    llm_breaker_cooldown_seconds: float = Field(30.0, gt=0)
 
     tenant_id: str = "default"
     broker_prefix: str = "frontdesk"

@@ -12,6 +12,7 @@ PRIORITY_BY_REASON = {
     "negative_emotion": "high",
     "failed_attempts": "normal",
     "ticket": "low",
+    "business_system_down": "high",
 }
 LAST_MESSAGES = 6
 SUMMARY_QUOTE_CHARS = 160

@@ -7,9 +7,12 @@ from faststream.rabbit import RabbitBroker, RabbitRouter
 from starlette.applications import Starlette
 
 from services.orchestrator.clients import BrokerEscalation, BrokerRetrieval
+from services.orchestrator.emotion import warm_up
 from services.orchestrator.generation import Generator
 from services.orchestrator.handlers import build_router
-from services.orchestrator.orders import DemoOrders
+from services.orchestrator.intents import IntentRecogniser
+from services.orchestrator.orders import DemoOrders, HttpOrders
+from services.orchestrator.planning import Planner
 from services.orchestrator.turns import TurnDeps
 from shared.events import new_id
 from shared.llm import CircuitBreaker, OpenAIChatModel
@@ -28,14 +31,25 @@ def create_router(settings: Settings, client: redis.Redis, broker: RabbitBroker)
     instance_id = new_id("orch")
     rpc = RpcClient(broker, topology.private_queue(f"orchestrator.{instance_id}.replies"))
     llm = OpenAIChatModel(settings) if settings.llm_enabled else None
+    orders = (
+        HttpOrders(settings.orders_api_url, settings.orders_api_key.get_secret_value())
+        if settings.orders_api_url
+        else DemoOrders()
+    )
+    warm_up()
     deps = TurnDeps(
         settings=settings,
         sessions=RedisSessionStore(client, settings.redis_prefix, settings.session_ttl_seconds),
         cache=RedisHotCache(client, settings.redis_prefix, settings.cache_ttl_seconds),
-        retrieve=BrokerRetrieval(rpc, topology),
+        intents=IntentRecogniser(llm=llm),
+        planner=Planner(
+            BrokerRetrieval(rpc, topology), orders, settings.emotion_escalation_threshold
+        ),
         escalate=BrokerEscalation(rpc, topology),
-        orders=DemoOrders(),
-        generator=Generator(llm, CircuitBreaker()),
+        generator=Generator(
+            llm,
+            CircuitBreaker(settings.llm_breaker_failures, settings.llm_breaker_cooldown_seconds),
+        ),
     )
     router = build_router(deps, topology, instance_id)
     router.include_router(rpc.router())

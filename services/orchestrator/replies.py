@@ -20,6 +20,14 @@ LLM_FALLBACK = (
     "I'm having trouble composing a full answer right now. Here is what our help centre says:"
 )
 TICKET_CREATED = "I've opened ticket {ticket_id} for you. Our team will follow up by email."
+ASK_ORDER_NUMBER = (
+    "I can check that for you. What is your order number? It looks like ORD-2024-001."
+)
+ORDER_NOT_FOUND = "I couldn't find an order {order_id}. Could you check the number?"
+ORDERS_DOWN = (
+    "I can't reach our order system right now, so I'm passing you to a human agent who can "
+    "check your order for you."
+)
 
 _GREETING = re.compile(r"\b(hi|hello|hey|good (morning|afternoon|evening))\b|你好|您好|在吗", re.I)
 _THANKS = re.compile(r"\b(thanks?|thx|great|cool|ok(ay)?)\b|谢谢", re.I)

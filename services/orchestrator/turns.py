@@ -6,75 +6,41 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TypeVar
 
 from services.orchestrator import replies
 from services.orchestrator.coalescer import TokenCoalescer
 from services.orchestrator.emotion import emotion_score
 from services.orchestrator.generation import Generator, stream_text
-from services.orchestrator.intents import ORDER_ID, recognise
-from services.orchestrator.orders import OrderLookup, describe
-from shared.errors import AppError
+from services.orchestrator.intents import IntentRecogniser
+from services.orchestrator.planning import Part, Plan, Planner
+from services.orchestrator.subtasks import split_message
 from shared.events import (
     ChatRequested,
     EscalationCard,
     EscalationRequested,
     Event,
     HistoryLine,
-    Passage,
-    Reference,
-    RetrievalCompleted,
-    RetrievalRequested,
+    SubTask,
     TokensStreamed,
     TurnCompleted,
     TurnStarted,
 )
-from shared.events.chat import Intent
 from shared.events.escalation import Reason
-from shared.observability import RETRIEVAL_DEGRADED, TOKEN_EVENTS, TURN_SECONDS, TURNS
+from shared.observability import TOKEN_EVENTS, TURN_SECONDS, TURNS
 from shared.settings import Settings
 from shared.stores.hot_cache import CachedAnswer, RedisHotCache
-from shared.stores.sessions import Message, Outcome, RedisSessionStore, TurnRecord
-from shared.text import snippet
+from shared.stores.sessions import Message, RedisSessionStore, TurnRecord
 
 logger = logging.getLogger(__name__)
 
 E = TypeVar("E", bound=Event)
 Emit = Callable[[Event], Awaitable[None]]
-Retrieve = Callable[[RetrievalRequested], Awaitable[RetrievalCompleted]]
 Escalate = Callable[[EscalationRequested], Awaitable[EscalationCard]]
 HISTORY_WINDOW = 20
-
-
-@dataclass
-class Plan:
-    """How the turn will be answered, decided before anything is streamed."""
-
-    intent: Intent
-    outcome: Outcome = "neutral"
-    text: str = ""
-    passages: list[Passage] = field(default_factory=list)
-    escalate: Reason | None = None
-    card: EscalationCard | None = None
-
-    @property
-    def sources(self) -> list[str]:
-        """Distinct document names, best first."""
-        return list(dict.fromkeys(p.doc_name for p in self.passages))
-
-    def references(self, question: str) -> list[Reference]:
-        """Citations: each passage's document, chunk and most relevant sentence."""
-        return [
-            Reference(
-                doc_id=p.doc_id,
-                doc_name=p.doc_name,
-                chunk_id=p.chunk_id,
-                snippet=snippet(p.text, question),
-                score=round(p.score, 4),
-            )
-            for p in self.passages
-        ]
+# These intents take over the whole message, whatever else it asks.
+TAKE_OVER = ("transfer_to_human", "ticket", "emotion_sensitive")
 
 
 @dataclass(frozen=True)
@@ -84,9 +50,9 @@ class TurnDeps:
     settings: Settings
     sessions: RedisSessionStore
     cache: RedisHotCache
-    retrieve: Retrieve
+    intents: IntentRecogniser
+    planner: Planner
     escalate: Escalate
-    orders: OrderLookup
     generator: Generator
 
 
@@ -98,7 +64,6 @@ class Turn:
         self.deps = deps
         self._emit = emit
         self._out = TokenCoalescer(self._emit_tokens, deps.settings.token_flush_ms / 1000)
-        self._epoch = 0
 
     def _event(self, cls: type[E], **fields: object) -> E:
         return cls(
@@ -113,16 +78,15 @@ class Turn:
         """The whole turn; the session is written once, at the end."""
         started = time.monotonic()
         req, deps = self.request, self.deps
-        (session, history), self._epoch = await asyncio.gather(
+        (session, history), epoch = await asyncio.gather(
             deps.sessions.open(
                 req.tenant_id, req.session_id, req.user_id, req.channel, HISTORY_WINDOW
             ),
             deps.cache.epoch(req.tenant_id),
         )
         emotion = emotion_score(req.message)
-        intent = recognise(req.message, emotion, session.current_intent)
-        plan = await self._plan(intent, emotion, history, session.turn_count)
-        references = plan.references(req.message)
+        plan = await self._plan(emotion, history, session.current_intent, session.turn_count)
+        references = plan.references()
         # One more failure reaches the threshold: this turn hands over unless it succeeds. A
         # session already waiting for an agent is not queued a second time.
         last_chance = session.agent_status == "bot" and (
@@ -139,12 +103,18 @@ class Turn:
         )
 
         reply = await self._answer(plan, history)
-        if last_chance and plan.escalate is None and plan.outcome == "unresolved":
+        card = None
+        if plan.escalate:
+            card = await self._escalate(plan.escalate, emotion, history, reply, session.turn_count)
+            if plan.escalate == "ticket":
+                reply += await stream_text(
+                    replies.TICKET_CREATED.format(ticket_id=card.ticket_id), self._out
+                )
+        elif last_chance and plan.outcome == "unresolved":
             reply += await stream_text(replies.HANDOFF_AFTER_FAILURES, self._out)
-            plan.card = await self._escalate(
+            card = await self._escalate(
                 "failed_attempts", emotion, history, reply, session.turn_count
             )
-            plan.escalate = "failed_attempts"
         await self._out.close()
 
         counts = await deps.sessions.record_turn(
@@ -161,18 +131,18 @@ class Turn:
                 req.channel,
             ),
         )
-        if plan.intent == "knowledge_qa" and plan.outcome == "resolved" and not plan.escalate:
+        if (
+            len(plan.parts) == 1
+            and plan.intent == "knowledge_qa"
+            and (plan.outcome == "resolved" and card is None)
+        ):
             await deps.cache.put(
                 req.tenant_id,
                 req.message,
                 CachedAnswer(
-                    reply,
-                    plan.intent,
-                    plan.sources,
-                    emotion,
-                    [r.model_dump() for r in references],
+                    reply, plan.intent, plan.sources, emotion, [r.model_dump() for r in references]
                 ),
-                self._epoch,
+                epoch,
             )
         TURNS.labels(intent=plan.intent, outcome=plan.outcome).inc()
         TURN_SECONDS.labels(intent=plan.intent).observe(time.monotonic() - started)
@@ -182,11 +152,14 @@ class Turn:
             reply=reply,
             intent=plan.intent,
             sources=plan.sources,
-            escalate_to_human=plan.escalate is not None,
-            escalation_card=plan.card.model_dump(mode="json") if plan.card else None,
+            escalate_to_human=card is not None,
+            escalation_card=card.model_dump(mode="json") if card else None,
             turn_count=counts.turn_count,
             failed_attempts=counts.failed_attempts,
             emotion_score=emotion,
+            sub_tasks=[SubTask(text=p.text, intent=p.intent, outcome=p.outcome) for p in plan.parts]
+            if len(plan.parts) > 1
+            else [],
             resolved=plan.outcome == "resolved",
             references=references,
         )
@@ -194,89 +167,43 @@ class Turn:
         return done
 
     async def _plan(
-        self, intent: Intent, emotion: float, history: list[Message], turn_count: int
+        self, emotion: float, history: list[Message], previous: str, turn_count: int
     ) -> Plan:
-        """Route by intent; escalations that decide the reply's wording happen here."""
-        req, settings = self.request, self.deps.settings
-        plan = Plan(intent)
-        if intent == "chitchat":
-            plan.text = replies.chitchat(req.message)
-        elif intent == "transfer_to_human" or (
-            intent == "emotion_sensitive" and emotion < settings.emotion_escalation_threshold
-        ):
-            plan.escalate = (
-                "explicit_request" if intent == "transfer_to_human" else "negative_emotion"
-            )
-            lead = "" if intent == "transfer_to_human" else replies.EMPATHY + " "
-            plan.text = lead + replies.HANDOFF
-            plan.outcome = "resolved"
-        elif intent == "ticket":
-            plan.escalate = "ticket"
-            plan.outcome = "resolved"
-        elif intent == "business_query":
-            await self._plan_order(plan, history)
+        """Recognise the intent(s) and plan every part; a take-over intent plans the whole."""
+        req, deps = self.request, self.deps
+        guess = await deps.intents.recognise(req.message, emotion, previous)
+        texts = split_message(req.message) if guess.intent not in TAKE_OVER else [req.message]
+        if len(texts) > 1:
+            intents = [deps.intents.classify(t, emotion, previous).intent for t in texts]
+            if any(i in TAKE_OVER for i in intents):
+                texts, intents = [req.message], [guess.intent]
         else:
-            await self._plan_knowledge(plan)
-            if intent == "emotion_sensitive" and plan.passages:
-                plan.text = replies.EMPATHY
-        if plan.escalate:
-            reply_so_far = plan.text or "(ticket requested)"
-            plan.card = await self._escalate(
-                plan.escalate, emotion, history, reply_so_far, turn_count
+            intents = [guess.intent]
+        parts = [
+            await deps.planner.plan_part(
+                Part(text, intent), emotion, history, req.tenant_id, req.correlation_id
             )
-            if intent == "ticket":
-                plan.text = replies.TICKET_CREATED.format(ticket_id=plan.card.ticket_id)
-        return plan
-
-    async def _plan_order(self, plan: Plan, history: list[Message]) -> None:
-        """Answer from the order system; an order number may come from an earlier message."""
-        texts = [self.request.message] + [m.content for m in reversed(history) if m.role == "user"]
-        order_id = next((m.group() for t in texts if (m := ORDER_ID.search(t))), None)
-        if order_id is None:
-            plan.text = (
-                "I can check that for you. What is your order number? It looks like ORD-2024-001."
-            )
-            return
-        order = await self.deps.orders.status(self.request.tenant_id, order_id)
-        if order is None:
-            plan.text = f"I couldn't find an order {order_id.upper()}. Could you check the number?"
-            plan.outcome = "unresolved"
-        else:
-            plan.text = describe(order)
-            plan.outcome = "resolved"
-
-    async def _plan_knowledge(self, plan: Plan) -> None:
-        """Fetch passages; no passages means the turn is unresolved."""
-        req = self.request
-        try:
-            found = await self.deps.retrieve(
-                RetrievalRequested(
-                    tenant_id=req.tenant_id, correlation_id=req.correlation_id, query=req.message
-                )
-            )
-            plan.passages = list(found.passages)
-        except AppError as exc:
-            RETRIEVAL_DEGRADED.labels(path="retriever").inc()
-            logger.warning("retrieval failed, answering without sources: %s", exc.message)
-        if plan.passages:
-            plan.outcome = "resolved"
-        else:
-            plan.text = replies.NO_CONTENT
-            plan.outcome = "unresolved"
+            for text, intent in zip(texts, intents, strict=True)
+        ]
+        return Plan(parts)
 
     async def _answer(self, plan: Plan, history: list[Message]) -> str:
-        """Stream the reply: fixed text, then a generated answer when there are passages."""
-        reply = await stream_text(plan.text, self._out) if plan.text else ""
-        if plan.passages and plan.intent in ("knowledge_qa", "emotion_sensitive"):
-            lead = " " if reply else ""
-            if lead:
-                await self._out.add(lead)
-            generated, grounded = await self.deps.generator.answer(
-                self.request.message, plan.passages, history, self._out
-            )
-            reply += lead + generated
-            if not grounded:
-                plan.outcome = "unresolved"
+        """Stream every part's reply in order: fixed text, then a generated answer if any."""
+        reply = ""
+        for part in plan.parts:
+            if reply:
+                reply += await stream_text("\n\n", self._out)
+            if part.reply:
+                reply += await stream_text(part.reply, self._out)
+            if part.generates:
+                if part.reply:
+                    reply += await stream_text(" ", self._out)
+                generated, grounded = await self.deps.generator.answer(
+                    part.text, part.passages, history, self._out
+                )
+                reply += generated
+                if not grounded:
+                    part.outcome = "unresolved"
         return reply
 
     async def _escalate(
@@ -284,13 +211,13 @@ class Turn:
     ) -> EscalationCard:
         req = self.request
         lines = [
-            HistoryLine(role=m.role, content=m.content)
-            for m in history  # type: ignore[arg-type]
+            HistoryLine(role=m.role, content=m.content)  # type: ignore[arg-type]
+            for m in history
             if m.role in ("user", "assistant", "agent")
         ]
         lines += [
             HistoryLine(role="user", content=req.message),
-            HistoryLine(role="assistant", content=reply),
+            HistoryLine(role="assistant", content=reply or "(handing over)"),
         ]
         return await self.deps.escalate(
             EscalationRequested(

@@ -12,7 +12,12 @@ import redis.asyncio as redis
 from faststream.rabbit import RabbitRouter
 from starlette.applications import Starlette
 
-from services.retriever.embeddings import Embedder, OpenAIEmbedder, default_embedder
+from services.retriever.embeddings import (
+    CachedEmbedder,
+    Embedder,
+    OpenAIEmbedder,
+    default_embedder,
+)
 from services.retriever.handlers import build_router
 from services.retriever.hybrid_search import HybridSearch
 from services.retriever.index import KnowledgeIndex
@@ -41,10 +46,12 @@ def build_embedder(settings: Settings) -> Embedder | None:
     if settings.embedding_provider == "none":
         return None
     if settings.embedding_provider == "openai":
-        return OpenAIEmbedder(
-            model=settings.embedding_model,
-            api_key=settings.openai_api_key.get_secret_value(),
-            base_url=settings.openai_base_url or None,
+        return CachedEmbedder(
+            OpenAIEmbedder(
+                model=settings.embedding_model,
+                api_key=settings.openai_api_key.get_secret_value(),
+                base_url=settings.openai_base_url or None,
+            )
         )
     return default_embedder()
 

@@ -9,7 +9,7 @@ from pathlib import Path
 _HEADING = re.compile(r"^(#{1,6})\s+(.*\S)\s*$")
 _EMPHASIS = re.compile(r"(\*\*|__|`)")
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}")
-MAX_CHUNK_CHARS = 1200
+MAX_CHUNK_CHARS = 900  # about 256 MiniLM tokens: longer chunks lose their tails
 
 
 @dataclass(frozen=True)

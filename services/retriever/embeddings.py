@@ -224,8 +224,10 @@ class OpenAIEmbedder:
             raise ValueError(f"Pass dimensions for the embedding model {model!r}")
         self._model = model
         self.dimensions = dimensions or native or 0
-        # Only ask the API to shorten vectors when asked to: older models reject the field.
-        self._request_dimensions = dimensions if dimensions and dimensions != native else None
+        # Ask OpenAI to shorten vectors only when asked to (older models reject the field);
+        # for other models `dimensions` just declares what the server returns.
+        shorten = native is not None and dimensions is not None and dimensions != native
+        self._request_dimensions = dimensions if shorten else None
         self._batch_size = batch_size
         self._openai = openai
         self._client = client or openai.OpenAI(

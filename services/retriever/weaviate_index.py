@@ -80,8 +80,9 @@ class WeaviateIndex:
                     Property(name="title", data_type=DataType.TEXT, skip_vectorization=True),
                     Property(name="text", data_type=DataType.TEXT, skip_vectorization=True),
                     # Our tokens, space-separated: BM25 then matches the embedded index.
-                    Property(name="tokens", data_type=DataType.TEXT,
-                             tokenization=Tokenization.WHITESPACE),
+                    Property(
+                        name="tokens", data_type=DataType.TEXT, tokenization=Tokenization.WHITESPACE
+                    ),
                 ],
             )
         if not client.collections.exists(DOCUMENTS):
@@ -120,9 +121,16 @@ class WeaviateIndex:
         return where & Filter.by_property("doc_id").equal(doc_id) if doc_id else where
 
     def _record(self, tenant_id: str, props: dict[str, Any]) -> ChunkRecord:
-        return ChunkRecord(tenant_id, props["kb_id"], props["doc_id"], props["doc_name"],
-                           props["chunk_id"], int(props["position"]), props["title"],
-                           props["text"])
+        return ChunkRecord(
+            tenant_id,
+            props["kb_id"],
+            props["doc_id"],
+            props["doc_name"],
+            props["chunk_id"],
+            int(props["position"]),
+            props["title"],
+            props["text"],
+        )
 
     def replace_document(
         self,
@@ -144,9 +152,14 @@ class WeaviateIndex:
                 DataObject(
                     uuid=generate_uuid5(f"{tenant_id}/{c.chunk_id}"),
                     properties={
-                        "kb_id": kb_id, "doc_id": c.doc_id, "doc_name": c.doc_name,
-                        "chunk_id": c.chunk_id, "position": c.position, "title": c.title,
-                        "text": c.text, "tokens": index_tokens(c.title, c.text),
+                        "kb_id": kb_id,
+                        "doc_id": c.doc_id,
+                        "doc_name": c.doc_name,
+                        "chunk_id": c.chunk_id,
+                        "position": c.position,
+                        "title": c.title,
+                        "text": c.text,
+                        "tokens": index_tokens(c.title, c.text),
                     },
                     vector=None if vectors is None else vectors[i].tolist(),
                 )
@@ -159,8 +172,11 @@ class WeaviateIndex:
             docs.data.insert(
                 uuid=generate_uuid5(f"{tenant_id}/{kb_id}/{document.doc_id}"),
                 properties={
-                    "kb_id": kb_id, "doc_id": document.doc_id, "doc_name": document.doc_name,
-                    "content_hash": document.content_hash, "chunk_count": len(chunks),
+                    "kb_id": kb_id,
+                    "doc_id": document.doc_id,
+                    "doc_name": document.doc_name,
+                    "content_hash": document.content_hash,
+                    "chunk_count": len(chunks),
                     "updated_at": document.updated_at,
                 },
             )
@@ -186,8 +202,16 @@ class WeaviateIndex:
             )
         rows = [o.properties for o in found.objects]
         return sorted(
-            (Document(p["doc_id"], p["doc_name"], p["content_hash"], int(p["chunk_count"]),
-                      float(p["updated_at"])) for p in rows),
+            (
+                Document(
+                    p["doc_id"],
+                    p["doc_name"],
+                    p["content_hash"],
+                    int(p["chunk_count"]),
+                    float(p["updated_at"]),
+                )
+                for p in rows
+            ),
             key=lambda d: d.doc_name,
         )
 
@@ -200,25 +224,32 @@ class WeaviateIndex:
             return []
         with _weaviate_errors("query"):
             found = self._collection(CHUNKS, tenant_id).query.bm25(
-                query=" ".join(terms), query_properties=["tokens"], filters=self._kb(kb_id),
-                limit=limit, return_metadata=MetadataQuery(score=True),
+                query=" ".join(terms),
+                query_properties=["tokens"],
+                filters=self._kb(kb_id),
+                limit=limit,
+                return_metadata=MetadataQuery(score=True),
             )
-        return [Hit(self._record(tenant_id, o.properties), float(o.metadata.score or 0.0))
-                for o in found.objects]
+        return [
+            Hit(self._record(tenant_id, o.properties), float(o.metadata.score or 0.0))
+            for o in found.objects
+        ]
 
-    def vector(
-        self, tenant_id: str, kb_id: str, query_vector: np.ndarray, limit: int
-    ) -> list[Hit]:
+    def vector(self, tenant_id: str, kb_id: str, query_vector: np.ndarray, limit: int) -> list[Hit]:
         """Nearest chunks by cosine; the score is 1 - cosine distance."""
         from weaviate.classes.query import MetadataQuery
 
         with _weaviate_errors("query"):
             found = self._collection(CHUNKS, tenant_id).query.near_vector(
-                near_vector=query_vector.tolist(), filters=self._kb(kb_id), limit=limit,
+                near_vector=query_vector.tolist(),
+                filters=self._kb(kb_id),
+                limit=limit,
                 return_metadata=MetadataQuery(distance=True),
             )
-        return [Hit(self._record(tenant_id, o.properties), 1.0 - float(o.metadata.distance or 1))
-                for o in found.objects]
+        return [
+            Hit(self._record(tenant_id, o.properties), 1.0 - float(o.metadata.distance or 1))
+            for o in found.objects
+        ]
 
     def close(self) -> None:
         """Close the connection."""

@@ -10,7 +10,9 @@ from pydantic import BaseModel, ConfigDict
 from shared.events.chat import Channel
 from shared.events.envelope import Event
 
-Reason = Literal["explicit_request", "failed_attempts", "negative_emotion", "ticket"]
+Reason = Literal[
+    "explicit_request", "failed_attempts", "negative_emotion", "ticket", "business_system_down"
+]
 Priority = Literal["urgent", "high", "normal", "low"]
 
 

@@ -64,6 +64,8 @@ def llm_stack(fake_llm: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         MAX_CONCURRENT_LLM_CALLS=str(LLM_CAP),
         TOKEN_FLUSH_MS="200",
         TURN_TIMEOUT_SECONDS="3",
+        LLM_BREAKER_FAILURES="2",
+        LLM_BREAKER_COOLDOWN_SECONDS="2",
     )
     yield stack
     stack.stop()
@@ -211,3 +213,27 @@ def test_a_worker_killed_mid_turn_fails_the_turn_cleanly(
     assert again.json()["data"]["turn_count"] == 1
     llm_stack.start("orchestrator")
     llm_stack.wait_ready()
+
+
+def test_breaker_opens_on_repeated_failures_and_closes_on_recovery(
+    llm_client: httpx.Client, fake_llm: str
+) -> None:
+    httpx.post(f"{fake_llm}/_control", json={"mode": "error"})
+    open_seen = False
+    for n in range(12):  # each orchestrator opens its own breaker after 2 failures
+        before = _stats(fake_llm)["requests"]
+        body = llm_client.post("/api/v1/chat", json={"message": f"Do you sell gift cards? {n}"})
+        assert body.json()["reply"].startswith("I'm having trouble")
+        if _stats(fake_llm)["requests"] == before:
+            open_seen = True  # answered with fallback phrasing without calling the model
+            break
+    assert open_seen
+    httpx.post(f"{fake_llm}/_control", json={"mode": "normal"})
+    time.sleep(2.5)  # the cooldown: the next call is a trial that closes the breaker
+    recovered = False
+    for n in range(8):
+        reply = llm_client.post("/api/v1/chat", json={"message": f"Gift card limits? {n}"})
+        if not reply.json()["reply"].startswith("I'm having trouble"):
+            recovered = True
+            break
+    assert recovered

@@ -85,8 +85,12 @@ def test_replace_and_delete_change_what_is_found(
 ) -> None:
     ingestor, search = loaded
     tenant = tenants[0]
-    result = ingestor.ingest(tenant, "default", "Shipping.md",
-                             b"# Shipping\n## Costs\nExpress shipping is free for members.")
+    result = ingestor.ingest(
+        tenant,
+        "default",
+        "Shipping.md",
+        b"# Shipping\n## Costs\nExpress shipping is free for members.",
+    )
     assert result.status == "replaced"
     texts = [h.chunk.text for h in search.search(tenant, "default", "express shipping cost").hits]
     assert "Express shipping is free for members." in texts
@@ -94,7 +98,8 @@ def test_replace_and_delete_change_what_is_found(
     assert ingestor.delete(tenant, "default", result.document.doc_id)
     assert "Shipping.md" not in _names(search, tenant, "express shipping")
     assert sorted(d.doc_name for d in ingestor.index.documents(tenant, "default")) == [
-        "Returns.md", "配送.md"
+        "Returns.md",
+        "配送.md",
     ]
 
 

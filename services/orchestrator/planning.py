@@ -1,0 +1,167 @@
+"""Deciding how each part of a turn is answered, before anything is streamed."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from services.orchestrator import replies
+from services.orchestrator.intents import ORDER_ID
+from services.orchestrator.orders import OrderLookup, describe
+from shared.errors import AppError, RetryableError
+from shared.events import Passage, Reference, RetrievalCompleted, RetrievalRequested
+from shared.events.chat import Intent
+from shared.events.escalation import Reason
+from shared.observability import RETRIEVAL_DEGRADED
+from shared.stores.sessions import Message, Outcome
+from shared.text import snippet
+
+logger = logging.getLogger(__name__)
+Retrieve = Callable[[RetrievalRequested], Awaitable[RetrievalCompleted]]
+# When parts of one message differ, the turn is reported under the most pressing intent.
+PRIORITY: tuple[Intent, ...] = (
+    "transfer_to_human",
+    "ticket",
+    "emotion_sensitive",
+    "business_query",
+    "knowledge_qa",
+    "chitchat",
+)
+
+
+@dataclass
+class Part:
+    """One sub-task of a message: what it asks, how it is answered, how that went."""
+
+    text: str
+    intent: Intent
+    outcome: Outcome = "neutral"
+    reply: str = ""
+    passages: list[Passage] = field(default_factory=list)
+    escalate: Reason | None = None
+
+    @property
+    def generates(self) -> bool:
+        """True when the answer is composed from passages (by the LLM or extractively)."""
+        return bool(self.passages) and self.intent in ("knowledge_qa", "emotion_sensitive")
+
+
+@dataclass
+class Plan:
+    """The parts of a turn; a simple message has one."""
+
+    parts: list[Part]
+
+    @property
+    def intent(self) -> Intent:
+        """The turn's intent: its most pressing part's."""
+        return min((p.intent for p in self.parts), key=PRIORITY.index)
+
+    @property
+    def outcome(self) -> Outcome:
+        """Unresolved if any part is; resolved if some part is; otherwise neutral."""
+        outcomes = {p.outcome for p in self.parts}
+        if "unresolved" in outcomes:
+            return "unresolved"
+        return "resolved" if "resolved" in outcomes else "neutral"
+
+    @property
+    def escalate(self) -> Reason | None:
+        """Why the conversation goes to a human, if it does."""
+        return next((p.escalate for p in self.parts if p.escalate), None)
+
+    @property
+    def passages(self) -> list[Passage]:
+        """Every part's passages, in order."""
+        return [passage for part in self.parts for passage in part.passages]
+
+    @property
+    def sources(self) -> list[str]:
+        """Distinct document names, best first."""
+        return list(dict.fromkeys(p.doc_name for p in self.passages))
+
+    def references(self) -> list[Reference]:
+        """Citations: each passage's document, chunk and sentence most relevant to its part."""
+        return [
+            Reference(
+                doc_id=p.doc_id,
+                doc_name=p.doc_name,
+                chunk_id=p.chunk_id,
+                snippet=snippet(p.text, part.text),
+                score=round(p.score, 4),
+            )
+            for part in self.parts
+            for p in part.passages
+        ]
+
+
+class Planner:
+    """Routes each part to its handler: fast paths, the order system, or the retriever."""
+
+    def __init__(self, retrieve: Retrieve, orders: OrderLookup, emotion_threshold: float) -> None:
+        self._retrieve = retrieve
+        self._orders = orders
+        self._emotion_threshold = emotion_threshold
+
+    async def plan_part(
+        self, part: Part, emotion: float, history: list[Message], tenant_id: str, turn_id: str
+    ) -> Part:
+        """Fill in how ``part`` is answered."""
+        if part.intent == "chitchat":
+            part.reply = replies.chitchat(part.text)
+        elif part.intent == "transfer_to_human":
+            part.escalate, part.outcome, part.reply = (
+                "explicit_request",
+                "resolved",
+                replies.HANDOFF,
+            )
+        elif part.intent == "emotion_sensitive" and emotion < self._emotion_threshold:
+            part.escalate, part.outcome = "negative_emotion", "resolved"
+            part.reply = f"{replies.EMPATHY} {replies.HANDOFF}"
+        elif part.intent == "ticket":
+            part.escalate, part.outcome = "ticket", "resolved"
+        elif part.intent == "business_query":
+            await self._plan_order(part, history, tenant_id)
+        else:
+            await self._plan_knowledge(part, tenant_id, turn_id)
+            if part.intent == "emotion_sensitive" and part.passages:
+                part.reply = replies.EMPATHY
+        return part
+
+    async def _plan_order(self, part: Part, history: list[Message], tenant_id: str) -> None:
+        """Answer from the order system; the order number may come from an earlier message."""
+        texts = [part.text] + [m.content for m in reversed(history) if m.role == "user"]
+        order_id = next((m.group().upper() for t in texts if (m := ORDER_ID.search(t))), None)
+        if order_id is None:
+            part.reply = replies.ASK_ORDER_NUMBER
+            return
+        try:
+            order = await self._orders.status(tenant_id, order_id)
+        except RetryableError as exc:
+            logger.warning("order system unavailable: %s", exc.message)
+            part.reply = replies.ORDERS_DOWN
+            part.escalate, part.outcome = "business_system_down", "resolved"
+            return
+        if order is None:
+            part.reply = replies.ORDER_NOT_FOUND.format(order_id=order_id)
+            part.outcome = "unresolved"
+        else:
+            part.reply = describe(order, part.text)
+            part.outcome = "resolved"
+
+    async def _plan_knowledge(self, part: Part, tenant_id: str, turn_id: str) -> None:
+        """Fetch passages; none means the part is unresolved."""
+        try:
+            found = await self._retrieve(
+                RetrievalRequested(tenant_id=tenant_id, correlation_id=turn_id, query=part.text)
+            )
+            part.passages = list(found.passages)
+        except AppError as exc:
+            RETRIEVAL_DEGRADED.labels(path="retriever").inc()
+            logger.warning("retrieval failed, answering without sources: %s", exc.message)
+        if part.passages:
+            part.outcome = "resolved"
+        else:
+            part.reply = replies.NO_CONTENT
+            part.outcome = "unresolved"

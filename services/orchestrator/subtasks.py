@@ -1,0 +1,31 @@
+"""Splits a compound message ("where is my order X and how do I return Y?") into its parts."""
+
+from __future__ import annotations
+
+import re
+
+# Split after a question or sentence end, on "also"/"and also", on "and" when a new question
+# starts after it, and on Chinese connectives.
+_SPLIT = re.compile(
+    r"(?<=[?？!！。])\s+"
+    r"|[；;]\s*"
+    r"|\s*,?\s+(?:and also|also|plus|and then)\s+"
+    r"|\s*,?\s+and\s+(?=(?:how|what|where|when|why|which|can|could|do|does|is|are|will|would|"
+    r"should|i|i'd|i'm|tell|please)\b)"
+    r"|，?(?:还有|另外|以及|顺便问一下)",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[A-Za-z]{2,}")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def _is_a_request(part: str) -> bool:
+    """Two words (or three Chinese characters) at least: "ok", "#42" or "3fa2b1" are not."""
+    return len(_WORD.findall(part)) >= 2 or len(_CJK.findall(part)) >= 3
+
+
+def split_message(message: str) -> list[str]:
+    """The message's parts in order; a simple message is one part."""
+    parts = [p.strip(" ,，") for p in _SPLIT.split(message)]
+    parts = [p for p in parts if _is_a_request(p)]
+    return parts if len(parts) > 1 else [message.strip()]
