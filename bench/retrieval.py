@@ -26,6 +26,7 @@ import platform
 import random
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -41,7 +42,7 @@ if str(REPO_ROOT) not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from services.retriever.chunking import chunk_markdown  # noqa: E402
+from services.retriever.chunking import MAX_CHUNK_CHARS, chunk_markdown  # noqa: E402
 from services.retriever.embeddings import LocalOnnxEmbedder, default_embedder  # noqa: E402
 from services.retriever.hybrid_search import HybridSearch  # noqa: E402
 from services.retriever.index import ChunkRecord, Document, doc_id_for  # noqa: E402
@@ -62,7 +63,6 @@ QUALITY_TOP_K = 3  # hit@1 / hit@3 are read from one search with top_k=3
 MRR_DEPTH = 10  # MRR looks for the labelled page among the first 10 hits
 LATENCY_TOP_K = 4  # what the retriever service asks for by default (RetrievalRequest.top_k)
 EMBED_BATCH = 256  # texts per embed() call when building the large knowledge base
-CALIBRATION_TEXTS = 64  # filler texts embedded first to estimate the embedding rate
 
 
 # --------------------------------------------------------------------------- helpers
@@ -360,24 +360,32 @@ class FillerGenerator:
                 sections.append(section)
         return name, sections, chinese
 
-    def _en_section(self, page_title: str, product: str, model: str, prefix: str) -> FillerSection:
-        r = self.rng
-        target = r.randint(250, 900)
-        parts = [self._template(product, model, prefix)]
-        for _ in range(12):
-            if sum(len(p) + 1 for p in parts) >= target:
+    def _grow(self, first: str, more: Callable[[], str], low: int, high: int, sep: str) -> str:
+        """Sentences in random order, about ``low``-``high`` characters, within a chunk's size."""
+        target = self.rng.randint(low, min(high, MAX_CHUNK_CHARS))
+        parts = [first]
+        size = len(first)
+        for _ in range(40):  # bounded: a few rejected sentences, then stop
+            if size >= target:
                 break
-            if r.random() < 0.15:
-                parts.append(self._template(product, model, prefix))
-            else:
-                parts.append(self._en_sentence(product))
-        r.shuffle(parts)
-        title = f"{page_title} > {r.choice(_SECTION_HEADINGS)}"
-        return FillerSection(title, " ".join(parts)[:1150])
+            candidate = more()
+            if size + len(sep) + len(candidate) <= MAX_CHUNK_CHARS:
+                parts.append(candidate)
+                size += len(sep) + len(candidate)
+        self.rng.shuffle(parts)
+        return sep.join(parts)
+
+    def _en_section(self, page_title: str, product: str, model: str, prefix: str) -> FillerSection:
+        def more() -> str:
+            if self.rng.random() < 0.15:
+                return self._template(product, model, prefix)
+            return self._en_sentence(product)
+
+        text = self._grow(self._template(product, model, prefix), more, 250, 850, " ")
+        return FillerSection(f"{page_title} > {self.rng.choice(_SECTION_HEADINGS)}", text)
 
     def _zh_section(self, page_title: str, product: str) -> FillerSection:
         r = self.rng
-        target = r.randint(120, 400)
         template = r.choice(_ZH_TEMPLATES).format(
             product=product,
             w=r.randint(80, 4200),
@@ -387,13 +395,10 @@ class FillerGenerator:
             yuan=r.randint(15, 399),
             d=r.randint(2, 6),
         )
-        parts = [template]
-        for _ in range(12):
-            if sum(len(p) for p in parts) >= target:
-                break
-            parts.append(_NUMBER.sub(self._number, r.choice(self.zh)))
-        r.shuffle(parts)
-        return FillerSection(f"{page_title} > {r.choice(_ZH_HEADINGS)}", "\n".join(parts)[:1150])
+        text = self._grow(
+            template, lambda: _NUMBER.sub(self._number, r.choice(self.zh)), 120, 400, "\n"
+        )
+        return FillerSection(f"{page_title} > {r.choice(_ZH_HEADINGS)}", text)
 
 
 # --------------------------------------------------------------------------- large KB
@@ -409,70 +414,56 @@ def build_large_kb(
 ) -> dict[str, Any]:
     """Adds ``filler_chunks`` generated chunks to LATENCY_TENANT; returns how it went.
 
-    If embedding every filler text would take longer than ``budget_s`` (estimated from a
-    first batch), only as many unique texts as fit are embedded, and the remaining chunks are
-    regional copies of those pages (same text, so the same vector is stored again).
+    Pages are generated and embedded batch by batch. When embedding has taken ``budget_s``
+    seconds, no new text is generated: the remaining chunks are regional copies of the pages
+    already embedded (the same text, so the same vector is stored again).
     """
     gen = FillerGenerator(sample_texts, seed)
     pages: list[tuple[str, list[FillerSection]]] = []
+    vector_of: dict[str, np.ndarray] = {}
     chinese_pages = 0
     count = 0
-
-    def generate(until: int) -> None:
-        nonlocal count, chinese_pages
-        for _ in range(until * 4 + 100):  # bounded: almost every page adds a section
-            if count >= until:
-                return
-            name, sections, chinese = gen.page(until - count)
+    t0 = time.perf_counter()
+    last_report = t0
+    # Bounded: every round embeds at least one new text, or stops.
+    for _ in range(filler_chunks + 1):
+        elapsed = time.perf_counter() - t0
+        if count >= filler_chunks or elapsed >= budget_s:
+            break
+        batch: list[str] = []
+        for _ in range(EMBED_BATCH * 4):  # bounded; nearly every page adds a section
+            if count >= filler_chunks or len(batch) >= EMBED_BATCH:
+                break
+            name, sections, chinese = gen.page(min(filler_chunks - count, 8))
             if sections:
                 pages.append((name, sections))
                 chinese_pages += chinese
                 count += len(sections)
-        raise SystemExit("the filler generator stopped producing new sections")
-
-    # Calibrate: embed a first batch, estimate the time for all of them.
-    generate(min(CALIBRATION_TEXTS, filler_chunks))
-    texts = [s.embed_text for _, secs in pages for s in secs]
-    t0 = time.perf_counter()
-    vectors = [embedder.embed(texts)]
-    calib_s = time.perf_counter() - t0
-    rate = len(texts) / calib_s if calib_s > 0 else float("inf")
-    estimate_all_s = filler_chunks / rate
-    unique = filler_chunks
-    if estimate_all_s > budget_s:
-        unique = max(len(texts), min(filler_chunks, int(budget_s * rate)))
-    print(
-        f"embedding rate from the first {len(texts)} filler texts: {rate:.1f} chunks/s "
-        f"({1000 / rate:.1f} ms/chunk); all {filler_chunks} would take about {estimate_all_s:.0f} s"
-    )
-    if unique < filler_chunks:
-        print(
-            f"that exceeds the {budget_s:.0f} s budget: embedding {unique} unique filler texts "
-            f"and storing {filler_chunks - unique} more chunks as regional copies of those "
-            "pages, which reuse the already computed vectors"
-        )
-
-    generate(unique)
-    texts = [s.embed_text for _, secs in pages for s in secs]
-    embedded = len(vectors[0])
-    last_report = time.perf_counter()
-    while embedded < len(texts):
-        batch = texts[embedded : embedded + EMBED_BATCH]
-        vectors.append(embedder.embed(batch))
-        embedded += len(batch)
+                batch.extend(s.embed_text for s in sections)
+        if not batch:
+            raise SystemExit("the filler generator stopped producing new sections")
+        for text, vector in zip(batch, embedder.embed(batch), strict=True):
+            vector_of[text] = vector
         now = time.perf_counter()
-        if now - last_report > 15 or embedded == len(texts):
-            spent = now - t0
-            eta = (len(texts) - embedded) * spent / embedded
+        if now - last_report > 20 or count >= filler_chunks:
+            rate = len(vector_of) / (now - t0)
             print(
-                f"  embedded {embedded}/{len(texts)} filler texts, {spent:.0f} s, ETA {eta:.0f} s"
+                f"  embedded {len(vector_of)}/{filler_chunks} filler texts in {now - t0:.0f} s "
+                f"({rate:.1f} chunks/s, {1000 / rate:.1f} ms/chunk)"
             )
             last_report = now
     embed_s = time.perf_counter() - t0
-    matrix = np.vstack(vectors)
-    vector_of = {text: matrix[i] for i, text in enumerate(texts)}
+    embedded = len(vector_of)
+    rate = embedded / embed_s
+    if count < filler_chunks:
+        print(
+            f"the {budget_s:.0f} s embedding budget is spent after {embedded} unique filler texts "
+            f"(embedding all {filler_chunks} would take about {filler_chunks / rate:.0f} s); "
+            f"the other {filler_chunks - count} chunks are regional copies of those pages and "
+            "reuse their vectors"
+        )
 
-    # Regional copies of whole pages (truncated at the end) to reach the chunk target.
+    # Regional copies of whole pages (the last one cut short) to reach the chunk target.
     documents = list(pages)
     copies = 0
     regions = ("US store", "EU store", "CN store", "archive")
@@ -480,9 +471,10 @@ def build_large_kb(
         if count >= filler_chunks:
             break
         name, sections = pages[i % len(pages)]
-        region = regions[(i // len(pages)) % len(regions)]
+        generation = i // len(pages)
         extra = sections[: filler_chunks - count]
-        documents.append((f"{name[:-3]} ({region} copy {i // len(pages) + 1}).md", extra))
+        label = f"{regions[generation % len(regions)]} copy {generation + 1}"
+        documents.append((f"{name[:-3]} ({label}).md", extra))
         copies += len(extra)
         count += len(extra)
 
@@ -498,15 +490,18 @@ def build_large_kb(
         rows = np.vstack([vector_of[s.embed_text] for s in sections])
         index.replace_document(LATENCY_TENANT, KB_ID, document, chunks, rows)
     insert_s = time.perf_counter() - t1
+    lengths = [len(s.text) for _, secs in pages for s in secs]
     return {
         "filler_chunks": filler_chunks,
         "filler_documents": len(documents),
-        "unique_filler_texts_embedded": len(texts),
         "chinese_filler_pages": chinese_pages,
+        "unique_filler_texts_embedded": embedded,
         "duplicate_chunks_reusing_vectors": copies,
+        "filler_chunk_chars_mean": statistics.fmean(lengths),
+        "filler_chunk_chars_max": max(lengths),
         "embedding_seconds": embed_s,
-        "embedding_chunks_per_second": len(texts) / embed_s,
-        "estimated_seconds_to_embed_all": estimate_all_s,
+        "embedding_chunks_per_second": rate,
+        "estimated_seconds_to_embed_all": filler_chunks / rate,
         "insert_seconds": insert_s,
         "insert_chunks_per_second": filler_chunks / insert_s if insert_s else None,
         "embed_budget_seconds": budget_s,
@@ -551,6 +546,27 @@ def measure_latency(
 # --------------------------------------------------------------------------- main
 
 
+def git_state() -> dict[str, Any]:
+    """The commit, and whether the retriever code differs from it (results depend on it)."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--", "services/retriever", "shared/text.py"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.split("\n")
+    except (OSError, subprocess.SubprocessError):
+        return {"git_commit": None, "retriever_changes_not_committed": None}
+    return {
+        "git_commit": commit or None,
+        "retriever_changes_not_committed": [line[3:] for line in changed if line.strip()],
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="2,000 chunks and 50 queries")
@@ -587,6 +603,8 @@ def main() -> int:
             "cpu_count": os.cpu_count(),
             "questions_file": str(args.questions),
             "seed": args.seed,
+            "max_chunk_chars": MAX_CHUNK_CHARS,
+            **git_state(),
         }
     }
 
@@ -825,7 +843,8 @@ def run(
     print(table(["mode", "n", "p50 ms", "p99 ms", "mean ms", "max ms", "empty"], rows))
     print(
         f"first vector query after the build (loads {target_chunks} vectors from SQLite): "
-        f"{cold_s * 1000:.0f} ms; p99 is nearest-rank (the max below 100 samples)"
+        f"{cold_s * 1000:.0f} ms\nempty = searches that returned no hit (relevance filters); "
+        "p99 is nearest-rank (the max below 100 samples)"
     )
 
 

@@ -24,6 +24,9 @@ ORDER_ID = re.compile(r"\bORD-\d{4}-\d{3,}\b", re.IGNORECASE)
 # ("broken kettle", 麻烦) is left to the model, which has seen upset and calm examples.
 FURIOUS_BELOW = 0.3
 UNSURE_BELOW = 0.3
+# A hand-off or a ticket changes things for people: the model must be sure before either.
+ACTS = ("transfer_to_human", "ticket")
+ACT_AT_LEAST = 0.4
 
 _HUMAN = re.compile(
     r"\b(human|real person|live (agent|person)|(customer service |support )?"
@@ -88,7 +91,7 @@ class IntentRecogniser:
         intent, confidence = self._model.predict(message)
         if previous == "business_query" and intent != "chitchat" and _FOLLOW_UP.search(message):
             return IntentGuess("business_query", max(confidence, 0.9), "rule")
-        if confidence < UNSURE_BELOW:
+        if confidence < UNSURE_BELOW or (intent in ACTS and confidence < ACT_AT_LEAST):
             # Unsure: look it up rather than open a ticket or a hand-off on a guess; the
             # knowledge base says plainly when it has nothing relevant.
             return IntentGuess("knowledge_qa", confidence, "model")

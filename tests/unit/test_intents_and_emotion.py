@@ -67,7 +67,7 @@ async def test_llm_is_asked_only_when_the_model_is_unsure() -> None:
     recogniser = IntentRecogniser(llm=llm)
     clear = await recogniser.recognise("I want to talk to a human agent", 0.75)
     assert (clear.source, llm.calls) == ("rule", 0)
-    vague = "qwzx plorb"
+    vague = "xylophone quantum zebra"
     assert recogniser.classify(vague, 0.75).confidence < UNSURE_BELOW
     result = await recogniser.recognise(vague, 0.75)
     assert (result.intent, result.source, llm.calls) == ("business_query", "llm", 1)
@@ -75,7 +75,7 @@ async def test_llm_is_asked_only_when_the_model_is_unsure() -> None:
 
 async def test_an_llm_outage_keeps_the_local_guess() -> None:
     recogniser = IntentRecogniser(llm=ScriptedLLM(None))
-    result = await recogniser.recognise("qwzx plorb", 0.75)
+    result = await recogniser.recognise("xylophone quantum zebra", 0.75)
     assert (result.intent, result.source) == ("knowledge_qa", "model")  # unsure: look it up
 
 
