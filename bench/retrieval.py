@@ -601,7 +601,9 @@ def main() -> int:
             "python": platform.python_version(),
             "platform": platform.platform(),
             "cpu_count": os.cpu_count(),
-            "questions_file": str(args.questions),
+            "questions_file": str(args.questions.resolve().relative_to(REPO_ROOT))
+            if args.questions.resolve().is_relative_to(REPO_ROOT)
+            else str(args.questions),
             "seed": args.seed,
             "max_chunk_chars": MAX_CHUNK_CHARS,
             **git_state(),

@@ -79,9 +79,17 @@ class DemoOrders:
 class HttpOrders:
     """Reads ``GET {base_url}/orders/{order_id}`` (JSON with OrderStatus's field names)."""
 
-    def __init__(self, base_url: str, api_key: str = "", timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str = "",
+        timeout: float = 5.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._client = httpx.AsyncClient(base_url=base_url, headers=headers, timeout=timeout)
+        self._client = httpx.AsyncClient(
+            base_url=base_url, headers=headers, timeout=timeout, transport=transport
+        )
 
     async def status(self, tenant_id: str, order_id: str) -> OrderStatus | None:
         """The order from the merchant's API; a 404 means no such order."""
