@@ -42,7 +42,7 @@ if str(REPO_ROOT) not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from services.retriever.chunking import MAX_CHUNK_CHARS, chunk_markdown  # noqa: E402
+from services.retriever.chunking import MAX_CHUNK_CHARS, Chunk, chunk_markdown  # noqa: E402
 from services.retriever.embeddings import LocalOnnxEmbedder, default_embedder  # noqa: E402
 from services.retriever.hybrid_search import HybridSearch  # noqa: E402
 from services.retriever.index import ChunkRecord, Document, doc_id_for  # noqa: E402
@@ -210,18 +210,6 @@ _KINDS = (
 )
 _COLOURS = ("graphite", "sage green", "sand", "midnight blue", "coral", "white", "slate grey")
 _COLOURS_ZH = ("石墨黑", "鼠尾草绿", "沙色", "午夜蓝", "珊瑚红", "白色", "岩灰色")
-_PAGE_TOPICS = (
-    "Getting started",
-    "Troubleshooting",
-    "Care and cleaning",
-    "Delivery and collection",
-    "Returns and warranty",
-    "Paying and promotions",
-    "Frequently asked questions",
-    "Safety information",
-    "Accessories and spare parts",
-    "Store policies",
-)
 _SECTION_HEADINGS = (
     "Before you start",
     "Common problems",
@@ -251,7 +239,7 @@ _EN_TEMPLATES = (
     "The {product} works with {compat} and needs firmware {fw} or later.",
     "Most customers set up the {product} in under {m} minutes using the quick-start card.",
     "Orders for the {product} placed during the {event} sale ship within {d} business days.",
-    "The {product} ({model}) is sold in the US, EU and mainland China stores.",
+    "The {product} is sold in the US, EU and mainland China stores.",
 )
 _ZH_TEMPLATES = (
     "{product}重{w}克，有{colour}可选。",
@@ -279,21 +267,47 @@ class FillerSection:
         return f"{self.title}\n{self.text}"
 
 
-class FillerGenerator:
-    """Help-centre-like sections: sample sentences recombined around invented products."""
+@dataclass(frozen=True)
+class _Source:
+    """One section of a sample page, as sentences to recombine."""
 
-    def __init__(self, sample_texts: Sequence[str], seed: int) -> None:
+    page: str  # the page's top heading
+    heading: str  # the section's own heading
+    en: tuple[str, ...]
+    zh: tuple[str, ...]
+
+
+class FillerGenerator:
+    """Help-centre-like pages about invented products, recombined from the sample pages.
+
+    A filler page follows one sample page (its title says so) and each of its sections
+    follows one section of that page: mostly that section's sentences with other numbers and
+    product names, some sentences from the page's other sections and product-specific ones.
+    About one page in ten is Chinese, built from the sample pages' Chinese sections.
+    """
+
+    def __init__(self, sample_chunks: Sequence[Chunk], seed: int) -> None:
         self.rng = random.Random(seed)
-        self.en: list[str] = []
-        self.zh: list[str] = []
-        for text in sample_texts:
-            for s in sentences(text):
+        by_page: dict[str, list[_Source]] = {}
+        for chunk in sample_chunks:
+            en: list[str] = []
+            zh: list[str] = []
+            for s in sentences(chunk.text):
                 cjk = sum(1 for ch in s if "\u4e00" <= ch <= "\u9fff")
                 if cjk >= 8:
-                    self.zh.append(s)
-                elif cjk == 0 and len(s.split()) >= 6:
-                    self.en.append(s)
-        if not self.en or not self.zh:
+                    zh.append(s)
+                elif cjk == 0 and len(s.split()) >= 5:
+                    en.append(s)
+            path = chunk.title.split(" > ")
+            source = _Source(path[0], path[-1], tuple(en), tuple(zh))
+            by_page.setdefault(chunk.doc_name, []).append(source)
+        self.en_pages = [
+            [src for src in sources if src.en]
+            for sources in by_page.values()
+            if any(src.en for src in sources)
+        ]
+        self.zh_sources = [src for sources in by_page.values() for src in sources if src.zh]
+        if not self.en_pages or not self.zh_sources:
             raise SystemExit("the sample pages gave no sentences to build filler from")
         self._seen: set[str] = set()
         self._pages = 0
@@ -310,15 +324,17 @@ class FillerGenerator:
         model = f"{prefix}-{self.rng.randint(100, 999)}"
         return f"{name} {kind} {model}", f"{name}{kind_zh}{model}", model, prefix
 
-    def _en_sentence(self, product: str) -> str:
-        s = _NUMBER.sub(self._number, self.rng.choice(self.en))
+    def _en_sentence(self, product: str, sentence: str) -> str:
+        s = _NUMBER.sub(self._number, sentence)
+        if not s.endswith((".", "!", "?", ":", ")")):
+            s += "."  # list items become sentences
         if self.rng.random() < 0.6:
             s = _NOUNS.sub(f"the {product}", s, count=1)
         return s
 
-    def _template(self, product: str, model: str, prefix: str) -> str:
+    def _template(self, product: str, model: str, prefix: str, which: int) -> str:
         r = self.rng
-        return r.choice(_EN_TEMPLATES).format(
+        return _EN_TEMPLATES[which].format(
             product=product,
             model=model,
             old=f"{prefix}-{r.randint(100, 999)}",
@@ -343,10 +359,11 @@ class FillerGenerator:
         chinese = r.random() < 0.1
         if chinese:
             page_title = f"{product_zh}：{r.choice(_ZH_HEADINGS)}"
+            slug = re.sub(r"[^A-Za-z0-9]+", "-", product_zh).strip("-") + "-zh"
         else:
-            page_title = f"{product}: {r.choice(_PAGE_TOPICS)}"
-        slug = re.sub(r"[^A-Za-z0-9]+", "-", f"{product} {page_title}").strip("-")
-        name = f"{self._pages:05d}-{slug}{'-zh' if chinese else ''}.md"
+            sources = r.choice(self.en_pages)
+            page_title = f"{product}: {sources[0].page}"
+            slug = re.sub(r"[^A-Za-z0-9]+", "-", page_title).strip("-")
         sections: list[FillerSection] = []
         for _ in range(r.randint(3, 8)):
             if len(sections) >= max_sections:
@@ -354,38 +371,53 @@ class FillerGenerator:
             if chinese:
                 section = self._zh_section(page_title, product_zh)
             else:
-                section = self._en_section(page_title, product, model, prefix)
+                section = self._en_section(page_title, sources, product, model, prefix)
             if section.embed_text not in self._seen:
                 self._seen.add(section.embed_text)
                 sections.append(section)
-        return name, sections, chinese
+        return f"{self._pages:05d}-{slug}.md", sections, chinese
 
-    def _grow(self, first: str, more: Callable[[], str], low: int, high: int, sep: str) -> str:
-        """Sentences in random order, about ``low``-``high`` characters, within a chunk's size."""
-        target = self.rng.randint(low, min(high, MAX_CHUNK_CHARS))
-        parts = [first]
-        size = len(first)
-        for _ in range(40):  # bounded: a few rejected sentences, then stop
+    def _compose(
+        self, specific: list[str], shared: list[str], low: int, high: int, sep: str
+    ) -> str:
+        """About ``low``-``high`` characters, never more than a chunk holds: the first sentence,
+        the section's other sentences in order (each kept with probability 0.8), then the
+        sentences from elsewhere, until the length is reached."""
+        r = self.rng
+        target = r.randint(low, min(high, MAX_CHUNK_CHARS))
+        own = [s for s in specific[1:] if r.random() < 0.8]
+        candidates = own + shared
+        parts: list[str] = [specific[0]] if specific else []
+        size = sum(len(p) for p in parts)
+        for candidate in candidates:
             if size >= target:
                 break
-            candidate = more()
             if size + len(sep) + len(candidate) <= MAX_CHUNK_CHARS:
                 parts.append(candidate)
                 size += len(sep) + len(candidate)
-        self.rng.shuffle(parts)
         return sep.join(parts)
 
-    def _en_section(self, page_title: str, product: str, model: str, prefix: str) -> FillerSection:
-        def more() -> str:
-            if self.rng.random() < 0.15:
-                return self._template(product, model, prefix)
-            return self._en_sentence(product)
-
-        text = self._grow(self._template(product, model, prefix), more, 250, 850, " ")
-        return FillerSection(f"{page_title} > {self.rng.choice(_SECTION_HEADINGS)}", text)
+    def _en_section(
+        self, page_title: str, sources: list[_Source], product: str, model: str, prefix: str
+    ) -> FillerSection:
+        r = self.rng
+        source = r.choice(sources)
+        own = [self._en_sentence(product, s) for s in source.en]
+        others = [s for src in sources if src is not source for s in src.en]
+        r.shuffle(others)
+        templates = [self._template(product, model, prefix, i) for i in range(len(_EN_TEMPLATES))]
+        r.shuffle(templates)
+        shared = [self._en_sentence(product, s) for s in others[:8]]
+        for i in range(r.randint(1, 3)):
+            shared.insert(r.randint(0, len(shared)), templates[i])
+        own.insert(r.randint(0, len(own)), templates[-1])
+        text = self._compose(own, shared, 250, 850, " ")
+        heading = source.heading if r.random() < 0.7 else r.choice(_SECTION_HEADINGS)
+        return FillerSection(f"{page_title} > {heading}", text)
 
     def _zh_section(self, page_title: str, product: str) -> FillerSection:
         r = self.rng
+        source = r.choice(self.zh_sources)
         template = r.choice(_ZH_TEMPLATES).format(
             product=product,
             w=r.randint(80, 4200),
@@ -395,9 +427,11 @@ class FillerGenerator:
             yuan=r.randint(15, 399),
             d=r.randint(2, 6),
         )
-        text = self._grow(
-            template, lambda: _NUMBER.sub(self._number, r.choice(self.zh)), 120, 400, "\n"
-        )
+        own = [_NUMBER.sub(self._number, s) for s in source.zh]
+        own.insert(r.randint(0, len(own)), template)
+        others = [s for src in self.zh_sources if src is not source for s in src.zh]
+        shared = [_NUMBER.sub(self._number, s) for s in r.sample(others, min(4, len(others)))]
+        text = self._compose(own, shared, 120, 400, "\n")
         return FillerSection(f"{page_title} > {r.choice(_ZH_HEADINGS)}", text)
 
 
@@ -407,7 +441,7 @@ class FillerGenerator:
 def build_large_kb(
     index: SqliteIndex,
     embedder: LocalOnnxEmbedder,
-    sample_texts: Sequence[str],
+    sample_chunks: Sequence[Chunk],
     filler_chunks: int,
     budget_s: float,
     seed: int,
@@ -418,7 +452,7 @@ def build_large_kb(
     seconds, no new text is generated: the remaining chunks are regional copies of the pages
     already embedded (the same text, so the same vector is stored again).
     """
-    gen = FillerGenerator(sample_texts, seed)
+    gen = FillerGenerator(sample_chunks, seed)
     pages: list[tuple[str, list[FillerSection]]] = []
     vector_of: dict[str, np.ndarray] = {}
     chinese_pages = 0
@@ -769,10 +803,13 @@ def run(
         raise SystemExit(f"--chunks must be at least {sample_chunks}")
     plain = LocalOnnxEmbedder()  # no cache: every query below is really embedded
     plain.embed(["model warm-up"])
-    sample_texts = [
-        c.text for p in page_files for c in chunk_markdown(p.name, p.read_text(encoding="utf-8"))
+    source_chunks = [
+        c for p in page_files for c in chunk_markdown(p.name, p.read_text(encoding="utf-8"))
     ]
-    build = build_large_kb(index, plain, sample_texts, filler_chunks, args.embed_budget, args.seed)
+    build = build_large_kb(index, plain, source_chunks, filler_chunks, args.embed_budget, args.seed)
+    stored = sum(d.chunk_count for d in index.documents(LATENCY_TENANT, KB_ID))
+    if stored != target_chunks:
+        raise SystemExit(f"the latency knowledge base holds {stored} chunks, not {target_chunks}")
     build["total_chunks"] = target_chunks
     build["sample_chunks"] = sample_chunks
     results["large_kb"] = build

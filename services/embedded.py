@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from faststream.rabbit import RabbitRouter, TestRabbitBroker
+from faststream.rabbit.annotations import RabbitMessage
 
 from services.escalation.app import create_router as escalation_router
 from services.gateway.app import create_app as create_gateway
 from services.orchestrator.app import create_router as orchestrator_router
 from services.retriever.app import create_retriever
-from shared.events import EscalationCreated
 from shared.messaging import build_broker, topology_for
 from shared.settings import Settings
 from shared.stores.redis_client import connect_redis
@@ -31,15 +31,16 @@ def _announcement_log(settings: Settings) -> RabbitRouter:
     topology = topology_for(settings)
 
     @router.subscriber(
-        topology.private_queue("embedded.escalations", routing_key="escalation.#"),
+        topology.private_queue("embedded.escalations", routing_key="#"),
         topology.escalations,
     )
-    async def on_escalation_created(event: EscalationCreated) -> None:
-        """Log each new escalation."""
+    async def on_escalation_event(event: dict, message: RabbitMessage) -> None:  # type: ignore[type-arg]
+        """Log each announcement (ids only: message bodies stay out of INFO logs)."""
+        card = event.get("card") or {}
         logger.info(
-            "escalation %s waiting for an agent (%s priority)",
-            event.card.ticket_id,
-            event.card.priority,
+            "%s: ticket %s",
+            message.raw_message.routing_key,
+            card.get("ticket_id") or event.get("ticket_id"),
         )
 
     return router

@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     cache_ttl_seconds: int = Field(3_600, ge=1)
     failed_attempts_threshold: int = Field(3, ge=1)
     emotion_escalation_threshold: float = Field(0.4, ge=0, le=1)
+    support_hours: str = ""
+    support_timezone: str = "UTC"
+    support_days: str = "mon,tue,wed,thu,fri,sat,sun"
+    agent_keys: SecretStr = SecretStr("")
     turn_timeout_seconds: float = Field(60.0, gt=0)
     max_message_chars: int = Field(4_000, ge=1)
     token_flush_ms: int = Field(100, ge=0)

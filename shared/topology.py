@@ -55,6 +55,11 @@ class Topology:
         return self._work_queue("escalation.requested")
 
     @property
+    def agent_commands(self) -> RabbitQueue:
+        """Agents' claims, replies, resolutions and hand-backs (request/reply)."""
+        return self._work_queue("agent.command.requested")
+
+    @property
     def document_uploads(self) -> RabbitQueue:
         """Documents to ingest (request/reply)."""
         return self._work_queue("knowledge.upload.requested")

@@ -7,9 +7,11 @@ from faststream.rabbit import RabbitRouter
 from starlette.applications import Starlette
 
 from services.escalation.handlers import build_router
+from services.escalation.support_hours import SupportHours
 from shared.messaging import topology_for
 from shared.settings import Settings
 from shared.stores.escalations import RedisEscalationStore
+from shared.stores.event_log import RedisEventLog
 from shared.stores.redis_client import connect_redis
 from shared.stores.sessions import RedisSessionStore
 from shared.worker import create_worker_app
@@ -22,7 +24,11 @@ def create_router(settings: Settings, client: redis.Redis) -> RabbitRouter:
     return build_router(
         RedisEscalationStore(client, settings.redis_prefix, CARD_TTL_SECONDS),
         RedisSessionStore(client, settings.redis_prefix, settings.session_ttl_seconds),
+        RedisEventLog(client, settings.redis_prefix, settings.session_ttl_seconds),
         topology_for(settings),
+        SupportHours.parse(
+            settings.support_hours, settings.support_timezone, settings.support_days
+        ),
     )
 
 

@@ -6,12 +6,12 @@ import redis.asyncio as redis
 from faststream.rabbit import RabbitBroker, RabbitRouter
 from starlette.applications import Starlette
 
-from services.orchestrator.clients import BrokerEscalation, BrokerRetrieval
+from services.orchestrator.clients import AgentForwarder, BrokerEscalation, BrokerRetrieval
 from services.orchestrator.emotion import warm_up
 from services.orchestrator.generation import Generator
 from services.orchestrator.handlers import build_router
 from services.orchestrator.intents import IntentRecogniser
-from services.orchestrator.orders import DemoOrders, HttpOrders
+from services.orchestrator.merchant import DemoMerchant, HttpMerchant
 from services.orchestrator.planning import Planner
 from services.orchestrator.turns import TurnDeps
 from shared.events import new_id
@@ -19,6 +19,7 @@ from shared.llm import CircuitBreaker, OpenAIChatModel
 from shared.messaging import topology_for
 from shared.rpc import RpcClient
 from shared.settings import Settings
+from shared.stores.event_log import RedisEventLog
 from shared.stores.hot_cache import RedisHotCache
 from shared.stores.redis_client import connect_redis
 from shared.stores.sessions import RedisSessionStore
@@ -32,11 +33,12 @@ def create_router(settings: Settings, client: redis.Redis, broker: RabbitBroker)
     rpc = RpcClient(broker, topology.private_queue(f"orchestrator.{instance_id}.replies"))
     llm = OpenAIChatModel(settings) if settings.llm_enabled else None
     orders = (
-        HttpOrders(settings.orders_api_url, settings.orders_api_key.get_secret_value())
+        HttpMerchant(settings.orders_api_url, settings.orders_api_key.get_secret_value())
         if settings.orders_api_url
-        else DemoOrders()
+        else DemoMerchant()
     )
     warm_up()
+    events = RedisEventLog(client, settings.redis_prefix, settings.session_ttl_seconds)
     deps = TurnDeps(
         settings=settings,
         sessions=RedisSessionStore(client, settings.redis_prefix, settings.session_ttl_seconds),
@@ -45,7 +47,9 @@ def create_router(settings: Settings, client: redis.Redis, broker: RabbitBroker)
         planner=Planner(
             BrokerRetrieval(rpc, topology), orders, settings.emotion_escalation_threshold
         ),
+        merchant=orders,
         escalate=BrokerEscalation(rpc, topology),
+        forward_to_agent=AgentForwarder(broker, topology, events),
         generator=Generator(
             llm,
             CircuitBreaker(settings.llm_breaker_failures, settings.llm_breaker_cooldown_seconds),

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from services.orchestrator import replies
 from services.orchestrator.intents import ORDER_ID
-from services.orchestrator.orders import OrderLookup, describe
+from services.orchestrator.merchant import MerchantSystems, describe
 from shared.errors import AppError, RetryableError
 from shared.events import Passage, Reference, RetrievalCompleted, RetrievalRequested
 from shared.events.chat import Intent
@@ -99,7 +99,9 @@ class Plan:
 class Planner:
     """Routes each part to its handler: fast paths, the order system, or the retriever."""
 
-    def __init__(self, retrieve: Retrieve, orders: OrderLookup, emotion_threshold: float) -> None:
+    def __init__(
+        self, retrieve: Retrieve, orders: MerchantSystems, emotion_threshold: float
+    ) -> None:
         self._retrieve = retrieve
         self._orders = orders
         self._emotion_threshold = emotion_threshold

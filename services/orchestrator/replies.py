@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from shared.events import EscalationCard
+
 HANDOFF = (
     "I'm connecting you with a human agent now. They'll see our conversation so far, "
     "so you won't need to repeat yourself."
@@ -49,3 +51,13 @@ def chitchat(message: str) -> str:
     if _GREETING.search(message):
         return "Hello! How can I help you today?"
     return "I'm here to help. What can I do for you?"
+
+
+def agents_away(card: EscalationCard) -> str:
+    """Tells the customer when a human will reply, for a hand-off outside support hours."""
+    back = card.agents_back_at
+    when = back.strftime("%A %H:%M %Z") if back else "the next working day"
+    return (
+        f" Our agents are away right now and back on {when}. I've opened ticket "
+        f"{card.ticket_id}, so an agent will pick this up then and reply to you."
+    )

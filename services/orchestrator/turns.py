@@ -14,10 +14,13 @@ from services.orchestrator.coalescer import TokenCoalescer
 from services.orchestrator.emotion import emotion_score
 from services.orchestrator.generation import Generator, stream_text
 from services.orchestrator.intents import IntentRecogniser
+from services.orchestrator.merchant import MerchantSystems
 from services.orchestrator.planning import Part, Plan, Planner
 from services.orchestrator.subtasks import split_message
+from shared.errors import AppError
 from shared.events import (
     ChatRequested,
+    CustomerMessaged,
     EscalationCard,
     EscalationRequested,
     Event,
@@ -31,13 +34,15 @@ from shared.events.escalation import Reason
 from shared.observability import TOKEN_EVENTS, TURN_SECONDS, TURNS
 from shared.settings import Settings
 from shared.stores.hot_cache import CachedAnswer, RedisHotCache
-from shared.stores.sessions import Message, RedisSessionStore, TurnRecord
+from shared.stores.sessions import Message, RedisSessionStore, Session, TurnRecord
 
 logger = logging.getLogger(__name__)
 
 E = TypeVar("E", bound=Event)
 Emit = Callable[[Event], Awaitable[None]]
 Escalate = Callable[[EscalationRequested], Awaitable[EscalationCard]]
+ForwardToAgent = Callable[[CustomerMessaged], Awaitable[None]]
+VIP_LEVELS = frozenset({"platinum", "vip"})
 HISTORY_WINDOW = 20
 # These intents take over the whole message, whatever else it asks.
 TAKE_OVER = ("transfer_to_human", "ticket", "emotion_sensitive")
@@ -52,7 +57,9 @@ class TurnDeps:
     cache: RedisHotCache
     intents: IntentRecogniser
     planner: Planner
+    merchant: MerchantSystems
     escalate: Escalate
+    forward_to_agent: ForwardToAgent
     generator: Generator
 
 
@@ -85,13 +92,17 @@ class Turn:
             deps.cache.epoch(req.tenant_id),
         )
         emotion = emotion_score(req.message)
+        if session.agent_status == "assigned":
+            return await self._pass_to_agent(session, emotion)
         plan = await self._plan(emotion, history, session.current_intent, session.turn_count)
         references = plan.references()
-        # One more failure reaches the threshold: this turn hands over unless it succeeds. A
-        # session already waiting for an agent is not queued a second time.
-        last_chance = session.agent_status == "bot" and (
-            session.failed_attempts + 1 >= deps.settings.failed_attempts_threshold
-        )
+        member_level = "standard"
+        if plan.outcome == "unresolved" or plan.escalate:
+            member_level = await self._member_level()
+        # One more failure reaches the threshold (one is enough for a VIP): this turn hands
+        # over unless it succeeds. A session already waiting for an agent is not queued twice.
+        threshold = 1 if member_level in VIP_LEVELS else deps.settings.failed_attempts_threshold
+        last_chance = session.agent_status == "bot" and session.failed_attempts + 1 >= threshold
         await self._emit(
             self._event(
                 TurnStarted,
@@ -103,18 +114,22 @@ class Turn:
         )
 
         reply = await self._answer(plan, history)
+        reason = plan.escalate or (
+            "failed_attempts" if last_chance and plan.outcome == "unresolved" else None
+        )
         card = None
-        if plan.escalate:
-            card = await self._escalate(plan.escalate, emotion, history, reply, session.turn_count)
-            if plan.escalate == "ticket":
+        if reason == "failed_attempts":
+            reply += await stream_text(replies.HANDOFF_AFTER_FAILURES, self._out)
+        if reason:
+            card = await self._escalate(
+                reason, emotion, history, reply, session.turn_count, member_level, plan
+            )
+            if card.status == "offline":
+                reply += await stream_text(replies.agents_away(card), self._out)
+            elif reason == "ticket":
                 reply += await stream_text(
                     replies.TICKET_CREATED.format(ticket_id=card.ticket_id), self._out
                 )
-        elif last_chance and plan.outcome == "unresolved":
-            reply += await stream_text(replies.HANDOFF_AFTER_FAILURES, self._out)
-            card = await self._escalate(
-                "failed_attempts", emotion, history, reply, session.turn_count
-            )
         await self._out.close()
 
         counts = await deps.sessions.record_turn(
@@ -206,8 +221,66 @@ class Turn:
                     part.outcome = "unresolved"
         return reply
 
+    async def _member_level(self) -> str:
+        try:
+            return await self.deps.merchant.member_level(
+                self.request.tenant_id, self.request.user_id
+            )
+        except AppError as exc:
+            logger.info("member level unknown (%s); treating as standard", exc.message)
+            return "standard"
+
+    async def _pass_to_agent(self, session: Session, emotion: float) -> TurnCompleted:
+        """An agent holds the session: the bot stays silent and the message goes to them."""
+        req, deps = self.request, self.deps
+        await deps.forward_to_agent(
+            self._event(
+                CustomerMessaged,
+                ticket_id=session.ticket_id,
+                session_id=req.session_id,
+                agent_id=session.agent_id,
+                text=req.message,
+            )
+        )
+        await self._emit(
+            self._event(TurnStarted, intent="transfer_to_human", sources=[], escalate=True)
+        )
+        counts = await deps.sessions.record_turn(
+            req.tenant_id,
+            req.session_id,
+            TurnRecord(
+                req.correlation_id,
+                req.message,
+                "",
+                "transfer_to_human",
+                emotion,
+                "neutral",
+                req.user_id,
+                req.channel,
+            ),
+        )
+        done = self._event(
+            TurnCompleted,
+            session_id=req.session_id,
+            reply="",
+            intent="transfer_to_human",
+            escalate_to_human=True,
+            turn_count=counts.turn_count,
+            failed_attempts=counts.failed_attempts,
+            emotion_score=emotion,
+        )
+        await self._emit(done)
+        return done
+
     async def _escalate(
-        self, reason: Reason, emotion: float, history: list[Message], reply: str, turns: int
+        self,
+        reason: Reason,
+        emotion: float,
+        history: list[Message],
+        reply: str,
+        turns: int,
+        member_level: str,
+        plan: Plan,
     ) -> EscalationCard:
         req = self.request
         lines = [
@@ -219,6 +292,8 @@ class Turn:
             HistoryLine(role="user", content=req.message),
             HistoryLine(role="assistant", content=reply or "(handing over)"),
         ]
+        tried = [f"{p.intent}: {p.outcome}" for p in plan.parts]
+        tried += [f"searched {source}" for source in plan.sources]
         return await self.deps.escalate(
             EscalationRequested(
                 tenant_id=req.tenant_id,
@@ -230,5 +305,7 @@ class Turn:
                 turn_count=turns + 1,
                 emotion_score=emotion,
                 history=lines,
+                member_level=member_level,
+                bot_tried=tried,
             )
         )

@@ -13,9 +13,13 @@ from shared.events.chat import (
 )
 from shared.events.envelope import Event, new_id
 from shared.events.escalation import (
+    AgentCommandCompleted,
+    AgentCommandRequested,
+    CustomerMessaged,
     EscalationCard,
     EscalationCreated,
     EscalationRequested,
+    EscalationUpdated,
     HistoryLine,
 )
 from shared.events.knowledge import (
@@ -38,6 +42,10 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     RetrievalCompleted,
     EscalationRequested,
     EscalationCreated,
+    EscalationUpdated,
+    AgentCommandRequested,
+    AgentCommandCompleted,
+    CustomerMessaged,
     DocumentUploaded,
     DocumentDeletionRequested,
     DocumentsListRequested,
@@ -46,6 +54,10 @@ ALL_EVENTS: tuple[type[Event], ...] = (
 
 __all__ = [
     "ALL_EVENTS",
+    "AgentCommandCompleted",
+    "AgentCommandRequested",
+    "CustomerMessaged",
+    "EscalationUpdated",
     "ChatRequested",
     "DocumentDeletionRequested",
     "DocumentInfo",

@@ -14,6 +14,11 @@ Reason = Literal[
     "explicit_request", "failed_attempts", "negative_emotion", "ticket", "business_system_down"
 ]
 Priority = Literal["urgent", "high", "normal", "low"]
+# pending: waiting for an agent; assigned: an agent holds the session; resolved: done;
+# returned: the agent handed the session back to the bot; offline: outside support hours,
+# kept as a ticket for when agents are back.
+TicketStatus = Literal["pending", "assigned", "resolved", "returned", "offline"]
+AgentAction = Literal["claim", "reply", "resolve", "hand_back"]
 
 
 class HistoryLine(BaseModel):
@@ -37,6 +42,8 @@ class EscalationRequested(Event):
     turn_count: int
     emotion_score: float
     history: list[HistoryLine]
+    member_level: str = "standard"
+    bot_tried: list[str] = []
 
 
 class EscalationCard(BaseModel):
@@ -55,6 +62,12 @@ class EscalationCard(BaseModel):
     emotion_score: float
     last_messages: list[HistoryLine]
     created_at: datetime
+    member_level: str = "standard"
+    bot_tried: list[str] = []
+    status: TicketStatus = "pending"
+    agent_id: str | None = None
+    queue_position: int | None = None
+    agents_back_at: datetime | None = None
 
 
 class EscalationCreated(Event):
@@ -63,3 +76,43 @@ class EscalationCreated(Event):
     routing_key = "escalation.created.v1"
 
     card: EscalationCard
+
+
+class EscalationUpdated(Event):
+    """A ticket changed state (claimed, resolved, returned to the bot)."""
+
+    routing_key = "escalation.updated.v1"
+
+    card: EscalationCard
+
+
+class AgentCommandRequested(Event):
+    """An agent acts on a ticket: claim it, reply, resolve it or hand it back to the bot."""
+
+    routing_key = "agent.command-requested.v1"
+
+    ticket_id: str
+    agent_id: str
+    action: AgentAction
+    text: str = ""
+
+
+class AgentCommandCompleted(Event):
+    """The outcome of an agent command; ``conflict`` when another agent holds the ticket."""
+
+    routing_key = "agent.command-completed.v1"
+
+    status: Literal["ok", "conflict", "not_found", "invalid"]
+    card: EscalationCard | None = None
+    error: str | None = None
+
+
+class CustomerMessaged(Event):
+    """A customer wrote in a session an agent holds; the bot stayed silent."""
+
+    routing_key = "conversation.customer-messaged.v1"
+
+    ticket_id: str
+    session_id: str
+    agent_id: str
+    text: str

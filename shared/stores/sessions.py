@@ -36,7 +36,11 @@ else
   failed = tonumber(redis.call('HGET', KEYS[1], 'failed_attempts') or '0')
 end
 redis.call('HSET', KEYS[1], 'current_intent', ARGV[5], 'emotion_score', ARGV[6], 'updated_at', ARGV[8])
-redis.call('RPUSH', KEYS[2], ARGV[3], ARGV[4])
+if ARGV[4] == '' then
+  redis.call('RPUSH', KEYS[2], ARGV[3])
+else
+  redis.call('RPUSH', KEYS[2], ARGV[3], ARGV[4])
+end
 for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[2]) end
 return {1, turns, failed}
 """
@@ -55,6 +59,8 @@ class Session:
     current_intent: str = ""
     emotion_score: float = 1.0
     agent_status: AgentStatus = "bot"
+    ticket_id: str = ""
+    agent_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -73,7 +79,7 @@ class TurnRecord:
 
     turn_id: str
     user_message: str
-    reply: str
+    reply: str  # empty when a human agent, not the bot, answers this session
     intent: str
     emotion_score: float
     outcome: Outcome
@@ -101,6 +107,8 @@ def _session_from_hash(session_id: str, raw: dict[str, str]) -> Session:
         current_intent=raw.get("current_intent", ""),
         emotion_score=float(raw.get("emotion_score", "1.0")),
         agent_status=raw.get("agent_status", "bot"),  # type: ignore[arg-type]
+        ticket_id=raw.get("ticket_id", ""),
+        agent_id=raw.get("agent_id", ""),
     )
 
 
@@ -173,7 +181,7 @@ class RedisSessionStore:
                 turn.turn_id,
                 self._ttl,
                 json.dumps(user.__dict__),
-                json.dumps(bot.__dict__),
+                json.dumps(bot.__dict__) if turn.reply else "",
                 turn.intent,
                 repr(turn.emotion_score),
                 turn.outcome,
@@ -185,6 +193,25 @@ class RedisSessionStore:
         return TurnCounts(bool(recorded), int(turn_count), int(failed))
 
     @translate_redis_errors
-    async def set_agent_status(self, tenant_id: str, session_id: str, status: AgentStatus) -> None:
-        """Record who is answering this session: the bot or a human agent."""
-        await self._redis.hset(self._keys(tenant_id, session_id)[0], "agent_status", status)
+    async def set_agent_status(
+        self,
+        tenant_id: str,
+        session_id: str,
+        status: AgentStatus,
+        ticket_id: str = "",
+        agent_id: str = "",
+    ) -> None:
+        """Record who answers this session: the bot, or a human agent (and on which ticket)."""
+        await self._redis.hset(
+            self._keys(tenant_id, session_id)[0],
+            mapping={"agent_status": status, "ticket_id": ticket_id, "agent_id": agent_id},
+        )
+
+    @translate_redis_errors
+    async def append_message(self, tenant_id: str, session_id: str, message: Message) -> None:
+        """Add one message (an agent's reply) to the history."""
+        _, history, _ = self._keys(tenant_id, session_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(history, json.dumps(message.__dict__))
+            pipe.expire(history, self._ttl)
+            await pipe.execute()

@@ -46,7 +46,7 @@ async def test_human_request_escalates_and_a_workbench_receives_the_card(stack: 
         assert card["user_id"] == "u-42"
         assert card["channel"] == "web"
         assert card["reason"] == "explicit_request"
-        assert card["priority"] == "high"
+        assert card["priority"] == "urgent"  # an explicit request comes first
         assert card["turn_count"] == 1
         assert "I want to talk to a human agent" in card["summary"]
         assert card["last_messages"][0] == {

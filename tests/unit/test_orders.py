@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.embedded import create_app
-from services.orchestrator.orders import DemoOrders, HttpOrders, describe
+from services.orchestrator.merchant import DemoMerchant, HttpMerchant, describe
 from shared.errors import DependencyUnavailable
 from shared.settings import Settings
 from tests.support.stack import free_port
@@ -27,7 +27,7 @@ def _merchant(request: httpx.Request) -> httpx.Response:
 
 
 async def test_http_adapter_reads_orders_and_reports_outages() -> None:
-    orders = HttpOrders("http://merchant", "merchant-key", transport=httpx.MockTransport(_merchant))
+    orders = HttpMerchant("http://merchant", "merchant-key", transport=httpx.MockTransport(_merchant))
     order = await orders.status("acme", "ord-2024-777")
     assert order is not None and (order.carrier, order.eta) == ("DHL", "arriving tomorrow")
     assert await orders.status("acme", "ORD-2024-404") is None
@@ -36,7 +36,7 @@ async def test_http_adapter_reads_orders_and_reports_outages() -> None:
 
 
 async def test_refund_questions_get_the_refund_status() -> None:
-    order = await DemoOrders().status("any", "ORD-2024-003")
+    order = await DemoMerchant().status("any", "ORD-2024-003")
     assert order is not None
     assert "refund of €24.90 approved" in describe(order, "has my refund gone through?")
     assert "delivered" in describe(order, "where is it?")

@@ -1,4 +1,4 @@
-"""The merchant's order system: a protocol, an HTTP adapter, and a demo with sample orders."""
+"""The merchant's systems (orders, customers): a protocol, an HTTP adapter, and a demo."""
 
 from __future__ import annotations
 
@@ -26,11 +26,15 @@ class OrderStatus:
     delivery_address: str = ""
 
 
-class OrderLookup(Protocol):
-    """Reads orders from the merchant's systems."""
+class MerchantSystems(Protocol):
+    """Reads orders and customers from the merchant's systems."""
 
     async def status(self, tenant_id: str, order_id: str) -> OrderStatus | None:
         """The order, or None if there is no such order; DependencyUnavailable if down."""
+        ...
+
+    async def member_level(self, tenant_id: str, user_id: str) -> str:
+        """The customer's membership level (standard, silver, gold, platinum)."""
         ...
 
 
@@ -68,16 +72,20 @@ _DEMO_ORDERS = {
 }
 
 
-class DemoOrders:
+class DemoMerchant:
     """Sample orders, the same for every tenant, so the product works out of the box."""
 
     async def status(self, tenant_id: str, order_id: str) -> OrderStatus | None:
         """Look an order up in the sample set."""
         return _DEMO_ORDERS.get(order_id.upper())
 
+    async def member_level(self, tenant_id: str, user_id: str) -> str:
+        """Demo customers whose id starts with ``vip-`` are Platinum members."""
+        return "platinum" if user_id.lower().startswith("vip-") else "standard"
 
-class HttpOrders:
-    """Reads ``GET {base_url}/orders/{order_id}`` (JSON with OrderStatus's field names)."""
+
+class HttpMerchant:
+    """The merchant's HTTP API: ``/orders/{id}`` (OrderStatus's fields) and ``/customers/{id}``."""
 
     def __init__(
         self,
@@ -91,22 +99,31 @@ class HttpOrders:
             base_url=base_url, headers=headers, timeout=timeout, transport=transport
         )
 
-    async def status(self, tenant_id: str, order_id: str) -> OrderStatus | None:
-        """The order from the merchant's API; a 404 means no such order."""
+    async def _get(self, tenant_id: str, path: str) -> dict[str, object] | None:
         try:
-            response = await self._client.get(
-                f"/orders/{order_id.upper()}", headers={"X-Tenant-Id": tenant_id}
-            )
+            response = await self._client.get(path, headers={"X-Tenant-Id": tenant_id})
         except httpx.TimeoutException as exc:
-            raise DependencyTimeout("The order system did not answer in time") from exc
+            raise DependencyTimeout("The merchant's system did not answer in time") from exc
         except httpx.HTTPError as exc:
-            raise DependencyUnavailable("The order system is unreachable") from exc
+            raise DependencyUnavailable("The merchant's system is unreachable") from exc
         if response.status_code == 404:
             return None
         if response.status_code >= 400:
-            raise DependencyUnavailable(f"The order system answered {response.status_code}")
+            raise DependencyUnavailable(f"The merchant's system answered {response.status_code}")
+        return response.json()  # type: ignore[no-any-return]
+
+    async def status(self, tenant_id: str, order_id: str) -> OrderStatus | None:
+        """``GET /orders/{id}``; a 404 means no such order."""
+        found = await self._get(tenant_id, f"/orders/{order_id.upper()}")
+        if found is None:
+            return None
         known = set(OrderStatus.__dataclass_fields__)
-        return OrderStatus(**{k: str(v) for k, v in response.json().items() if k in known})
+        return OrderStatus(**{k: str(v) for k, v in found.items() if k in known})
+
+    async def member_level(self, tenant_id: str, user_id: str) -> str:
+        """``GET /customers/{user_id}`` → ``{"member_level": ...}``; unknown = standard."""
+        found = await self._get(tenant_id, f"/customers/{user_id}")
+        return str((found or {}).get("member_level", "standard"))
 
 
 def describe(order: OrderStatus, asked: str = "") -> str:
