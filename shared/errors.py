@@ -46,6 +46,10 @@ class NotFound(PermanentError):
     """The addressed resource does not exist for this tenant."""
 
 
+class Conflict(PermanentError):
+    """The resource is in a state that forbids the request."""
+
+
 class Unauthorized(PermanentError):
     """Credentials are missing or wrong."""
 

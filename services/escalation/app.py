@@ -10,13 +10,11 @@ from services.escalation.handlers import build_router
 from services.escalation.support_hours import SupportHours
 from shared.messaging import topology_for
 from shared.settings import Settings
-from shared.stores.escalations import RedisEscalationStore
+from shared.stores.escalations import CARD_TTL_SECONDS, RedisEscalationStore
 from shared.stores.event_log import RedisEventLog
 from shared.stores.redis_client import connect_redis
 from shared.stores.sessions import RedisSessionStore
 from shared.worker import create_worker_app
-
-CARD_TTL_SECONDS = 30 * 86_400
 
 
 def create_router(settings: Settings, client: redis.Redis) -> RabbitRouter:

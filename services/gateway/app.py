@@ -12,11 +12,15 @@ import redis.asyncio as redis
 from fastapi import FastAPI
 from faststream.rabbit import RabbitBroker
 
+from services.gateway.agent_routes import customer_router
+from services.gateway.agent_routes import router as agent_router
+from services.gateway.agents import AgentDesk, parse_agent_keys
 from services.gateway.chat import ChatService, Publish
 from services.gateway.errors import install_error_handlers
 from services.gateway.knowledge import KnowledgeAdmin
 from services.gateway.knowledge_routes import router as knowledge_router
 from services.gateway.limits import BodySizeLimit
+from services.gateway.pages import router as pages_router
 from services.gateway.routes import router
 from services.gateway.turn_relay import TurnRelay
 from shared.errors import DependencyUnavailable
@@ -25,6 +29,8 @@ from shared.messaging import build_broker, declare_topology, topology_for
 from shared.ops import ops_routes
 from shared.rpc import RpcClient
 from shared.settings import Settings
+from shared.stores.escalations import CARD_TTL_SECONDS, RedisEscalationStore
+from shared.stores.event_log import RedisEventLog
 from shared.stores.hot_cache import RedisHotCache
 from shared.stores.leases import RedisLeasePool
 from shared.stores.redis_client import connect_redis
@@ -67,6 +73,8 @@ def create_app(
     owns_broker = broker is None
     broker = broker or build_broker(settings, "gateway")
     client = client or connect_redis(settings)
+    # Feed readers block on Redis for seconds at a time: give them their own pool.
+    feeds = connect_redis(settings, max_connections=2_000) if settings.redis_url else client
 
     instance_id = new_id("gw")
     relay = TurnRelay(topology.private_queue(f"gateway.{instance_id}.replies"))
@@ -98,6 +106,8 @@ def create_app(
         if owns_broker:
             await broker.stop()
             await client.aclose()
+            if feeds is not client:
+                await feeds.aclose()
 
     app = FastAPI(
         title="Frontdesk",
@@ -108,8 +118,19 @@ def create_app(
     app.state.settings = settings
     app.state.chat = chat
     app.state.knowledge = KnowledgeAdmin(rpc, topology)
+    app.state.agents = AgentDesk(
+        rpc,
+        topology,
+        RedisEscalationStore(client, settings.redis_prefix, CARD_TTL_SECONDS),
+        chat.sessions,
+    )
+    app.state.events = RedisEventLog(feeds, settings.redis_prefix, settings.session_ttl_seconds)
+    app.state.agent_keys = parse_agent_keys(settings.agent_keys)
     app.include_router(router)
     app.include_router(knowledge_router)
+    app.include_router(agent_router)
+    app.include_router(customer_router)
+    app.include_router(pages_router)
     checks = {"redis": client.ping}
     if owns_broker:  # the in-memory transport of embedded mode is always there
         checks["rabbitmq"] = functools.partial(broker.ping, 1.0)

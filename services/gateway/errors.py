@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from shared.errors import (
     AppError,
+    Conflict,
     DependencyTimeout,
     DependencyUnavailable,
     InvalidInput,
@@ -23,6 +24,7 @@ logger = logging.getLogger(__name__)
 STATUS_BY_ERROR: list[tuple[type[AppError], int]] = [
     (InvalidInput, 422),
     (NotFound, 404),
+    (Conflict, 409),
     (Unauthorized, 401),
     (TooManyRequests, 429),
     (DependencyTimeout, 504),

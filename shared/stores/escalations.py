@@ -11,6 +11,7 @@ from shared.events.escalation import AgentAction
 from shared.stores.redis_client import KeySpace, translate_redis_errors
 
 PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
+CARD_TTL_SECONDS = 30 * 86_400
 Outcome = Literal["ok", "conflict", "not_found"]
 
 # Compare-and-set on a ticket's state, so two agents can never both hold one session.

@@ -55,6 +55,12 @@ class RedisEventLog:
         return str(event_id)
 
     @translate_redis_errors
+    async def last_id(self, stream: str) -> str:
+        """The newest event's id ("0-0" for an empty stream): "from now on" without a gap."""
+        newest = await self._redis.xrevrange(stream, count=1)
+        return str(newest[0][0]) if newest else "0-0"
+
+    @translate_redis_errors
     async def read(
         self, stream: str, after: str = "0", block_ms: int | None = None, count: int = 100
     ) -> list[LoggedEvent]:

@@ -16,7 +16,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-def connect_redis(settings: Settings) -> redis.Redis:
+def connect_redis(settings: Settings, max_connections: int = 200) -> redis.Redis:
     """A real Redis client for ``REDIS_URL``, or an in-process fakeredis when it is empty."""
     if not settings.redis_url:
         import fakeredis
@@ -25,7 +25,7 @@ def connect_redis(settings: Settings) -> redis.Redis:
     # A blocking pool waits for a free connection instead of failing past max_connections.
     pool = redis.BlockingConnectionPool.from_url(
         settings.redis_url,
-        max_connections=200,
+        max_connections=max_connections,
         timeout=5,
         socket_connect_timeout=2,
         socket_timeout=5,

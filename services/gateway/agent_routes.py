@@ -1,0 +1,160 @@
+"""The agent workbench API: inbox, ticket view, claim/reply/resolve/hand back, live feed.
+
+Agents authenticate with their own keys (``AGENT_KEYS``), never with client keys.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from services.gateway.agents import AgentDesk, identify_agent
+from services.gateway.event_streams import follow
+from services.gateway.routes import SettingsDep, TenantDep
+from services.gateway.schemas import ERROR_RESPONSES
+from services.gateway.sse import SSE_HEADERS
+from shared.stores.event_log import RedisEventLog
+
+
+def get_desk(request: Request) -> AgentDesk:
+    """The app's agent desk."""
+    return request.app.state.agents  # type: ignore[no-any-return]
+
+
+def get_events(request: Request) -> RedisEventLog:
+    """The app's event log (its own Redis pool: readers block on it)."""
+    return request.app.state.events  # type: ignore[no-any-return]
+
+
+def require_agent(request: Request, settings: SettingsDep) -> str:
+    """The calling agent's id; 401 unless an agent key was presented."""
+    return identify_agent(
+        request.app.state.agent_keys, request.headers, not settings.api_key.get_secret_value()
+    )
+
+
+AgentDep = Annotated[str, Depends(require_agent)]
+DeskDep = Annotated[AgentDesk, Depends(get_desk)]
+EventsDep = Annotated[RedisEventLog, Depends(get_events)]
+router = APIRouter(prefix="/api/v1/agent", tags=["agent workbench"], responses=ERROR_RESPONSES)
+
+
+class AgentReply(BaseModel):
+    """A message from the agent to the customer."""
+
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class TicketOut(BaseModel):
+    """A ticket's card and the conversation so far."""
+
+    card: dict[str, Any]
+    history: list[dict[str, Any]]
+
+
+def _tenant(settings: SettingsDep) -> str:
+    return settings.tenant_id
+
+
+AgentTenantDep = Annotated[str, Depends(_tenant)]
+
+
+@router.get("/escalations")
+async def pending_escalations(
+    agent: AgentDep, tenant: AgentTenantDep, desk: DeskDep
+) -> dict[str, Any]:
+    """Tickets waiting for an agent, most urgent first (priority, then age)."""
+    cards = [c.model_dump(mode="json") for c in await desk.pending(tenant)]
+    return {"escalations": cards, "total": len(cards)}
+
+
+@router.get("/escalations/{ticket_id}", response_model=TicketOut)
+async def open_escalation(
+    ticket_id: str, agent: AgentDep, tenant: AgentTenantDep, desk: DeskDep
+) -> TicketOut:
+    """A ticket with its conversation history."""
+    view = await desk.open(tenant, ticket_id)
+    return TicketOut(
+        card=view.card.model_dump(mode="json"), history=[m.__dict__ for m in view.history]
+    )
+
+
+async def _act(
+    desk: AgentDesk, tenant: str, ticket_id: str, agent: str, action: str, text: str = ""
+) -> dict[str, Any]:
+    card = await desk.act(tenant, ticket_id, agent, action, text)  # type: ignore[arg-type]
+    return {"card": card.model_dump(mode="json")}
+
+
+@router.post("/escalations/{ticket_id}/claim")
+async def claim(
+    ticket_id: str, agent: AgentDep, tenant: AgentTenantDep, desk: DeskDep
+) -> dict[str, Any]:
+    """Take the conversation; 409 if another agent already holds it."""
+    return await _act(desk, tenant, ticket_id, agent, "claim")
+
+
+@router.post("/escalations/{ticket_id}/messages")
+async def reply(
+    ticket_id: str, body: AgentReply, agent: AgentDep, tenant: AgentTenantDep, desk: DeskDep
+) -> dict[str, Any]:
+    """Send the customer a message (only the agent holding the ticket may)."""
+    return await _act(desk, tenant, ticket_id, agent, "reply", body.text)
+
+
+@router.post("/escalations/{ticket_id}/resolve")
+async def resolve(
+    ticket_id: str, agent: AgentDep, tenant: AgentTenantDep, desk: DeskDep
+) -> dict[str, Any]:
+    """Close the ticket; the bot answers the session again."""
+    return await _act(desk, tenant, ticket_id, agent, "resolve")
+
+
+@router.post("/escalations/{ticket_id}/hand-back")
+async def hand_back(
+    ticket_id: str, agent: AgentDep, tenant: AgentTenantDep, desk: DeskDep
+) -> dict[str, Any]:
+    """Return the session to the bot without resolving the ticket."""
+    return await _act(desk, tenant, ticket_id, agent, "hand_back")
+
+
+@router.get("/feed", response_class=StreamingResponse)
+async def agent_feed(
+    agent: AgentDep,
+    tenant: AgentTenantDep,
+    events: EventsDep,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> StreamingResponse:
+    """Live: new escalations, state changes, customer messages (SSE; resumes from Last-Event-ID)."""
+    stream = events.agent_feed(tenant)
+    return StreamingResponse(
+        follow(events, stream, last_event_id or "$"),
+        media_type="text/event-stream",
+        headers=SSE_HEADERS,
+    )
+
+
+customer_router = APIRouter(prefix="/api/v1/sessions", tags=["chat"], responses=ERROR_RESPONSES)
+
+
+@customer_router.get("/{session_id}/events", response_class=StreamingResponse)
+async def session_events(
+    session_id: str,
+    tenant: TenantDep,
+    events: EventsDep,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> StreamingResponse:
+    """Live hand-off events for the customer: queued, agent_joined, agent_message, agent_left.
+
+    Starts from the session's first event unless Last-Event-ID says otherwise, so a widget
+    that reconnects (or opens late) never misses an agent's message.
+    """
+    stream = events.session_stream(tenant, session_id)
+    return StreamingResponse(
+        follow(events, stream, last_event_id or "0"),
+        media_type="text/event-stream",
+        headers=SSE_HEADERS,
+    )

@@ -1,0 +1,100 @@
+"""The agent desk at the gateway: reads tickets from Redis, sends actions to the escalation
+worker (the only writer of ticket state)."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+
+from pydantic import SecretStr
+
+from shared.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from shared.events import AgentCommandCompleted, AgentCommandRequested, EscalationCard, new_id
+from shared.events.escalation import AgentAction
+from shared.rpc import RpcClient
+from shared.security import presented_key
+from shared.stores.escalations import RedisEscalationStore
+from shared.stores.sessions import Message, RedisSessionStore
+from shared.topology import Topology
+
+COMMAND_TIMEOUT_SECONDS = 10.0
+
+
+def parse_agent_keys(raw: SecretStr) -> dict[str, str]:
+    """``"alice:key-a,bob:key-b"`` → ``{"alice": "key-a", "bob": "key-b"}``."""
+    pairs = [item.split(":", 1) for item in raw.get_secret_value().split(",") if ":" in item]
+    return {name.strip(): key.strip() for name, key in pairs if name.strip() and key.strip()}
+
+
+def identify_agent(keys: dict[str, str], headers: dict[str, str] | object, dev_mode: bool) -> str:
+    """The agent whose key was presented (compared in constant time)."""
+    presented = presented_key(headers)  # type: ignore[arg-type]
+    match = ""
+    for agent_id, key in keys.items():
+        if hmac.compare_digest(presented.encode(), key.encode()):
+            match = agent_id
+    if match:
+        return match
+    if not keys and dev_mode:
+        # Development mode: no keys anywhere; the workbench names its agent.
+        return headers.get("x-agent-id", "agent") or "agent"  # type: ignore[union-attr]
+    raise Unauthorized("Invalid or missing agent key")
+
+
+@dataclass(frozen=True)
+class TicketView:
+    """A ticket with the conversation so far."""
+
+    card: EscalationCard
+    history: list[Message]
+
+
+class AgentDesk:
+    """What the workbench API does."""
+
+    def __init__(
+        self,
+        rpc: RpcClient,
+        topology: Topology,
+        cards: RedisEscalationStore,
+        sessions: RedisSessionStore,
+    ) -> None:
+        self._rpc = rpc
+        self._queue = topology.agent_commands.name
+        self._cards = cards
+        self._sessions = sessions
+
+    async def pending(self, tenant_id: str) -> list[EscalationCard]:
+        """Tickets waiting for an agent, most urgent first."""
+        cards = [await self._cards.get(tenant_id, t) for t in await self._cards.pending(tenant_id)]
+        return [c for c in cards if c is not None]
+
+    async def open(self, tenant_id: str, ticket_id: str) -> TicketView:
+        """A ticket and its conversation."""
+        card = await self._cards.get(tenant_id, ticket_id)
+        if card is None:
+            raise NotFound("No such ticket")
+        history = await self._sessions.history(tenant_id, card.session_id, last=200)
+        return TicketView(card, history)
+
+    async def act(
+        self, tenant_id: str, ticket_id: str, agent_id: str, action: AgentAction, text: str = ""
+    ) -> EscalationCard:
+        """Claim, reply, resolve or hand back; Conflict if another agent holds the ticket."""
+        command = AgentCommandRequested(
+            tenant_id=tenant_id,
+            correlation_id=new_id("agent"),
+            ticket_id=ticket_id,
+            agent_id=agent_id,
+            action=action,
+            text=text,
+        )
+        raw = await self._rpc.request(command, self._queue, COMMAND_TIMEOUT_SECONDS)
+        result = AgentCommandCompleted.model_validate_json(raw)
+        if result.status == "not_found":
+            raise NotFound(result.error or "No such ticket")
+        if result.status == "conflict":
+            raise Conflict(result.error or "Ticket is held by another agent")
+        if result.status == "invalid" or result.card is None:
+            raise InvalidInput(result.error or "Invalid command")
+        return result.card
