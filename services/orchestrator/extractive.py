@@ -10,11 +10,26 @@ from shared.events import Passage
 from shared.text import sentences, tokenize
 
 MAX_SENTENCES = 3
-_ASKS_FOR_A_FIGURE = re.compile(
-    r"\b(how (much|long|many|soon|fast)|when|what time|which days?|price|cost|fee)\b|多少|多久|几天",
-    re.IGNORECASE,
+# A "how long" question is answered by a duration, a "how much" question by a price.
+_FIGURES = (
+    (
+        re.compile(
+            r"\b(how (long|soon|fast|quickly)|when|what time|which days?)\b|多久|几天|什么时候",
+            re.IGNORECASE,
+        ),
+        re.compile(
+            r"\d+\s*(-|to|–)?\s*\d*\s*(business |working )?"
+            r"(days?|weeks?|hours?|minutes?|months?)\b|\d+\s*(天|小时|个?工作日)|\d{1,2}:\d{2}",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        re.compile(r"\b(how much|cost|price|fee|charge)\b|多少钱|费用|运费", re.IGNORECASE),
+        re.compile(r"[$€¥£]\s?\d|\d+(\.\d+)?\s?(usd|eur|rmb|元)", re.IGNORECASE),
+    ),
+    (re.compile(r"\bhow many\b|多少", re.IGNORECASE), re.compile(r"\d")),
 )
-_FIGURE = re.compile(r"\d")
+FIGURE_BONUS = 1.5
 MAX_ANSWER_CHARS = 600
 
 
@@ -35,13 +50,13 @@ def extractive_answer(question: str, passages: Sequence[Passage]) -> str:
         term: math.log(1 + len(candidates) / (1 + sum(term in c[3] for c in candidates)))
         for term in wanted
     }
-    figure_bonus = 1.0 if _ASKS_FOR_A_FIGURE.search(question) else 0.0
+    figure = next((answer for asks, answer in _FIGURES if asks.search(question)), None)
     scored: list[tuple[float, int, int, str]] = []
     for p_rank, s_rank, sentence, terms in candidates:
         overlap = sum(weight[t] for t in wanted & terms)
         if overlap:
             # "How much / how long" questions are answered by the sentence with the figure.
-            overlap += figure_bonus if _FIGURE.search(sentence) else 0.0
+            overlap += FIGURE_BONUS if figure is not None and figure.search(sentence) else 0.0
             # The top passage is trusted more; earlier sentences usually state the rule.
             scored.append((overlap - 0.3 * p_rank - 0.01 * s_rank, p_rank, s_rank, sentence))
     if not scored:

@@ -12,6 +12,7 @@ from tests.support.services import RABBITMQ_URL, REDIS_URL, require, unique_pref
 from tests.support.stack import Stack, stack_env
 
 API_KEY = "e2e-key"
+AGENT_KEYS = "alice:alice-key,bob:bob-key"
 HEADERS = {"X-API-Key": API_KEY}
 
 
@@ -26,6 +27,7 @@ def start_stack(log_dir: Path, orchestrators: int = 1, gateways: int = 1, **env:
             BROKER_PREFIX=unique_prefix("e2e"),
             REDIS_PREFIX=unique_prefix("e2e"),
             API_KEY=API_KEY,
+            AGENT_KEYS=AGENT_KEYS,
             INDEX_DIR=str(log_dir / "index"),
             **{"TOKEN_FLUSH_MS": "50", **env},
         ),
