@@ -30,6 +30,8 @@ _FIGURES = (
     (re.compile(r"\bhow many\b|多少", re.IGNORECASE), re.compile(r"\d")),
 )
 FIGURE_BONUS = 1.5
+# In "how do I return the charger?" the task (return) matters more than its object.
+_TASK = re.compile(r"\bhow (?:do|can|should|would|could) (?:i|we|you) (\w+)|\bhow to (\w+)", re.I)
 MAX_ANSWER_CHARS = 600
 
 
@@ -50,11 +52,19 @@ def extractive_answer(question: str, passages: Sequence[Passage]) -> str:
         term: math.log(1 + len(candidates) / (1 + sum(term in c[3] for c in candidates)))
         for term in wanted
     }
+    task = _TASK.search(question)
+    if task:
+        for term in tokenize(task.group(1) or task.group(2)):
+            if term in weight:
+                weight[term] *= 2
     figure = next((answer for asks, answer in _FIGURES if asks.search(question)), None)
+    # A section whose heading names what was asked ("How to start a return") is on topic.
+    on_topic = [0.5 * sum(weight[t] for t in wanted & set(tokenize(p.title))) for p in passages[:2]]
     scored: list[tuple[float, int, int, str]] = []
     for p_rank, s_rank, sentence, terms in candidates:
         overlap = sum(weight[t] for t in wanted & terms)
         if overlap:
+            overlap += on_topic[p_rank]
             # "How much / how long" questions are answered by the sentence with the figure.
             overlap += FIGURE_BONUS if figure is not None and figure.search(sentence) else 0.0
             # The top passage is trusted more; earlier sentences usually state the rule.

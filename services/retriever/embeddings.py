@@ -47,6 +47,7 @@ class Embedder(Protocol):
 
     model_id: str
     dimensions: int
+    multilingual: bool  # False: scores for non-English text are meaningless
 
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
@@ -80,6 +81,7 @@ class LocalOnnxEmbedder:
     """all-MiniLM-L6-v2 (int8 ONNX, 384 dimensions) on onnxruntime; English only."""
 
     dimensions = 384
+    multilingual = False
 
     def __init__(
         self,
@@ -206,6 +208,8 @@ class LocalOnnxEmbedder:
 class OpenAIEmbedder:
     """Embeddings from an OpenAI-compatible API through the official client."""
 
+    multilingual = True
+
     def __init__(
         self,
         model: str = "text-embedding-3-small",
@@ -287,6 +291,7 @@ class CachedEmbedder:
         self.inner = inner
         self.model_id = inner.model_id
         self.dimensions = inner.dimensions
+        self.multilingual = inner.multilingual
         self._max_entries = max_entries
         self._entries: OrderedDict[bytes, np.ndarray] = OrderedDict()
         # Guards the dict only: two threads missing on the same new text at the same moment

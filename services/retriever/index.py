@@ -81,13 +81,16 @@ class KnowledgeIndex(Protocol):
         ...
 
 
-def reciprocal_rank_fusion(rankings: Sequence[Sequence[Hit]], limit: int) -> list[Hit]:
-    """Fuse rankings by reciprocal rank; a chunk found by both rises above either alone."""
+def reciprocal_rank_fusion(
+    rankings: Sequence[tuple[float, Sequence[Hit]]], limit: int
+) -> list[Hit]:
+    """Fuse weighted rankings by reciprocal rank; a chunk found by both rises above either."""
     fused: dict[str, float] = {}
     chunks: dict[str, ChunkRecord] = {}
-    for ranking in rankings:
+    for weight, ranking in rankings:
         for rank, hit in enumerate(ranking):
-            fused[hit.chunk.chunk_id] = fused.get(hit.chunk.chunk_id, 0.0) + 1 / (RRF_K + rank + 1)
+            score = weight / (RRF_K + rank + 1)
+            fused[hit.chunk.chunk_id] = fused.get(hit.chunk.chunk_id, 0.0) + score
             chunks[hit.chunk.chunk_id] = hit.chunk
     best = sorted(fused.items(), key=lambda item: -item[1])[:limit]
     return [Hit(chunks[chunk_id], score) for chunk_id, score in best]

@@ -173,6 +173,7 @@ class CountingEmbedder:
 
     model_id = "counting-v1"
     dimensions = 4
+    multilingual = False
 
     def __init__(self) -> None:
         self.batches: list[list[str]] = []

@@ -152,6 +152,7 @@ def test_extractive_answer_quotes_the_figure_asked_for(sample: HybridSearch) -> 
 class BrokenEmbedder:
     model_id = "broken"
     dimensions = 384
+    multilingual = False
 
     def embed(self, texts: list[str]) -> np.ndarray:
         raise DependencyUnavailable("embedding model crashed")
