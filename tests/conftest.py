@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from shared.settings import Settings
+from tests.support.cleanup import purge_broker, purge_redis
 from tests.support.services import RABBITMQ_URL, REDIS_URL, require, unique_prefix
 
 
@@ -38,9 +40,9 @@ def redis_url() -> str:
 
 
 @pytest.fixture
-def real_settings(rabbitmq_url: str, redis_url: str, tmp_path: Path) -> Settings:
-    """Settings against the real services, with fresh queue and key prefixes."""
-    return Settings(
+def real_settings(rabbitmq_url: str, redis_url: str, tmp_path: Path) -> Iterator[Settings]:
+    """Settings against the real services, with fresh queue and key prefixes (removed after)."""
+    settings = Settings(
         index_dir=tmp_path / "index",
         _env_file=None,  # type: ignore[call-arg]
         rabbitmq_url=rabbitmq_url,
@@ -50,3 +52,6 @@ def real_settings(rabbitmq_url: str, redis_url: str, tmp_path: Path) -> Settings
         openai_api_key="",
         openai_base_url="",
     )
+    yield settings
+    purge_broker(rabbitmq_url, settings.broker_prefix)
+    purge_redis(redis_url, settings.redis_prefix)

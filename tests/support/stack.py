@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.cleanup import purge_broker, purge_redis
+
 REPO = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_SECONDS = 60
 
@@ -83,7 +85,8 @@ class Stack:
         return [p for p in self.processes if p.name == service]
 
     def stop(self) -> None:
-        """Terminate every process, killing any that linger."""
+        """Terminate every process (killing any that linger), then remove the stack's queues,
+        exchanges and Redis keys."""
         for process in self.processes:
             if process.popen.poll() is None:
                 process.popen.terminate()
@@ -92,6 +95,8 @@ class Stack:
                 process.popen.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.popen.kill()
+        purge_broker(self.env["RABBITMQ_URL"], self.env["BROKER_PREFIX"])
+        purge_redis(self.env["REDIS_URL"], self.env["REDIS_PREFIX"])
 
 
 def stack_env(**overrides: str) -> dict[str, str]:
