@@ -42,3 +42,19 @@ def test_turn_events_are_told_apart_by_type() -> None:
     for name in ("turn.started.v1", "turn.tokens.v1", "turn.completed.v1", "turn.failed.v1"):
         example = json.loads((FIXTURES / f"{name}.json").read_text())
         assert turn_event_adapter.validate_python(example).routing_key == name
+
+
+def test_published_schemas_match_the_events() -> None:
+    """The JSON Schemas third-party workbenches code against are the events we publish."""
+    from shared.events import CustomerMessaged, EscalationCreated
+
+    docs = Path(__file__).resolve().parents[2] / "docs" / "schemas"
+    for event, name in (
+        (EscalationCreated, "escalation-event.v1"),
+        (CustomerMessaged, "customer-messaged.v1"),
+    ):
+        published = json.loads((docs / f"{name}.schema.json").read_text())
+        generated = event.model_json_schema()
+        assert published["properties"] == generated["properties"]
+        assert published.get("$defs") == generated.get("$defs")
+        assert published["required"] == generated["required"]
