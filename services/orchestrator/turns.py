@@ -34,7 +34,14 @@ from shared.events.escalation import Reason
 from shared.observability import TOKEN_EVENTS, TURN_SECONDS, TURNS
 from shared.settings import Settings
 from shared.stores.hot_cache import CachedAnswer, RedisHotCache
-from shared.stores.sessions import Message, RedisSessionStore, Session, TurnRecord
+from shared.stores.sessions import (
+    Message,
+    Outcome,
+    RedisSessionStore,
+    Session,
+    TurnCounts,
+    TurnRecord,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -132,20 +139,7 @@ class Turn:
                 )
         await self._out.close()
 
-        counts = await deps.sessions.record_turn(
-            req.tenant_id,
-            req.session_id,
-            TurnRecord(
-                req.correlation_id,
-                req.message,
-                reply,
-                plan.intent,
-                emotion,
-                plan.outcome,
-                req.user_id,
-                req.channel,
-            ),
-        )
+        counts = await self._record(reply, plan.intent, emotion, plan.outcome)
         if (
             len(plan.parts) == 1
             and plan.intent == "knowledge_qa"
@@ -221,6 +215,26 @@ class Turn:
                     part.outcome = "unresolved"
         return reply
 
+    async def _record(
+        self, reply: str, intent: str, emotion: float, outcome: Outcome
+    ) -> TurnCounts:
+        """Write the turn to the session, once per turn id."""
+        req = self.request
+        return await self.deps.sessions.record_turn(
+            req.tenant_id,
+            req.session_id,
+            TurnRecord(
+                req.correlation_id,
+                req.message,
+                reply,
+                intent,
+                emotion,
+                outcome,
+                req.user_id,
+                req.channel,
+            ),
+        )
+
     async def _member_level(self) -> str:
         try:
             return await self.deps.merchant.member_level(
@@ -245,20 +259,7 @@ class Turn:
         await self._emit(
             self._event(TurnStarted, intent="transfer_to_human", sources=[], escalate=True)
         )
-        counts = await deps.sessions.record_turn(
-            req.tenant_id,
-            req.session_id,
-            TurnRecord(
-                req.correlation_id,
-                req.message,
-                "",
-                "transfer_to_human",
-                emotion,
-                "neutral",
-                req.user_id,
-                req.channel,
-            ),
-        )
+        counts = await self._record("", "transfer_to_human", emotion, "neutral")
         done = self._event(
             TurnCompleted,
             session_id=req.session_id,
