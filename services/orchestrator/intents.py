@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -27,6 +28,7 @@ UNSURE_BELOW = 0.3
 # A hand-off or a ticket changes things for people: the model must be sure before either.
 ACTS = ("transfer_to_human", "ticket")
 ACT_AT_LEAST = 0.4
+LLM_ANSWER_CHARS = 40
 
 _HUMAN = re.compile(
     r"\b(human|real person|live (agent|person)|(customer service |support )?"
@@ -108,16 +110,21 @@ class IntentRecogniser:
             + ". knowledge_qa = general policy questions; business_query = the customer's own "
             "order, shipment or refund. Answer with the intent name only."
         )
+        answer = ""
+        stream = self._llm.stream(
+            [{"role": "system", "content": prompt}, {"role": "user", "content": message}]
+        )
         try:
-            parts = [
-                piece
-                async for piece in self._llm.stream(
-                    [{"role": "system", "content": prompt}, {"role": "user", "content": message}]
-                )
-            ]
+            # aclosing: breaking out early must also end the upstream request.
+            async with contextlib.aclosing(stream):  # type: ignore[type-var]
+                async for piece in stream:
+                    answer += piece.lower()
+                    # The label is all we need: stop as soon as the model has said one (or
+                    # enough to show it will not), since meta waits for this.
+                    if any(i in answer for i in INTENTS) or len(answer) > LLM_ANSWER_CHARS:
+                        break
         except AppError as exc:
             logger.info("LLM intent check unavailable, keeping the local guess: %s", exc.message)
             return guess
-        answer = "".join(parts).strip().lower()
         chosen = next((i for i in INTENTS if i in answer), None)
         return IntentGuess(chosen, 0.9, "llm") if chosen else guess  # type: ignore[arg-type]
