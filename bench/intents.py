@@ -37,6 +37,8 @@ REPO_ROOT = BENCH_DIR.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from tables import table, width  # noqa: E402 - bench/ is the script's own folder
+
 RESULTS_DIR = BENCH_DIR / "results"
 EVAL_FILE = BENCH_DIR / "data" / "intents_eval.jsonl"
 TRAINING_FILE = REPO_ROOT / "services" / "orchestrator" / "data" / "intent_training.jsonl"
@@ -189,13 +191,9 @@ def accuracy(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- printing
 
 
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
 def _clip(text: str, limit: int) -> str:
     text = " ".join(text.split())
-    if _width(text) <= limit:
+    if width(text) <= limit:
         return text
     out, used = [], 0
     for ch in text:
@@ -205,22 +203,6 @@ def _clip(text: str, limit: int) -> str:
         out.append(ch)
         used += w
     return "".join(out) + "…"
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], left: Sequence[int] = (0,)) -> str:
-    """A plain fixed-width table; columns in ``left`` are left-aligned, the rest right-aligned."""
-    cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
-    widths = [max(_width(row[i]) for row in cells) for i in range(len(headers))]
-
-    def line(row: list[str]) -> str:
-        out = []
-        for i, cell in enumerate(row):
-            pad = " " * (widths[i] - _width(cell))
-            out.append(cell + pad if i in left else pad + cell)
-        return "  ".join(out).rstrip()
-
-    rule = "  ".join("-" * w for w in widths)
-    return "\n".join([line(cells[0]), rule] + [line(r) for r in cells[1:]])
 
 
 def pct(x: float | None) -> str:

@@ -41,6 +41,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 import numpy as np  # noqa: E402
+from tables import table  # noqa: E402 - bench/ is the script's own folder
 
 from services.retriever.chunking import MAX_CHUNK_CHARS, Chunk, chunk_markdown  # noqa: E402
 from services.retriever.embeddings import LocalOnnxEmbedder, default_embedder  # noqa: E402
@@ -74,27 +75,6 @@ def percentile(values: Sequence[float], p: float) -> float | None:
         return None
     ordered = sorted(values)
     return ordered[max(1, math.ceil(p / 100.0 * len(ordered))) - 1]
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], left: Sequence[int] = (0,)) -> str:
-    """A plain fixed-width table; columns in ``left`` are left-aligned, the rest right-aligned."""
-    cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
-    widths = [max(_width(row[i]) for row in cells) for i in range(len(headers))]
-
-    def line(row: list[str]) -> str:
-        out = []
-        for i, cell in enumerate(row):
-            pad = " " * (widths[i] - _width(cell))
-            out.append(cell + pad if i in left else pad + cell)
-        return "  ".join(out).rstrip()
-
-    rule = "  ".join("-" * w for w in widths)
-    return "\n".join([line(cells[0]), rule] + [line(row) for row in cells[1:]])
-
-
-def _width(text: str) -> int:
-    # CJK characters take two columns in a terminal.
-    return sum(2 if "\u2e80" <= ch <= "\uffef" else 1 for ch in text)
 
 
 def fmt(value: float | None, digits: int = 3) -> str:
