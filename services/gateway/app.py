@@ -22,6 +22,7 @@ from services.gateway.knowledge_routes import router as knowledge_router
 from services.gateway.limits import BodySizeLimit
 from services.gateway.pages import router as pages_router
 from services.gateway.routes import router
+from services.gateway.session_routes import router as sessions_router
 from services.gateway.turn_relay import TurnRelay
 from shared.errors import DependencyUnavailable
 from shared.events import Event, new_id
@@ -130,6 +131,7 @@ def create_app(
     app.include_router(knowledge_router)
     app.include_router(agent_router)
     app.include_router(customer_router)
+    app.include_router(sessions_router)
     app.include_router(pages_router)
     checks = {"redis": client.ping}
     if owns_broker:  # the in-memory transport of embedded mode is always there

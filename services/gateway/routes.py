@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
@@ -17,7 +17,7 @@ from services.gateway.schemas import (
     ChatResponse,
     InvalidateResponse,
 )
-from services.gateway.sse import SSE_HEADERS, frame, frame_turn_event
+from services.gateway.sse import SSE_HEADERS, Framer, framer_for, public_event
 from shared.errors import AppError, DependencyUnavailable, Unauthorized
 from shared.events import TurnCompleted
 from shared.security import key_accepted
@@ -89,7 +89,9 @@ def _session_of(started: CacheHit | TurnHandle) -> str:
     return started.response.session_id if isinstance(started, CacheHit) else started.session_id
 
 
-async def _stream(started: CacheHit | TurnHandle, timeout: float) -> AsyncIterator[bytes]:
+async def _stream(
+    started: CacheHit | TurnHandle, timeout: float, frame: Framer
+) -> AsyncIterator[bytes]:
     if isinstance(started, CacheHit):
         reply, data = started.response.reply, started.response.data
         yield frame(
@@ -106,7 +108,7 @@ async def _stream(started: CacheHit | TurnHandle, timeout: float) -> AsyncIterat
         return
     try:
         async for event in started.events(timeout):
-            yield frame_turn_event(event)
+            yield frame(*public_event(event))
     except AppError as exc:
         # Headers are sent; the seed contract reports failures in-band with HTTP 200.
         yield frame("error", {"message": exc.message})
@@ -118,19 +120,25 @@ async def _stream(started: CacheHit | TurnHandle, timeout: float) -> AsyncIterat
     response_class=StreamingResponse,
     responses={
         200: {
-            "content": {"text/event-stream": {}},
-            "description": "Events: meta, token (many), done; or error.",
+            "content": {"text/event-stream": {}, "application/x-ndjson": {}},
+            "description": "Events: meta, token (many), done; or error. SSE by default; "
+            "NDJSON lines {event, data} with Accept: application/x-ndjson.",
         }
     },
 )
 async def chat_stream(
-    body: ChatRequest, tenant: TenantDep, service: ChatDep, settings: SettingsDep
+    body: ChatRequest,
+    tenant: TenantDep,
+    service: ChatDep,
+    settings: SettingsDep,
+    accept: Annotated[str, Header()] = "text/event-stream",
 ) -> StreamingResponse:
-    """Send a message and stream the reply as server-sent events."""
+    """Send a message and stream the reply: server-sent events, or NDJSON by ``Accept``."""
     started = await service.begin(tenant, body)
+    frame, media_type = framer_for(accept)
     return StreamingResponse(
-        _stream(started, settings.turn_timeout_seconds),
-        media_type="text/event-stream",
+        _stream(started, settings.turn_timeout_seconds, frame),
+        media_type=media_type,
         headers={**SSE_HEADERS, "X-Session-Id": _session_of(started)},
         # Runs after the stream ends or the client disconnects, even before the first byte.
         background=BackgroundTask(started.close) if isinstance(started, TurnHandle) else None,

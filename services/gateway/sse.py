@@ -1,13 +1,16 @@
-"""Server-sent event framing for the seed's stream events."""
+"""Stream framing for the seed's events: server-sent events, or NDJSON when asked for."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from shared.events import TurnEvent
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+NDJSON = "application/x-ndjson"
+Framer = Callable[[str, dict[str, Any]], bytes]
 
 
 def frame(event: str, data: dict[str, Any]) -> bytes:
@@ -15,27 +18,31 @@ def frame(event: str, data: dict[str, Any]) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
 
 
-def frame_turn_event(event: TurnEvent) -> bytes:
-    """The public SSE form of an internal turn event."""
+def ndjson_line(event: str, data: dict[str, Any]) -> bytes:
+    """One NDJSON line: ``{"event": ..., "data": {...}}``."""
+    return (json.dumps({"event": event, "data": data}, ensure_ascii=False) + "\n").encode()
+
+
+def framer_for(accept: str) -> tuple[Framer, str]:
+    """NDJSON if the client's Accept header asks for it, otherwise SSE."""
+    return (ndjson_line, NDJSON) if NDJSON in accept else (frame, "text/event-stream")
+
+
+def public_event(event: TurnEvent) -> tuple[str, dict[str, Any]]:
+    """The public name and payload of an internal turn event."""
     if event.type == "token":
-        return frame("token", {"content": event.content})
+        return "token", {"content": event.content}
     if event.type == "meta":
-        return frame(
-            "meta",
-            {
-                "intent": event.intent,
-                "sources": event.sources,
-                "escalate": event.escalate,
-                "references": [r.model_dump() for r in event.references],
-            },
-        )
+        return "meta", {
+            "intent": event.intent,
+            "sources": event.sources,
+            "escalate": event.escalate,
+            "references": [r.model_dump() for r in event.references],
+        }
     if event.type == "done":
-        return frame(
-            "done",
-            {
-                "turn_count": event.turn_count,
-                "escalate": event.escalate_to_human,
-                "answer": event.reply,
-            },
-        )
-    return frame("error", {"message": event.message})
+        return "done", {
+            "turn_count": event.turn_count,
+            "escalate": event.escalate_to_human,
+            "answer": event.reply,
+        }
+    return "error", {"message": event.message}

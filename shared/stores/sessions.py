@@ -215,3 +215,38 @@ class RedisSessionStore:
             pipe.rpush(history, json.dumps(message.__dict__))
             pipe.expire(history, self._ttl)
             await pipe.execute()
+
+    @translate_redis_errors
+    async def page(
+        self, tenant_id: str, session_id: str, offset: int, limit: int, newest_first: bool
+    ) -> tuple[list[Message], int]:
+        """A page of the history and the total number of messages."""
+        _, history, _ = self._keys(tenant_id, session_id)
+        total = int(await self._redis.llen(history))
+        if newest_first:
+            end = total - 1 - offset
+            start = max(0, end - limit + 1)
+            raw = list(reversed(await self._redis.lrange(history, start, end))) if end >= 0 else []
+        else:
+            raw = await self._redis.lrange(history, offset, offset + limit - 1)
+        return [Message(**json.loads(item)) for item in raw], total
+
+    @translate_redis_errors
+    async def delete(self, tenant_id: str, session_id: str) -> bool:
+        """Remove the session and its history; False if it did not exist."""
+        return bool(await self._redis.delete(*self._keys(tenant_id, session_id)))
+
+    @translate_redis_errors
+    async def reset(self, tenant_id: str, session_id: str) -> bool:
+        """Forget the conversation but keep the session (owner fields stay)."""
+        state, history, turns = self._keys(tenant_id, session_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.exists(state)
+            pipe.delete(history, turns)
+            pipe.hset(state, mapping={"turn_count": 0, "failed_attempts": 0,
+                                      "current_intent": "", "agent_status": "bot",
+                                      "ticket_id": "", "agent_id": ""})
+            existed, *_ = await pipe.execute()
+        if not existed:
+            await self._redis.delete(state)
+        return bool(existed)

@@ -133,3 +133,37 @@ def test_repeated_failures_hand_over_once(client: TestClient) -> None:
     assert [r["escalate_to_human"] for r in results] == [False, False, True, False]
     assert results[2]["escalation_card"]["reason"] == "failed_attempts"
     assert results[3]["escalation_card"] is None  # already waiting for an agent
+
+
+def test_ndjson_stream_when_asked_for(client: TestClient) -> None:
+    response = client.post(
+        "/api/v1/chat/stream",
+        json={"message": "Do you take Apple Pay?"},
+        headers={"Accept": "application/x-ndjson"},
+    )
+    assert response.headers["content-type"].startswith("application/x-ndjson")
+    lines = [json.loads(line) for line in response.text.splitlines()]
+    assert lines[0]["event"] == "meta" and lines[-1]["event"] == "done"
+    tokens = "".join(line["data"]["content"] for line in lines if line["event"] == "token")
+    assert lines[-1]["data"]["answer"] == tokens
+
+
+def test_session_resources(client: TestClient) -> None:
+    session = client.post("/api/v1/chat", json={"message": "hi"}).json()["session_id"]
+    for message in ("How long does shipping take?", "thanks"):
+        client.post("/api/v1/chat", json={"message": message, "session_id": session})
+    state = client.get(f"/api/v1/sessions/{session}").json()
+    assert state["turn_count"] == 3 and state["agent_status"] == "bot"
+    page = client.get(f"/api/v1/sessions/{session}/messages?limit=4").json()
+    assert (page["total"], page["offset"], page["limit"], page["has_more"]) == (6, 0, 4, True)
+    assert [m["role"] for m in page["messages"]] == ["user", "assistant", "user", "assistant"]
+    newest = client.get(f"/api/v1/sessions/{session}/messages?order=desc&limit=2").json()
+    assert [m["content"] for m in newest["messages"]][1] == "thanks"
+    assert newest["has_more"] is True
+    assert client.post(f"/api/v1/sessions/{session}/reset").status_code == 204
+    assert client.get(f"/api/v1/sessions/{session}/messages").json()["total"] == 0
+    assert client.get(f"/api/v1/sessions/{session}").json()["turn_count"] == 0
+    assert client.delete(f"/api/v1/sessions/{session}").status_code == 204
+    assert client.get(f"/api/v1/sessions/{session}").status_code == 404
+    assert client.delete(f"/api/v1/sessions/{session}").status_code == 404
+    assert client.get("/api/v1/sessions/nope/messages").status_code == 404
