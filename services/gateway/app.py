@@ -33,12 +33,14 @@ from shared.settings import Settings
 from shared.stores.escalations import CARD_TTL_SECONDS, RedisEscalationStore
 from shared.stores.event_log import RedisEventLog
 from shared.stores.hot_cache import RedisHotCache
+from shared.stores.idempotency import RedisIdempotencyStore
 from shared.stores.leases import RedisLeasePool
 from shared.stores.redis_client import connect_redis
 from shared.stores.sessions import RedisSessionStore
 
 logger = logging.getLogger(__name__)
 LEASE_MARGIN_SECONDS = 30
+IDEMPOTENCY_TTL = 86_400  # retries come within minutes; a day is generous
 
 
 def _publisher(broker: RabbitBroker, detached: bool, **target: object) -> Publish:
@@ -127,6 +129,7 @@ def create_app(
     )
     app.state.events = RedisEventLog(feeds, settings.redis_prefix, settings.session_ttl_seconds)
     app.state.agent_keys = parse_agent_keys(settings.agent_keys)
+    app.state.idempotency = RedisIdempotencyStore(client, settings.redis_prefix, IDEMPOTENCY_TTL)
     app.include_router(router)
     app.include_router(knowledge_router)
     app.include_router(agent_router)

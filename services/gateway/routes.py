@@ -18,10 +18,11 @@ from services.gateway.schemas import (
     InvalidateResponse,
 )
 from services.gateway.sse import SSE_HEADERS, Framer, framer_for, public_event
-from shared.errors import AppError, DependencyUnavailable, Unauthorized
+from shared.errors import AppError, Conflict, DependencyUnavailable, Unauthorized
 from shared.events import TurnCompleted
 from shared.security import key_accepted
 from shared.settings import Settings
+from shared.stores.idempotency import PENDING
 
 
 def get_settings(request: Request) -> Settings:
@@ -68,9 +69,38 @@ def _response(done: TurnCompleted) -> ChatResponse:
 
 @router.post("/chat", response_model=ChatResponse, tags=["chat"])
 async def chat(
-    body: ChatRequest, tenant: TenantDep, service: ChatDep, settings: SettingsDep
+    body: ChatRequest,
+    tenant: TenantDep,
+    service: ChatDep,
+    settings: SettingsDep,
+    request: Request,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> ChatResponse:
-    """Send a message and wait for the whole reply."""
+    """Send a message and wait for the whole reply.
+
+    With an ``Idempotency-Key``, a retry of a finished request gets the same answer and never
+    a second turn; a retry while the first is still running gets 409.
+    """
+    if idempotency_key is None:
+        return await _answer(body, tenant, service, settings)
+    keys = request.app.state.idempotency
+    stored = await keys.claim(tenant, idempotency_key)
+    if stored == PENDING:
+        raise Conflict("A request with this Idempotency-Key is still being processed")
+    if stored is not None:
+        return ChatResponse.model_validate_json(stored)
+    try:
+        response = await _answer(body, tenant, service, settings)
+    except BaseException:
+        await keys.release(tenant, idempotency_key)
+        raise
+    await keys.complete(tenant, idempotency_key, response.model_dump_json())
+    return response
+
+
+async def _answer(
+    body: ChatRequest, tenant: str, service: ChatService, settings: Settings
+) -> ChatResponse:
     started = await service.begin(tenant, body)
     if isinstance(started, CacheHit):
         return started.response

@@ -243,9 +243,17 @@ class RedisSessionStore:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.exists(state)
             pipe.delete(history, turns)
-            pipe.hset(state, mapping={"turn_count": 0, "failed_attempts": 0,
-                                      "current_intent": "", "agent_status": "bot",
-                                      "ticket_id": "", "agent_id": ""})
+            pipe.hset(
+                state,
+                mapping={
+                    "turn_count": 0,
+                    "failed_attempts": 0,
+                    "current_intent": "",
+                    "agent_status": "bot",
+                    "ticket_id": "",
+                    "agent_id": "",
+                },
+            )
             existed, *_ = await pipe.execute()
         if not existed:
             await self._redis.delete(state)

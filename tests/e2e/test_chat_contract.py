@@ -171,3 +171,18 @@ def test_two_orchestrators_both_take_turns(stack: Stack) -> None:
 def test_session_id_header_on_stream(client: httpx.Client) -> None:
     response, _ = stream_events(client, {"message": "hi"})
     assert re.fullmatch(r"sess-[0-9a-f]{32}", response.headers["x-session-id"])
+
+
+def test_a_retried_request_with_an_idempotency_key_is_one_turn(client: httpx.Client) -> None:
+    session_id = f"sess-{uuid.uuid4().hex}"
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    body = {"message": "How do I reset my password?", "session_id": session_id}
+    first = client.post("/api/v1/chat", json=body, headers=key)
+    retry = client.post("/api/v1/chat", json=body, headers=key)
+    assert first.status_code == retry.status_code == 200
+    assert retry.json() == first.json()
+    assert first.json()["data"]["turn_count"] == 1
+    history = client.get(f"/api/v1/sessions/{session_id}/messages").json()
+    assert history["total"] == 2  # one question, one answer: the retry added nothing
+    other = client.post("/api/v1/chat", json=body, headers={"Idempotency-Key": uuid.uuid4().hex})
+    assert other.json()["data"]["turn_count"] == 2

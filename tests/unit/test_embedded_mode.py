@@ -167,3 +167,13 @@ def test_session_resources(client: TestClient) -> None:
     assert client.get(f"/api/v1/sessions/{session}").status_code == 404
     assert client.delete(f"/api/v1/sessions/{session}").status_code == 404
     assert client.get("/api/v1/sessions/nope/messages").status_code == 404
+
+
+def test_a_retry_while_the_first_is_running_is_refused(client: TestClient) -> None:
+    keys = client.app.state.idempotency  # type: ignore[attr-defined]
+    client.portal.call(keys.claim, "default", "in-flight")  # type: ignore[union-attr]
+    response = client.post(
+        "/api/v1/chat", json={"message": "hi"}, headers={"Idempotency-Key": "in-flight"}
+    )
+    assert response.status_code == 409
+    assert "still being processed" in response.json()["detail"]

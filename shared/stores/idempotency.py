@@ -1,0 +1,36 @@
+"""Idempotency keys: a retried request with the same key gets the first one's answer."""
+
+from __future__ import annotations
+
+import redis.asyncio as redis
+
+from shared.stores.redis_client import KeySpace, translate_redis_errors
+
+PENDING = "pending"
+
+
+class RedisIdempotencyStore:
+    """Remembers, per tenant and key, that a request started and what it answered."""
+
+    def __init__(self, client: redis.Redis, prefix: str, ttl_seconds: int) -> None:
+        self._redis = client
+        self._key = KeySpace(prefix)
+        self._ttl = ttl_seconds
+
+    @translate_redis_errors
+    async def claim(self, tenant_id: str, key: str) -> str | None:
+        """None if this key is new (now claimed); otherwise what is stored for it."""
+        name = self._key(tenant_id, "idempotency", key)
+        if await self._redis.set(name, PENDING, nx=True, ex=self._ttl):
+            return None
+        return await self._redis.get(name) or PENDING  # type: ignore[no-any-return]
+
+    @translate_redis_errors
+    async def complete(self, tenant_id: str, key: str, response_json: str) -> None:
+        """Store the answer for retries."""
+        await self._redis.set(self._key(tenant_id, "idempotency", key), response_json, ex=self._ttl)
+
+    @translate_redis_errors
+    async def release(self, tenant_id: str, key: str) -> None:
+        """Forget a key whose request failed, so a retry runs again."""
+        await self._redis.delete(self._key(tenant_id, "idempotency", key))
