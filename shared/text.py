@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*|[\u3400-\u9fff\uf900-\ufaff]+")
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+CJK_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _SENTENCE = re.compile(r"(?<=[.!?。！？])\s+|\n+")
 
 STOPWORDS = frozenset(
@@ -23,7 +23,7 @@ STOPWORDS = frozenset(
 
 def is_cjk(token: str) -> bool:
     """True for a token of Chinese, Japanese or Korean ideographs."""
-    return bool(_CJK.match(token))
+    return bool(CJK_CHAR.match(token))
 
 
 def _stem(word: str) -> str:
@@ -42,7 +42,7 @@ def tokenize(text: str, *, keep_stopwords: bool = False) -> list[str]:
     tokens: list[str] = []
     for match in _WORD.finditer(text.lower()):
         piece = match.group()
-        if _CJK.match(piece):
+        if CJK_CHAR.match(piece):
             tokens.extend(piece[i : i + 2] for i in range(max(1, len(piece) - 1)))
         elif keep_stopwords or piece not in STOPWORDS:
             tokens.append(_stem(piece))

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from services.escalation.support_hours import SupportHours
 from shared.events import EscalationCard, EscalationRequested
+from shared.events.escalation import VIP_LEVELS
 
 # The order of the rules is their priority: an explicit request comes first.
 PRIORITY_BY_REASON = {
@@ -17,7 +18,6 @@ PRIORITY_BY_REASON = {
     "ticket": "low",
 }
 PRIORITIES = ("urgent", "high", "normal", "low")
-VIP_LEVELS = frozenset({"platinum", "vip"})
 LAST_MESSAGES = 8
 SUMMARY_QUOTE_CHARS = 160
 

@@ -14,8 +14,9 @@ from typing import Any
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+from shared.text import CJK_CHAR
+
 NEUTRAL = 0.75
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _EMPHASIS = re.compile(r"[!！]")
 _VADER = SentimentIntensityAnalyzer()
 _lock = threading.Lock()
@@ -51,7 +52,7 @@ def emotion_score(message: str) -> float:
     Negative polarity pulls the score towards 0 across the whole lower range, so an angry
     message lands well below a merely neutral one.
     """
-    cjk_share = len(_CJK.findall(message)) / max(1, len(message.strip()))
+    cjk_share = len(CJK_CHAR.findall(message)) / max(1, len(message.strip()))
     if cjk_share > 0.3:
         compound = _chinese_polarity(message)
     else:

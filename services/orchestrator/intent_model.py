@@ -14,9 +14,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from shared.text import CJK_CHAR
+
 DIMENSIONS = 2**18
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[\u3400-\u9fff\uf900-\ufaff]+")
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 def features(text: str) -> dict[int, float]:
@@ -29,7 +30,7 @@ def features(text: str) -> dict[int, float]:
 
     words = _WORD.findall(text.lower())
     for i, word in enumerate(words):
-        if not _CJK.match(word):
+        if not CJK_CHAR.match(word):
             add("w:" + word)
             if i + 1 < len(words):
                 add("b:" + word + " " + words[i + 1])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from shared.text import CJK_CHAR
+
 # Split after a question or sentence end, on "also"/"and also", on "and" when a new question
 # starts after it, and on Chinese connectives.
 _SPLIT = re.compile(
@@ -16,12 +18,11 @@ _SPLIT = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[A-Za-z]{2,}")
-_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 def _is_a_request(part: str) -> bool:
     """Two words (or three Chinese characters) at least: "ok", "#42" or "3fa2b1" are not."""
-    return len(_WORD.findall(part)) >= 2 or len(_CJK.findall(part)) >= 3
+    return len(_WORD.findall(part)) >= 2 or len(CJK_CHAR.findall(part)) >= 3
 
 
 def split_message(message: str) -> list[str]:

@@ -30,7 +30,7 @@ from shared.events import (
     TurnCompleted,
     TurnStarted,
 )
-from shared.events.escalation import Reason
+from shared.events.escalation import VIP_LEVELS, Reason
 from shared.observability import TOKEN_EVENTS, TURN_SECONDS, TURNS
 from shared.settings import Settings
 from shared.stores.hot_cache import CachedAnswer, RedisHotCache
@@ -49,7 +49,6 @@ E = TypeVar("E", bound=Event)
 Emit = Callable[[Event], Awaitable[None]]
 Escalate = Callable[[EscalationRequested], Awaitable[EscalationCard]]
 ForwardToAgent = Callable[[CustomerMessaged], Awaitable[None]]
-VIP_LEVELS = frozenset({"platinum", "vip"})
 HISTORY_WINDOW = 20
 # These intents take over the whole message, whatever else it asks.
 TAKE_OVER = ("transfer_to_human", "ticket", "emotion_sensitive")

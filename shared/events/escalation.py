@@ -19,6 +19,8 @@ Priority = Literal["urgent", "high", "normal", "low"]
 # kept as a ticket for when agents are back.
 TicketStatus = Literal["pending", "assigned", "resolved", "returned", "offline"]
 AgentAction = Literal["claim", "reply", "resolve", "hand_back"]
+# Member levels that count as VIP: their hand-offs come sooner and rank higher.
+VIP_LEVELS = frozenset({"platinum", "vip"})
 
 
 class HistoryLine(BaseModel):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,7 +11,7 @@ import httpx
 import pytest
 
 from tests.support.services import RABBITMQ_URL, REDIS_URL, require, unique_prefix
-from tests.support.stack import Stack, stack_env
+from tests.support.stack import REPO, Stack, stack_env
 
 API_KEY = "e2e-key"
 AGENT_KEYS = "alice:alice-key,bob:bob-key"
@@ -60,3 +62,23 @@ def client(stack: Stack) -> Iterator[httpx.Client]:
     """An HTTP client of the first gateway, with the API key."""
     with httpx.Client(base_url=stack.of("gateway")[0].url, headers=HEADERS, timeout=30) as http:
         yield http
+
+
+def frontdesk_cli(stack: Stack, *args: str, key: str = API_KEY) -> subprocess.CompletedProcess[str]:
+    """Run ``frontdesk <args>`` against the stack's first gateway, as a user would."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "services.cli",
+            *args,
+            "--url",
+            stack.of("gateway")[0].url,
+            "--api-key",
+            key,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
-from tests.e2e.conftest import API_KEY
-from tests.support.stack import REPO, Stack
+from tests.e2e.conftest import frontdesk_cli
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
 
 
 def test_frontdesk_chat_prints_intent_sources_and_reply(stack: Stack) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "services.cli",
-            "chat",
-            "How much does express shipping cost?",
-            "--url",
-            stack.of("gateway")[0].url,
-            "--api-key",
-            API_KEY,
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = frontdesk_cli(stack, "chat", "How much does express shipping cost?")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("[knowledge_qa | sources: ShippingGuide.md")
@@ -39,22 +20,6 @@ def test_frontdesk_chat_prints_intent_sources_and_reply(stack: Stack) -> None:
 
 
 def test_frontdesk_chat_reports_a_wrong_key(stack: Stack) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "services.cli",
-            "chat",
-            "hi",
-            "--url",
-            stack.of("gateway")[0].url,
-            "--api-key",
-            "wrong",
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = frontdesk_cli(stack, "chat", "hi", key="wrong")
     assert result.returncode == 1
     assert "error 401: Invalid or missing API key" in result.stderr

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import API_KEY
+from tests.e2e.conftest import frontdesk_cli
 from tests.support.sse import stream_events
-from tests.support.stack import REPO, Stack
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -133,25 +131,7 @@ def test_frontdesk_ingest_uploads_a_folder_with_progress(stack: Stack, tmp_path:
     (folder / "faq" / "Hours.html").write_text("<h1>Hours</h1><p>Lyon store opens at 9.</p>")
     (folder / "logo.png").write_bytes(b"\x89PNG")
     (folder / "empty.txt").write_text("")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "services.cli",
-            "ingest",
-            str(folder),
-            "--kb",
-            "lyon",
-            "--url",
-            stack.of("gateway")[0].url,
-            "--api-key",
-            API_KEY,
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = frontdesk_cli(stack, "ingest", str(folder), "--kb", "lyon")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "[1/2]" in out and "[2/2]" in out
