@@ -145,15 +145,16 @@ def _ingest(argv: Sequence[str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Dispatch ``frontdesk <command>``."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = ["run", *SERVICES, "chat", "ingest"]
+    commands = ["run", *SERVICES, "chat", "ingest", "keys"]
     if not argv or argv[0] not in commands:
         print(
-            "usage: frontdesk {run|gateway|orchestrator|retriever|escalation|chat|ingest} "
+            "usage: frontdesk {run|gateway|orchestrator|retriever|escalation|chat|ingest|keys} "
             "[options]\n"
             "  run           all services in one process (embedded, no servers needed)\n"
             "  <service>     one service of the distributed stack (needs RABBITMQ_URL, REDIS_URL)\n"
             "  chat          stream a reply from a running gateway in the terminal\n"
-            "  ingest        upload files or folders to a knowledge base of a running gateway",
+            "  ingest        upload files or folders to a knowledge base of a running gateway\n"
+            "  keys          create, list or revoke API keys (tenant and role per key)",
             file=sys.stderr,
         )
         return 2
@@ -164,6 +165,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _chat(rest)
     elif command == "ingest":
         return _ingest(rest)
+    elif command == "keys":
+        from services.keys_cli import keys_command
+
+        return keys_command(rest)
     else:
         _run_service(command, rest)
     return 0

@@ -54,9 +54,16 @@ class Unauthorized(PermanentError):
     """Credentials are missing or wrong."""
 
 
+class Forbidden(PermanentError):
+    """The credentials are valid but their role may not do this."""
+
+
 class TooManyRequests(PermanentError):
     """A rate or concurrency limit was reached."""
 
-    def __init__(self, message: str, retry_after: int = 1) -> None:
+    def __init__(
+        self, message: str, retry_after: int = 1, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.headers = headers or {}

@@ -50,6 +50,18 @@ class Settings(BaseSettings):
     embedding_provider: Literal["local", "openai", "none"] = "local"
     embedding_model: str = "text-embedding-3-small"
     max_deliveries: int = Field(5, ge=1)
+    # 0 turns a limit off.
+    rate_limit_per_key: int = Field(100, ge=0, description="requests a minute per API key")
+    rate_limit_per_tenant: int = Field(1_000, ge=0, description="requests a minute per tenant")
+    ws_messages_per_second: int = Field(10, ge=0)
+    max_connections_per_tenant: int = Field(50, ge=0, description="open streams and sockets")
+    resume_grace_seconds: float = Field(15.0, ge=0, description="a dropped stream waits this long")
+    jwt_secret: SecretStr = SecretStr("")
+    jwt_public_key_file: str = ""
+    jwt_jwks_file: str = ""
+    jwt_audience: str = ""
+    jwt_issuer: str = ""
+    jwt_tenant_claim: str = "tenant"
     worker_prefetch: int = Field(32, ge=1)
 
     log_level: str = "INFO"

@@ -1,6 +1,7 @@
 """The agent workbench API: inbox, ticket view, claim/reply/resolve/hand back, live feed.
 
-Agents authenticate with their own keys (``AGENT_KEYS``), never with client keys.
+Agents authenticate with agent keys (``AGENT_KEYS`` or ``frontdesk keys create --role agent``),
+never with client keys.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from services.gateway.agents import AgentDesk, identify_agent
+from services.gateway.agents import AgentDesk
+from services.gateway.auth import Principal
+from services.gateway.deps import TenantDep, authenticate
 from services.gateway.event_streams import follow
-from services.gateway.routes import SettingsDep, TenantDep
 from services.gateway.schemas import ERROR_RESPONSES
 from services.gateway.sse import SSE_HEADERS
 from shared.stores.event_log import RedisEventLog
@@ -29,14 +31,29 @@ def get_events(request: Request) -> RedisEventLog:
     return request.app.state.events  # type: ignore[no-any-return]
 
 
-def require_agent(request: Request, settings: SettingsDep) -> str:
-    """The calling agent's id; 401 unless an agent key was presented."""
-    return identify_agent(
-        request.app.state.agent_keys, request.headers, not settings.api_key.get_secret_value()
-    )
+async def agent_principal(
+    request: Request, principal: Annotated[Principal, Depends(authenticate)]
+) -> Principal:
+    """An agent key's holder; in development mode without agent keys, X-Agent-Id names one."""
+    if principal.key_id == "dev" and not request.app.state.agent_keys:
+        return Principal(
+            principal.tenant_id, "agent", "dev", agent_id=principal.agent_id or "agent"
+        )
+    return principal.require("agent")
+
+
+async def require_agent(principal: Annotated[Principal, Depends(agent_principal)]) -> str:
+    """The calling agent's id."""
+    return principal.agent_id or principal.key_id
+
+
+async def agent_tenant(principal: Annotated[Principal, Depends(agent_principal)]) -> str:
+    """The calling agent's tenant."""
+    return principal.tenant_id
 
 
 AgentDep = Annotated[str, Depends(require_agent)]
+AgentTenantDep = Annotated[str, Depends(agent_tenant)]
 DeskDep = Annotated[AgentDesk, Depends(get_desk)]
 EventsDep = Annotated[RedisEventLog, Depends(get_events)]
 router = APIRouter(prefix="/api/v1/agent", tags=["agent workbench"], responses=ERROR_RESPONSES)
@@ -53,13 +70,6 @@ class TicketOut(BaseModel):
 
     card: dict[str, Any]
     history: list[dict[str, Any]]
-
-
-def _tenant(settings: SettingsDep) -> str:
-    return settings.tenant_id
-
-
-AgentTenantDep = Annotated[str, Depends(_tenant)]
 
 
 @router.get("/escalations")

@@ -3,16 +3,14 @@ worker (the only writer of ticket state)."""
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 
 from pydantic import SecretStr
 
-from shared.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from shared.errors import Conflict, InvalidInput, NotFound
 from shared.events import AgentCommandCompleted, AgentCommandRequested, EscalationCard, new_id
 from shared.events.escalation import AgentAction
 from shared.rpc import RpcClient
-from shared.security import presented_key
 from shared.stores.escalations import RedisEscalationStore
 from shared.stores.sessions import Message, RedisSessionStore
 from shared.topology import Topology
@@ -24,21 +22,6 @@ def parse_agent_keys(raw: SecretStr) -> dict[str, str]:
     """``"alice:key-a,bob:key-b"`` → ``{"alice": "key-a", "bob": "key-b"}``."""
     pairs = [item.split(":", 1) for item in raw.get_secret_value().split(",") if ":" in item]
     return {name.strip(): key.strip() for name, key in pairs if name.strip() and key.strip()}
-
-
-def identify_agent(keys: dict[str, str], headers: dict[str, str] | object, dev_mode: bool) -> str:
-    """The agent whose key was presented (compared in constant time)."""
-    presented = presented_key(headers)  # type: ignore[arg-type]
-    match = ""
-    for agent_id, key in keys.items():
-        if hmac.compare_digest(presented.encode(), key.encode()):
-            match = agent_id
-    if match:
-        return match
-    if not keys and dev_mode:
-        # Development mode: no keys anywhere; the workbench names its agent.
-        return headers.get("x-agent-id", "agent") or "agent"  # type: ignore[union-attr]
-    raise Unauthorized("Invalid or missing agent key")
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,12 @@ from faststream.rabbit import RabbitBroker
 from services.gateway.agent_routes import customer_router
 from services.gateway.agent_routes import router as agent_router
 from services.gateway.agents import AgentDesk, parse_agent_keys
+from services.gateway.auth import Authenticator
 from services.gateway.chat import ChatService, Publish
 from services.gateway.errors import install_error_handlers
 from services.gateway.knowledge import KnowledgeAdmin
 from services.gateway.knowledge_routes import router as knowledge_router
-from services.gateway.limits import BodySizeLimit
+from services.gateway.limits import BodySizeLimit, RateLimitHeaders
 from services.gateway.pages import router as pages_router
 from services.gateway.routes import router
 from services.gateway.session_routes import router as sessions_router
@@ -30,11 +31,13 @@ from shared.messaging import build_broker, declare_topology, topology_for
 from shared.ops import ops_routes
 from shared.rpc import RpcClient
 from shared.settings import Settings
+from shared.stores.api_keys import RedisApiKeyStore
 from shared.stores.escalations import CARD_TTL_SECONDS, RedisEscalationStore
 from shared.stores.event_log import RedisEventLog
 from shared.stores.hot_cache import RedisHotCache
 from shared.stores.idempotency import RedisIdempotencyStore
 from shared.stores.leases import RedisLeasePool
+from shared.stores.rate_limits import RedisRateLimiter
 from shared.stores.redis_client import connect_redis
 from shared.stores.sessions import RedisSessionStore
 
@@ -93,6 +96,7 @@ def create_app(
             settings.redis_prefix,
             settings.max_concurrent_llm_calls,
             settings.turn_timeout_seconds + LEASE_MARGIN_SECONDS,
+            name="llm-leases",
         ),
         relay=relay,
         publish_request=_publisher(broker, detached_publish, queue=topology.chat_requests.name),
@@ -129,6 +133,18 @@ def create_app(
     )
     app.state.events = RedisEventLog(feeds, settings.redis_prefix, settings.session_ttl_seconds)
     app.state.agent_keys = parse_agent_keys(settings.agent_keys)
+    app.state.api_keys = RedisApiKeyStore(client, settings.redis_prefix)
+    app.state.auth = Authenticator(
+        settings,
+        app.state.api_keys,
+        app.state.agent_keys,
+        RedisRateLimiter(
+            client,
+            settings.redis_prefix,
+            settings.rate_limit_per_key,
+            settings.rate_limit_per_tenant,
+        ),
+    )
     app.state.idempotency = RedisIdempotencyStore(client, settings.redis_prefix, IDEMPOTENCY_TTL)
     app.include_router(router)
     app.include_router(knowledge_router)
@@ -141,5 +157,6 @@ def create_app(
         checks["rabbitmq"] = functools.partial(broker.ping, 1.0)
     app.router.routes.extend(ops_routes(checks, settings.api_key))
     install_error_handlers(app)
+    app.add_middleware(RateLimitHeaders)
     app.add_middleware(BodySizeLimit, large_prefixes=("/api/v1/knowledge-bases",))
     return app

@@ -13,6 +13,7 @@ from shared.errors import (
     Conflict,
     DependencyTimeout,
     DependencyUnavailable,
+    Forbidden,
     InvalidInput,
     NotFound,
     TooManyRequests,
@@ -26,6 +27,7 @@ STATUS_BY_ERROR: list[tuple[type[AppError], int]] = [
     (NotFound, 404),
     (Conflict, 409),
     (Unauthorized, 401),
+    (Forbidden, 403),
     (TooManyRequests, 429),
     (DependencyTimeout, 504),
     (DependencyUnavailable, 503),
@@ -54,7 +56,11 @@ def install_error_handlers(app: FastAPI) -> None:
         status = _status_for(exc)
         if status >= 500:
             logger.warning("request failed: %s", exc.message)
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else {}
+        headers = (
+            {**exc.headers, "Retry-After": str(exc.retry_after)}
+            if isinstance(exc, TooManyRequests)
+            else {}
+        )
         return JSONResponse({"detail": exc.message}, status_code=status, headers=headers)
 
     @app.exception_handler(Exception)

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, File, Path, Request, Response, UploadFile
 from pydantic import BaseModel
 
+from services.gateway.deps import AdminTenantDep
 from services.gateway.knowledge import KnowledgeAdmin
-from services.gateway.routes import TenantDep
 from services.gateway.schemas import ERROR_RESPONSES
 from shared.events import DocumentInfo
 
@@ -71,7 +71,7 @@ async def _upload(
 @router.post("/{kb_id}/documents", response_model=UploadResult, status_code=200)
 async def upload_document(
     kb_id: KbId,
-    tenant: TenantDep,
+    tenant: AdminTenantDep,
     knowledge: KnowledgeDep,
     response: Response,
     file: Annotated[UploadFile, File(description="Markdown, text, HTML or PDF")],
@@ -84,7 +84,7 @@ async def upload_document(
 async def replace_document(
     kb_id: KbId,
     doc_id: str,
-    tenant: TenantDep,
+    tenant: AdminTenantDep,
     knowledge: KnowledgeDep,
     response: Response,
     file: Annotated[UploadFile, File(description="The new content")],
@@ -94,7 +94,9 @@ async def replace_document(
 
 
 @router.get("/{kb_id}/documents", response_model=DocumentList)
-async def list_documents(kb_id: KbId, tenant: TenantDep, knowledge: KnowledgeDep) -> DocumentList:
+async def list_documents(
+    kb_id: KbId, tenant: AdminTenantDep, knowledge: KnowledgeDep
+) -> DocumentList:
     """The knowledge base's documents by name."""
     documents = [_out(d) for d in await knowledge.documents(tenant, kb_id)]
     return DocumentList(documents=documents, total=len(documents))
@@ -102,7 +104,7 @@ async def list_documents(kb_id: KbId, tenant: TenantDep, knowledge: KnowledgeDep
 
 @router.delete("/{kb_id}/documents/{doc_id}", status_code=204)
 async def delete_document(
-    kb_id: KbId, doc_id: str, tenant: TenantDep, knowledge: KnowledgeDep
+    kb_id: KbId, doc_id: str, tenant: AdminTenantDep, knowledge: KnowledgeDep
 ) -> Response:
     """Remove a document and its chunks; answers it no longer cites are refreshed at once."""
     await knowledge.delete(tenant, kb_id, doc_id)

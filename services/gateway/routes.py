@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
 from services.gateway.chat import CacheHit, ChatService, TurnHandle
+from services.gateway.deps import AdminTenantDep, ChatDep, SettingsDep, TenantDep
 from services.gateway.schemas import (
     ERROR_RESPONSES,
     ChatData,
@@ -18,33 +19,10 @@ from services.gateway.schemas import (
     InvalidateResponse,
 )
 from services.gateway.sse import SSE_HEADERS, Framer, framer_for, public_event
-from shared.errors import AppError, Conflict, DependencyUnavailable, Unauthorized
+from shared.errors import AppError, Conflict, DependencyUnavailable
 from shared.events import TurnCompleted
-from shared.security import key_accepted
 from shared.settings import Settings
 from shared.stores.idempotency import PENDING
-
-
-def get_settings(request: Request) -> Settings:
-    """The app's settings."""
-    return request.app.state.settings  # type: ignore[no-any-return]
-
-
-def get_chat_service(request: Request) -> ChatService:
-    """The app's chat service."""
-    return request.app.state.chat  # type: ignore[no-any-return]
-
-
-def require_tenant(request: Request, settings: Annotated[Settings, Depends(get_settings)]) -> str:
-    """The caller's tenant; 401 unless the API key matches (skipped when API_KEY is empty)."""
-    if not key_accepted(settings.api_key, request.headers):
-        raise Unauthorized("Invalid or missing API key (send X-API-Key or Authorization: Bearer)")
-    return settings.tenant_id
-
-
-TenantDep = Annotated[str, Depends(require_tenant)]
-ChatDep = Annotated[ChatService, Depends(get_chat_service)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 
@@ -176,6 +154,6 @@ async def chat_stream(
 
 
 @router.post("/performance/cache/invalidate", response_model=InvalidateResponse, tags=["ops"])
-async def invalidate_cache(tenant: TenantDep, service: ChatDep) -> InvalidateResponse:
+async def invalidate_cache(tenant: AdminTenantDep, service: ChatDep) -> InvalidateResponse:
     """Make every cached answer of the caller's tenant stale."""
     return InvalidateResponse(epoch=await service.cache.invalidate(tenant))

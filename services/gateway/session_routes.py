@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
-from services.gateway.routes import ChatDep, TenantDep
+from services.gateway.deps import ChatDep, TenantDep
 from services.gateway.schemas import ERROR_RESPONSES
 from shared.errors import NotFound
 

@@ -1,4 +1,5 @@
-"""A cluster-wide cap on concurrent LLM calls: leases in a Redis sorted set that expire.
+"""Cluster-wide caps (LLM calls in flight, open connections per tenant): expiring leases in a
+Redis sorted set.
 
 A lease's score is its expiry time, so a process that dies holding one frees it when the
 lease runs out instead of leaking capacity forever.
@@ -14,7 +15,8 @@ from shared.stores.redis_client import KeySpace, translate_redis_errors
 
 _ACQUIRE = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+if not redis.call('ZSCORE', KEYS[1], ARGV[4])
+   and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
 return 1
 """
@@ -23,23 +25,27 @@ return 1
 class RedisLeasePool:
     """At most ``limit`` leases held at once across every process sharing the Redis."""
 
-    def __init__(self, client: redis.Redis, prefix: str, limit: int, lease_seconds: float) -> None:
+    def __init__(
+        self, client: redis.Redis, prefix: str, limit: int, lease_seconds: float, name: str
+    ) -> None:
         self._redis = client
-        self._key = KeySpace(prefix)("global", "llm-leases")
+        self._key = KeySpace(prefix)
+        self._name = name
         self._limit = limit
         self._lease_seconds = lease_seconds
         self._acquire = client.register_script(_ACQUIRE)
 
     @translate_redis_errors
-    async def acquire(self, holder: str) -> bool:
-        """Take a lease for ``holder``; False when the cap is reached."""
+    async def acquire(self, holder: str, scope: str = "global") -> bool:
+        """Take (or renew) a lease for ``holder``; False when the cap is reached."""
         now = time.time()
         granted = await self._acquire(
-            keys=[self._key], args=[now, now + self._lease_seconds, self._limit, holder]
+            keys=[self._key(scope, self._name)],
+            args=[now, now + self._lease_seconds, self._limit, holder],
         )
         return bool(granted)
 
     @translate_redis_errors
-    async def release(self, holder: str) -> None:
+    async def release(self, holder: str, scope: str = "global") -> None:
         """Give the lease back; releasing twice is harmless."""
-        await self._redis.zrem(self._key, holder)
+        await self._redis.zrem(self._key(scope, self._name), holder)

@@ -78,14 +78,18 @@ async def test_an_answer_composed_before_an_invalidation_is_never_served(
 async def test_lease_pool_caps_concurrency_and_frees_expired_leases(
     redis_client: redis.Redis, real_settings: Settings
 ) -> None:
-    pool = RedisLeasePool(redis_client, real_settings.redis_prefix, limit=2, lease_seconds=600)
+    pool = RedisLeasePool(
+        redis_client, real_settings.redis_prefix, limit=2, lease_seconds=600, name="llm"
+    )
     assert await pool.acquire("a") and await pool.acquire("b")
     assert not await pool.acquire("c")
+    assert await pool.acquire("a"), "a holder renews its own lease even at the cap"
+    assert await pool.acquire("c", scope="acme"), "another scope has its own cap"
     await pool.release("a")
     assert await pool.acquire("c")
 
     dying = RedisLeasePool(
-        redis_client, real_settings.redis_prefix + "x", limit=1, lease_seconds=-1
+        redis_client, real_settings.redis_prefix + "x", limit=1, lease_seconds=-1, name="llm"
     )  # already expired: its holder "died"
     assert await dying.acquire("ghost")
     assert await dying.acquire("next")

@@ -1,0 +1,56 @@
+"""FastAPI dependencies: the app's services, and the authenticated, rate-counted caller."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from services.gateway.auth import Authenticator, Principal
+from services.gateway.chat import ChatService
+from shared.settings import Settings
+
+
+def get_settings(request: Request) -> Settings:
+    """The app's settings."""
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_chat_service(request: Request) -> ChatService:
+    """The app's chat service."""
+    return request.app.state.chat  # type: ignore[no-any-return]
+
+
+async def authenticate(request: Request) -> Principal:
+    """The caller, counted against its rate limits (the headers are added on the way out)."""
+    auth: Authenticator = request.app.state.auth
+    principal = await auth.identify(request.headers)
+    request.state.rate_limit = await auth.admit(principal)
+    return principal
+
+
+async def client(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    """A caller allowed to chat: a client key, an end-user token or an admin key."""
+    return principal.require("client", "admin")
+
+
+async def admin(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    """A caller allowed to manage the tenant: knowledge, assistants, cache."""
+    return principal.require("admin")
+
+
+async def client_tenant(principal: Annotated[Principal, Depends(client)]) -> str:
+    """The tenant of a caller allowed to chat."""
+    return principal.tenant_id
+
+
+async def admin_tenant(principal: Annotated[Principal, Depends(admin)]) -> str:
+    """The tenant of an admin caller."""
+    return principal.tenant_id
+
+
+PrincipalDep = Annotated[Principal, Depends(client)]
+TenantDep = Annotated[str, Depends(client_tenant)]
+AdminTenantDep = Annotated[str, Depends(admin_tenant)]
+ChatDep = Annotated[ChatService, Depends(get_chat_service)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
