@@ -43,6 +43,7 @@ from shared.stores.sessions import RedisSessionStore
 
 logger = logging.getLogger(__name__)
 LEASE_MARGIN_SECONDS = 30
+CONNECTION_LEASE_SECONDS = 300  # long-lived sockets renew their slot well within this
 IDEMPOTENCY_TTL = 86_400  # retries come within minutes; a day is generous
 
 
@@ -133,6 +134,14 @@ def create_app(
     )
     app.state.events = RedisEventLog(feeds, settings.redis_prefix, settings.session_ttl_seconds)
     app.state.agent_keys = parse_agent_keys(settings.agent_keys)
+    # A slot per open stream or socket; a crashed gateway's slots expire with their lease.
+    app.state.connections = RedisLeasePool(
+        client,
+        settings.redis_prefix,
+        settings.max_connections_per_tenant or 1_000_000,
+        CONNECTION_LEASE_SECONDS,
+        name="connections",
+    )
     app.state.api_keys = RedisApiKeyStore(client, settings.redis_prefix)
     app.state.auth = Authenticator(
         settings,

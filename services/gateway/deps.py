@@ -8,7 +8,10 @@ from fastapi import Depends, Request
 
 from services.gateway.auth import Authenticator, Principal
 from services.gateway.chat import ChatService
+from services.gateway.schemas import ChatRequest
+from shared.errors import TooManyRequests
 from shared.settings import Settings
+from shared.stores.leases import RedisLeasePool
 
 
 def get_settings(request: Request) -> Settings:
@@ -47,6 +50,26 @@ async def client_tenant(principal: Annotated[Principal, Depends(client)]) -> str
 async def admin_tenant(principal: Annotated[Principal, Depends(admin)]) -> str:
     """The tenant of an admin caller."""
     return principal.tenant_id
+
+
+def on_behalf_of(principal: Principal, request: ChatRequest) -> ChatRequest:
+    """The request as its caller may make it: an end-user token speaks only for its own user."""
+    if principal.user_id is None or request.user_id == principal.user_id:
+        return request
+    return request.model_copy(update={"user_id": principal.user_id})
+
+
+async def open_connection(request: Request | object, principal: Principal, holder: str) -> None:
+    """Count an open stream or socket against its tenant's cap; TooManyRequests past it."""
+    pool: RedisLeasePool = request.app.state.connections  # type: ignore[attr-defined]
+    if not await pool.acquire(holder, scope=principal.tenant_id):
+        raise TooManyRequests("Too many open connections for this tenant", retry_after=1)
+
+
+async def close_connection(request: Request | object, principal: Principal, holder: str) -> None:
+    """Free a connection slot (safe to call twice)."""
+    pool: RedisLeasePool = request.app.state.connections  # type: ignore[attr-defined]
+    await pool.release(holder, scope=principal.tenant_id)
 
 
 PrincipalDep = Annotated[Principal, Depends(client)]
