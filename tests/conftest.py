@@ -24,6 +24,8 @@ def embedded_settings(tmp_path: Path) -> Settings:
         openai_api_key="",
         openai_base_url="",
         token_flush_ms=0,
+        rate_limit_per_key=0,
+        rate_limit_per_tenant=0,
     )
 
 

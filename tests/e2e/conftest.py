@@ -31,7 +31,13 @@ def start_stack(log_dir: Path, orchestrators: int = 1, gateways: int = 1, **env:
             API_KEY=API_KEY,
             AGENT_KEYS=AGENT_KEYS,
             INDEX_DIR=str(log_dir / "index"),
-            **{"TOKEN_FLUSH_MS": "50", **env},
+            # Tests share one key across hundreds of requests; limits get their own tests.
+            **{
+                "TOKEN_FLUSH_MS": "50",
+                "RATE_LIMIT_PER_KEY": "0",
+                "RATE_LIMIT_PER_TENANT": "0",
+                **env,
+            },
         ),
         log_dir=log_dir,
     )
