@@ -25,6 +25,7 @@ from services.gateway.pages import router as pages_router
 from services.gateway.routes import router
 from services.gateway.session_routes import router as sessions_router
 from services.gateway.turn_relay import TurnRelay
+from services.gateway.turn_routes import router as turns_router
 from shared.errors import DependencyUnavailable
 from shared.events import Event, new_id
 from shared.messaging import build_broker, declare_topology, topology_for
@@ -40,6 +41,7 @@ from shared.stores.leases import RedisLeasePool
 from shared.stores.rate_limits import RedisRateLimiter
 from shared.stores.redis_client import connect_redis
 from shared.stores.sessions import RedisSessionStore
+from shared.stores.turn_log import TURN_LOG_TTL_SECONDS, RedisTurnLog
 
 logger = logging.getLogger(__name__)
 LEASE_MARGIN_SECONDS = 30
@@ -100,6 +102,8 @@ def create_app(
             name="llm-leases",
         ),
         relay=relay,
+        # Resumed readers block on the turn log: it uses the feed readers' pool.
+        turn_log=RedisTurnLog(feeds, settings.redis_prefix, TURN_LOG_TTL_SECONDS),
         publish_request=_publisher(broker, detached_publish, queue=topology.chat_requests.name),
         publish_control=_publisher(broker, detached_publish, exchange=topology.turn_control),
     )
@@ -160,6 +164,7 @@ def create_app(
     app.include_router(agent_router)
     app.include_router(customer_router)
     app.include_router(sessions_router)
+    app.include_router(turns_router)
     app.include_router(pages_router)
     checks = {"redis": client.ping}
     if owns_broker:  # the in-memory transport of embedded mode is always there

@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from services.gateway.schemas import ChatData, ChatRequest, ChatResponse
 from services.gateway.turn_relay import TurnRelay
-from shared.errors import DependencyTimeout, InvalidInput, TooManyRequests
-from shared.events import ChatRequested, Event, TurnCancelled, TurnEvent, new_id
+from shared.errors import DependencyTimeout, InvalidInput, NotFound, TooManyRequests
+from shared.events import (
+    ChatRequested,
+    Event,
+    TurnCancelled,
+    TurnEvent,
+    new_id,
+    turn_event_adapter,
+)
 from shared.observability import CACHE_LOOKUPS, bind_turn
 from shared.settings import Settings
 from shared.stores.hot_cache import CachedAnswer, RedisHotCache
 from shared.stores.leases import RedisLeasePool
 from shared.stores.sessions import RedisSessionStore, TurnRecord
+from shared.stores.turn_log import RedisTurnLog
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +54,10 @@ class TurnHandle:
         self._service = service
         self._events = service.relay.register(turn_id)
 
+    async def next_event(self) -> TurnEvent:
+        """The next event as it arrives."""
+        return await self._events.get()
+
     async def events(self, timeout: float) -> AsyncIterator[TurnEvent]:
         """The turn's events up to and including ``done`` or ``error``."""
         while True:
@@ -64,6 +77,10 @@ class TurnHandle:
         """Stop collecting; a turn left unfinished is cancelled for the workers."""
         await self._service.end_turn(self)
 
+    async def close_resumable(self) -> None:
+        """Like close, but an unfinished turn keeps running while a resumed reader follows it."""
+        await self._service.end_turn(self, linger=self._service.settings.resume_grace_seconds)
+
 
 class ChatService:
     """The gateway's side of a turn."""
@@ -75,6 +92,7 @@ class ChatService:
         cache: RedisHotCache,
         leases: RedisLeasePool,
         relay: TurnRelay,
+        turn_log: RedisTurnLog,
         publish_request: Publish,
         publish_control: Publish,
     ) -> None:
@@ -83,6 +101,7 @@ class ChatService:
         self.cache = cache
         self.leases = leases
         self.relay = relay
+        self.turn_log = turn_log
         self._publish_request = publish_request
         self._publish_control = publish_control
 
@@ -111,6 +130,7 @@ class ChatService:
             raise TooManyRequests(TOO_MANY, retry_after=1)
         handle = TurnHandle(self, turn_id, session_id, tenant_id, lease_held)
         try:
+            await self.turn_log.accept(tenant_id, turn_id)
             await self._publish_request(
                 ChatRequested(
                     tenant_id=tenant_id,
@@ -162,11 +182,25 @@ class ChatService:
         )
         return CacheHit(ChatResponse(session_id=session_id, reply=cached.reply, data=data))
 
-    async def end_turn(self, handle: TurnHandle) -> None:
-        """Release what the turn held; tell the workers to stop if it did not finish."""
+    async def end_turn(self, handle: TurnHandle, linger: float = 0) -> None:
+        """Release what the turn held; tell the workers to stop if it did not finish.
+
+        With ``linger``, an unfinished turn first runs on for as long as some reader (on any
+        gateway) keeps resuming it, checked every ``linger`` seconds.
+        """
         if handle.closed:
             return
         handle.closed = True
+        clock = asyncio.get_running_loop().time
+        check_at = clock() + linger
+        while linger and not handle.finished:
+            if clock() >= check_at:
+                if not await self.turn_log.watched(handle.tenant_id, handle.turn_id):
+                    break
+                check_at = clock() + linger
+            with contextlib.suppress(TimeoutError):
+                event = await asyncio.wait_for(handle.next_event(), check_at - clock())
+                handle.finished = event.type in ("done", "error")
         self.relay.unregister(handle.turn_id)
         if handle.lease_held:
             await self.leases.release(handle.turn_id)
@@ -175,3 +209,38 @@ class ChatService:
             await self._publish_control(
                 TurnCancelled(tenant_id=handle.tenant_id, correlation_id=handle.turn_id)
             )
+
+    async def stop(self, tenant_id: str, turn_id: str) -> None:
+        """Ask the workers to stop generating; the partial answer is kept, marked stopped."""
+        if not await self.turn_log.exists(tenant_id, turn_id):
+            raise NotFound("No such turn")
+        await self._publish_control(
+            TurnCancelled(tenant_id=tenant_id, correlation_id=turn_id, reason="stopped")
+        )
+
+    async def follow(
+        self, tenant_id: str, turn_id: str, after_seq: int, timeout: float
+    ) -> AsyncIterator[TurnEvent]:
+        """A turn's logged events after ``after_seq``, live until ``done`` or ``error``.
+
+        Works on any gateway; while it reads, the turn's own gateway keeps the turn alive.
+        """
+        if not await self.turn_log.exists(tenant_id, turn_id):
+            raise NotFound("No such turn, or it has expired")
+        grace = max(self.settings.resume_grace_seconds, 1.0)
+        waited = 0.0
+        while True:
+            await self.turn_log.watch(tenant_id, turn_id, grace * 2)
+            batch = await self.turn_log.read(tenant_id, turn_id, after_seq, int(grace * 500))
+            if not batch:
+                waited += grace / 2
+                if waited >= timeout:
+                    raise DependencyTimeout("The turn produced no events in time")
+                continue
+            waited = 0.0
+            for seq, raw in batch:
+                after_seq = seq
+                event = turn_event_adapter.validate_json(raw)
+                yield event
+                if event.type in ("done", "error"):
+                    return

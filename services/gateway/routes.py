@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Iterator
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
-from services.gateway.chat import CacheHit, ChatService, TurnHandle
-from services.gateway.deps import AdminTenantDep, ChatDep, SettingsDep, TenantDep
+from services.gateway.chat import CacheHit, ChatService
+from services.gateway.deps import (
+    AdminTenantDep,
+    ChatDep,
+    PrincipalDep,
+    SettingsDep,
+    close_connection,
+    on_behalf_of,
+    open_connection,
+)
 from services.gateway.schemas import (
     ERROR_RESPONSES,
     ChatData,
@@ -18,9 +26,16 @@ from services.gateway.schemas import (
     ChatResponse,
     InvalidateResponse,
 )
-from services.gateway.sse import SSE_HEADERS, Framer, framer_for, public_event
+from services.gateway.sse import (
+    SSE_HEADERS,
+    Framer,
+    StreamMetrics,
+    event_id,
+    framer_for,
+    public_event,
+)
 from shared.errors import AppError, Conflict, DependencyUnavailable
-from shared.events import TurnCompleted
+from shared.events import TurnCompleted, TurnEvent, new_id
 from shared.settings import Settings
 from shared.stores.idempotency import PENDING
 
@@ -45,26 +60,44 @@ def _response(done: TurnCompleted) -> ChatResponse:
     )
 
 
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        max_length=200,
+        description="Retrying with the same key never starts a second turn: a finished "
+        "request's answer (or stream) is replayed.",
+    ),
+]
+
+
+def _turn_marker(turn_id: str) -> str:
+    return f"turn:{turn_id}"
+
+
 @router.post("/chat", response_model=ChatResponse, tags=["chat"])
 async def chat(
     body: ChatRequest,
-    tenant: TenantDep,
+    principal: PrincipalDep,
     service: ChatDep,
     settings: SettingsDep,
     request: Request,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> ChatResponse:
     """Send a message and wait for the whole reply.
 
-    With an ``Idempotency-Key``, a retry of a finished request gets the same answer and never
-    a second turn; a retry while the first is still running gets 409.
+    With an ``Idempotency-Key``, a retry gets the first request's answer and never a second
+    turn; a retry while the first is still running gets 409.
     """
+    body, tenant = on_behalf_of(principal, body), principal.tenant_id
     if idempotency_key is None:
         return await _answer(body, tenant, service, settings)
     keys = request.app.state.idempotency
     stored = await keys.claim(tenant, idempotency_key)
     if stored == PENDING:
         raise Conflict("A request with this Idempotency-Key is still being processed")
+    if stored is not None and stored.startswith("turn:"):  # first sent as a stream
+        events = service.follow(tenant, stored[5:], 0, settings.turn_timeout_seconds)
+        return await _until_done(events)
     if stored is not None:
         return ChatResponse.model_validate_json(stored)
     try:
@@ -76,6 +109,15 @@ async def chat(
     return response
 
 
+async def _until_done(events: AsyncIterator[TurnEvent]) -> ChatResponse:
+    async for event in events:
+        if event.type == "done":
+            return _response(event)
+        if event.type == "error":
+            raise DependencyUnavailable(event.message)
+    raise AssertionError("unreachable: a turn's events end with done or error")
+
+
 async def _answer(
     body: ChatRequest, tenant: str, service: ChatService, settings: Settings
 ) -> ChatResponse:
@@ -83,73 +125,129 @@ async def _answer(
     if isinstance(started, CacheHit):
         return started.response
     try:
-        async for event in started.events(settings.turn_timeout_seconds):
-            if event.type == "done":
-                return _response(event)
-            if event.type == "error":
-                raise DependencyUnavailable(event.message)
+        return await _until_done(started.events(settings.turn_timeout_seconds))
     finally:
         await started.close()
-    raise AssertionError("unreachable: events() ends with done or error")
 
 
-def _session_of(started: CacheHit | TurnHandle) -> str:
-    return started.response.session_id if isinstance(started, CacheHit) else started.session_id
+def _cached_frames(response: ChatResponse, frame: Framer) -> Iterator[bytes]:
+    data, metrics = response.data, StreamMetrics()
+    references = [r.model_dump() for r in data.references]
+    meta = {"intent": data.intent, "sources": data.sources, "escalate": False}
+    yield frame("meta", {**meta, "references": references}, None)
+    yield frame("token", {"content": response.reply}, None)
+    metrics.saw("token")
+    done = {"turn_count": data.turn_count, "escalate": False, "answer": response.reply}
+    yield frame("done", {**done, "stopped": False}, None)
+    yield frame("metrics", metrics.summary(response.reply), None)
 
 
-async def _stream(
-    started: CacheHit | TurnHandle, timeout: float, frame: Framer
-) -> AsyncIterator[bytes]:
-    if isinstance(started, CacheHit):
-        reply, data = started.response.reply, started.response.data
-        yield frame(
-            "meta",
-            {
-                "intent": data.intent,
-                "sources": data.sources,
-                "escalate": False,
-                "references": [r.model_dump() for r in data.references],
-            },
-        )
-        yield frame("token", {"content": reply})
-        yield frame("done", {"turn_count": data.turn_count, "escalate": False, "answer": reply})
-        return
+async def relay_frames(events: AsyncIterator[TurnEvent], frame: Framer) -> AsyncIterator[bytes]:
+    """A turn's events as frames with their ids, then the metrics; failures stay in-band."""
+    metrics = StreamMetrics()
     try:
-        async for event in started.events(timeout):
-            yield frame(*public_event(event))
+        async for event in events:
+            name, data = public_event(event)
+            metrics.saw(name)
+            yield frame(name, data, event_id(event))
+            if event.type == "done":
+                yield frame("metrics", metrics.summary(event.reply), None)
     except AppError as exc:
         # Headers are sent; the seed contract reports failures in-band with HTTP 200.
-        yield frame("error", {"message": exc.message})
+        yield frame("error", {"message": exc.message}, None)
+
+
+STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {"text/event-stream": {}, "application/x-ndjson": {}},
+        "description": "Events meta, token (many), done, metrics; or error. SSE by default, "
+        "NDJSON lines {id, event, data} with Accept: application/x-ndjson. Each turn event has "
+        "an id; resume with GET /api/v1/turns/{turn_id}/events and Last-Event-ID.",
+    }
+}
 
 
 @router.post(
-    "/chat/stream",
-    tags=["chat"],
-    response_class=StreamingResponse,
-    responses={
-        200: {
-            "content": {"text/event-stream": {}, "application/x-ndjson": {}},
-            "description": "Events: meta, token (many), done; or error. SSE by default; "
-            "NDJSON lines {event, data} with Accept: application/x-ndjson.",
-        }
-    },
+    "/chat/stream", tags=["chat"], response_class=StreamingResponse, responses=STREAM_RESPONSES
 )
 async def chat_stream(
     body: ChatRequest,
-    tenant: TenantDep,
+    principal: PrincipalDep,
     service: ChatDep,
     settings: SettingsDep,
+    request: Request,
     accept: Annotated[str, Header()] = "text/event-stream",
+    idempotency_key: IdempotencyKey = None,
 ) -> StreamingResponse:
-    """Send a message and stream the reply: server-sent events, or NDJSON by ``Accept``."""
-    started = await service.begin(tenant, body)
+    """Send a message and stream the reply: server-sent events, or NDJSON by ``Accept``.
+
+    The ``X-Turn-Id`` header names the turn, to stop it or resume it after a dropped connection.
+    """
+    body, tenant = on_behalf_of(principal, body), principal.tenant_id
     frame, media_type = framer_for(accept)
+    keys = request.app.state.idempotency
+    if idempotency_key is not None:
+        stored = await keys.claim(tenant, idempotency_key)
+        if stored == PENDING:
+            raise Conflict("A request with this Idempotency-Key is still being processed")
+        if stored is not None:
+            return _replay(stored, tenant, service, settings, frame, media_type)
+    slot = new_id("conn")
+    await open_connection(request, principal, slot)
+    try:
+        started = await service.begin(tenant, body)
+    except BaseException:
+        await close_connection(request, principal, slot)
+        if idempotency_key is not None:
+            await keys.release(tenant, idempotency_key)
+        raise
+    if isinstance(started, CacheHit):
+        await close_connection(request, principal, slot)
+        if idempotency_key is not None:
+            await keys.complete(tenant, idempotency_key, started.response.model_dump_json())
+        return StreamingResponse(
+            iter(list(_cached_frames(started.response, frame))),
+            media_type=media_type,
+            headers={**SSE_HEADERS, "X-Session-Id": started.response.session_id},
+        )
+    if idempotency_key is not None:
+        await keys.complete(tenant, idempotency_key, _turn_marker(started.turn_id))
+
+    async def finish() -> None:
+        await close_connection(request, principal, slot)
+        await started.close_resumable()
+
     return StreamingResponse(
-        _stream(started, settings.turn_timeout_seconds, frame),
+        relay_frames(started.events(settings.turn_timeout_seconds), frame),
         media_type=media_type,
-        headers={**SSE_HEADERS, "X-Session-Id": _session_of(started)},
+        headers={**SSE_HEADERS, "X-Session-Id": started.session_id, "X-Turn-Id": started.turn_id},
         # Runs after the stream ends or the client disconnects, even before the first byte.
-        background=BackgroundTask(started.close) if isinstance(started, TurnHandle) else None,
+        background=BackgroundTask(finish),
+    )
+
+
+def _replay(
+    stored: str,
+    tenant: str,
+    service: ChatService,
+    settings: Settings,
+    frame: Framer,
+    media_type: str,
+) -> StreamingResponse:
+    """A retried stream: the first request's turn again, from its first event."""
+    if stored.startswith("turn:"):
+        turn_id = stored[5:]
+        events = service.follow(tenant, turn_id, 0, settings.turn_timeout_seconds)
+        return StreamingResponse(
+            relay_frames(events, frame),
+            media_type=media_type,
+            headers={**SSE_HEADERS, "X-Turn-Id": turn_id},
+        )
+    response = ChatResponse.model_validate_json(stored)
+    return StreamingResponse(
+        iter(list(_cached_frames(response, frame))),
+        media_type=media_type,
+        headers={**SSE_HEADERS, "X-Session-Id": response.session_id},
     )
 
 

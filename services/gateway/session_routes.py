@@ -1,16 +1,19 @@
-"""Session resources: read one, page through its history, reset it, delete it (tenant-scoped:
-another tenant's session is simply not found)."""
+"""Session resources: create, list a user's, read, rename, page through history, reset, delete
+(tenant-scoped: another tenant's session is simply not found)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
 
-from services.gateway.deps import ChatDep, TenantDep
-from services.gateway.schemas import ERROR_RESPONSES
-from shared.errors import NotFound
+from services.gateway.auth import Principal
+from services.gateway.deps import ChatDep, PrincipalDep, TenantDep
+from services.gateway.schemas import ERROR_RESPONSES, Channel
+from shared.errors import InvalidInput, NotFound
+from shared.events import new_id
+from shared.stores.sessions import Session
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"], responses=ERROR_RESPONSES)
 
@@ -27,6 +30,40 @@ class SessionOut(BaseModel):
     current_intent: str
     emotion_score: float
     agent_status: str
+    name: str
+
+
+class SessionCreate(BaseModel):
+    """A new, empty session."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"user_id": "u-1001", "channel": "web", "name": "Returns"}]
+        },
+    )
+
+    user_id: str = Field("anonymous", min_length=1, max_length=128)
+    channel: Channel = "api"
+    name: str = Field("", max_length=200)
+
+
+class SessionRename(BaseModel):
+    """A session's new display name."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "Refund"}]})
+
+    name: str = Field(max_length=200)
+
+
+class SessionList(BaseModel):
+    """A page of a user's sessions, newest first."""
+
+    sessions: list[SessionOut]
+    total: int
+    offset: int
+    limit: int
+    has_more: bool
 
 
 class HistoryPage(BaseModel):
@@ -39,18 +76,80 @@ class HistoryPage(BaseModel):
     has_more: bool
 
 
-@router.get("/{session_id}", response_model=SessionOut)
-async def get_session(session_id: str, tenant: TenantDep, chat: ChatDep) -> SessionOut:
-    """The session's state; 404 if it does not exist for the caller's tenant."""
-    session = await chat.sessions.get(tenant, session_id)
+def _out(session: Session | None) -> SessionOut:
     if session is None:
         raise NotFound("No such session")
     return SessionOut(**{k: getattr(session, k) for k in SessionOut.model_fields})
 
 
+def _user_of(principal: Principal, asked: str | None) -> str:
+    """Whose sessions: an end-user token only ever sees its own user's."""
+    if principal.user_id is not None:
+        return principal.user_id
+    if not asked:
+        raise InvalidInput("user_id is required")
+    return asked
+
+
+@router.post("", response_model=SessionOut, status_code=201)
+async def create_session(body: SessionCreate, principal: PrincipalDep, chat: ChatDep) -> SessionOut:
+    """Start an empty session; its id is then passed with each chat message."""
+    tenant, session_id = principal.tenant_id, new_id("sess")
+    user_id = _user_of(principal, body.user_id)
+    await chat.sessions.get_or_create(tenant, session_id, user_id, body.channel)
+    if body.name:
+        await chat.sessions.rename(tenant, session_id, body.name)
+    return _out(await chat.sessions.get(tenant, session_id))
+
+
+@router.get("", response_model=SessionList)
+async def list_sessions(
+    principal: PrincipalDep,
+    chat: ChatDep,
+    user_id: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> SessionList:
+    """A user's live sessions, newest first."""
+    user = _user_of(principal, user_id)
+    sessions, total = await chat.sessions.of_user(principal.tenant_id, user, offset, limit)
+    return SessionList(
+        sessions=[_out(s) for s in sessions],
+        total=total,
+        offset=offset,
+        limit=limit,
+        has_more=offset + len(sessions) < total,
+    )
+
+
+async def owned_session(session_id: str, principal: PrincipalDep, chat: ChatDep) -> Session:
+    """The addressed session; 404 for another tenant's, or another user's under an end-user token."""
+    session = await chat.sessions.get(principal.tenant_id, session_id)
+    if session is None or principal.user_id not in (None, session.user_id):
+        raise NotFound("No such session")
+    return session
+
+
+SessionDep = Annotated[Session, Depends(owned_session)]
+
+
+@router.get("/{session_id}", response_model=SessionOut)
+async def get_session(session: SessionDep) -> SessionOut:
+    """The session's state; 404 if it does not exist for the caller's tenant."""
+    return _out(session)
+
+
+@router.patch("/{session_id}", response_model=SessionOut)
+async def rename(
+    session: SessionDep, body: SessionRename, tenant: TenantDep, chat: ChatDep
+) -> SessionOut:
+    """Rename the session."""
+    return _out(await chat.sessions.rename(tenant, session.session_id, body.name))
+
+
 @router.get("/{session_id}/messages", response_model=HistoryPage)
 async def history(
-    session_id: str,
+    session: SessionDep,
     tenant: TenantDep,
     chat: ChatDep,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -58,9 +157,9 @@ async def history(
     order: Literal["asc", "desc"] = "asc",
 ) -> HistoryPage:
     """Messages oldest first (``order=desc``: newest first), ``limit`` at a time."""
-    if await chat.sessions.get(tenant, session_id) is None:
-        raise NotFound("No such session")
-    messages, total = await chat.sessions.page(tenant, session_id, offset, limit, order == "desc")
+    messages, total = await chat.sessions.page(
+        tenant, session.session_id, offset, limit, order == "desc"
+    )
     return HistoryPage(
         messages=[m.__dict__ for m in messages],
         total=total,
@@ -71,16 +170,14 @@ async def history(
 
 
 @router.post("/{session_id}/reset", status_code=204)
-async def reset(session_id: str, tenant: TenantDep, chat: ChatDep) -> Response:
+async def reset(session: SessionDep, tenant: TenantDep, chat: ChatDep) -> Response:
     """Forget the conversation; the session id stays usable."""
-    if not await chat.sessions.reset(tenant, session_id):
-        raise NotFound("No such session")
+    await chat.sessions.reset(tenant, session.session_id)
     return Response(status_code=204)
 
 
 @router.delete("/{session_id}", status_code=204)
-async def delete(session_id: str, tenant: TenantDep, chat: ChatDep) -> Response:
+async def delete(session: SessionDep, tenant: TenantDep, chat: ChatDep) -> Response:
     """Delete the session and its history."""
-    if not await chat.sessions.delete(tenant, session_id):
-        raise NotFound("No such session")
+    await chat.sessions.delete(tenant, session.session_id)
     return Response(status_code=204)

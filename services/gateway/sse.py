@@ -1,31 +1,51 @@
-"""Stream framing for the seed's events: server-sent events, or NDJSON when asked for."""
+"""Stream framing for the seed's events: server-sent events, or NDJSON when asked for. Every
+turn event carries an id, ``<turn_id>:<seq>``, which is what a client resumes from."""
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
 from shared.events import TurnEvent
+from shared.text import tokenize
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 NDJSON = "application/x-ndjson"
-Framer = Callable[[str, dict[str, Any]], bytes]
+Framer = Callable[[str, dict[str, Any], str | None], bytes]
 
 
-def frame(event: str, data: dict[str, Any]) -> bytes:
+def frame(event: str, data: dict[str, Any], event_id: str | None = None) -> bytes:
     """One SSE event."""
-    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+    head = f"id: {event_id}\n" if event_id else ""
+    return f"{head}event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
 
 
-def ndjson_line(event: str, data: dict[str, Any]) -> bytes:
-    """One NDJSON line: ``{"event": ..., "data": {...}}``."""
-    return (json.dumps({"event": event, "data": data}, ensure_ascii=False) + "\n").encode()
+def ndjson_line(event: str, data: dict[str, Any], event_id: str | None = None) -> bytes:
+    """One NDJSON line: ``{"id": ..., "event": ..., "data": {...}}``."""
+    line = (
+        {"id": event_id, "event": event, "data": data}
+        if event_id
+        else {"event": event, "data": data}
+    )
+    return (json.dumps(line, ensure_ascii=False) + "\n").encode()
 
 
 def framer_for(accept: str) -> tuple[Framer, str]:
     """NDJSON if the client's Accept header asks for it, otherwise SSE."""
     return (ndjson_line, NDJSON) if NDJSON in accept else (frame, "text/event-stream")
+
+
+def event_id(event: TurnEvent) -> str | None:
+    """The id a client quotes in ``Last-Event-ID`` to resume after this event."""
+    return f"{event.correlation_id}:{event.seq}" if event.seq else None
+
+
+def parse_event_id(raw: str, turn_id: str) -> int:
+    """The sequence number in a ``Last-Event-ID`` of this turn (0: from the start)."""
+    owner, _, seq = raw.rpartition(":")
+    return int(seq) if owner == turn_id and seq.isdigit() else 0
 
 
 def public_event(event: TurnEvent) -> tuple[str, dict[str, Any]]:
@@ -44,5 +64,29 @@ def public_event(event: TurnEvent) -> tuple[str, dict[str, Any]]:
             "turn_count": event.turn_count,
             "escalate": event.escalate_to_human,
             "answer": event.reply,
+            "stopped": event.stopped,
         }
     return "error", {"message": event.message}
+
+
+class StreamMetrics:
+    """Timings of one streamed reply, measured where the client is: at the gateway."""
+
+    def __init__(self) -> None:
+        self._started = time.perf_counter()
+        self._first_token: float | None = None
+
+    def saw(self, event_type: str) -> None:
+        """Note an event going out."""
+        if event_type == "token" and self._first_token is None:
+            self._first_token = time.perf_counter()
+
+    def summary(self, answer: str) -> dict[str, Any]:
+        """Token count (our tokenizer's estimate) and timings in milliseconds."""
+        now = time.perf_counter()
+        first = self._first_token or now
+        return {
+            "output_tokens": len(tokenize(answer, keep_stopwords=True)),
+            "time_to_first_token_ms": round((first - self._started) * 1000, 1),
+            "total_ms": round((now - self._started) * 1000, 1),
+        }

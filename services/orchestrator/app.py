@@ -23,6 +23,7 @@ from shared.stores.event_log import RedisEventLog
 from shared.stores.hot_cache import RedisHotCache
 from shared.stores.redis_client import connect_redis
 from shared.stores.sessions import RedisSessionStore
+from shared.stores.turn_log import TURN_LOG_TTL_SECONDS, RedisTurnLog
 from shared.worker import create_worker_app
 
 
@@ -55,7 +56,8 @@ def create_router(settings: Settings, client: redis.Redis, broker: RabbitBroker)
             CircuitBreaker(settings.llm_breaker_failures, settings.llm_breaker_cooldown_seconds),
         ),
     )
-    router = build_router(deps, topology, instance_id)
+    log = RedisTurnLog(client, settings.redis_prefix, TURN_LOG_TTL_SECONDS)
+    router = build_router(deps, topology, instance_id, log)
     router.include_router(rpc.router())
     return router
 

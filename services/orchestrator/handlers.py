@@ -1,4 +1,5 @@
-"""Orchestrator subscribers: run each requested turn, and stop turns whose client left."""
+"""Orchestrator subscribers: run each requested turn (its events numbered, relayed to the owning
+gateway and logged for resumption), and cancel or stop turns on request."""
 
 from __future__ import annotations
 
@@ -11,17 +12,50 @@ from faststream.rabbit.annotations import RabbitBroker, RabbitMessage
 from services.orchestrator.turns import Turn, TurnDeps
 from shared.errors import AppError
 from shared.events import ChatRequested, Event, TurnCancelled, TurnFailed
+from shared.events.chat import TurnStreamEvent
 from shared.observability import bind_turn
+from shared.stores.turn_log import RedisTurnLog
 from shared.topology import Topology
 
 logger = logging.getLogger(__name__)
 INTERRUPTED = "This turn was interrupted before it finished; please send your message again."
 
 
-def build_router(deps: TurnDeps, topology: Topology, instance_id: str) -> RabbitRouter:
+class _TurnStream:
+    """Numbers a turn's events, sends them to the gateway, then logs them for resumption."""
+
+    def __init__(
+        self, request: ChatRequested, broker: RabbitBroker, log: RedisTurnLog, seq: int = 0
+    ) -> None:
+        self._request = request
+        self._broker = broker
+        self._log = log
+        self._seq = seq
+        self._log_failed = False
+
+    async def emit(self, event: Event) -> None:
+        """Relay one event; a turn-log failure costs resumability, never the turn."""
+        if isinstance(event, TurnStreamEvent):
+            self._seq += 1
+            event = event.model_copy(update={"seq": self._seq})
+        await self._broker.publish(event, queue=self._request.reply_to, mandatory=False)
+        if not isinstance(event, TurnStreamEvent) or self._log_failed:
+            return
+        try:
+            await self._log.append(
+                event.tenant_id, event.correlation_id, event.seq, event.model_dump_json()
+            )
+        except Exception as exc:  # Redis errors of any kind, including id ordering
+            self._log_failed = True
+            logger.warning("turn log unavailable, this turn cannot be resumed: %s", exc)
+
+
+def build_router(
+    deps: TurnDeps, topology: Topology, instance_id: str, log: RedisTurnLog
+) -> RabbitRouter:
     """Subscribers of one orchestrator process."""
     router = RabbitRouter()
-    running: dict[str, asyncio.Task[object]] = {}
+    running: dict[str, tuple[asyncio.Task[object], Turn]] = {}
 
     @router.subscriber(topology.chat_requests)
     async def on_chat_requested(
@@ -29,9 +63,6 @@ def build_router(deps: TurnDeps, topology: Topology, instance_id: str) -> Rabbit
     ) -> None:
         """Run the turn, streaming its events to the gateway that owns it."""
         bind_turn(turn=request.correlation_id, tenant=request.tenant_id, session=request.session_id)
-
-        async def emit(event: Event) -> None:
-            await broker.publish(event, queue=request.reply_to, mandatory=False)
 
         def fail(text: str) -> TurnFailed:
             return TurnFailed(
@@ -42,17 +73,24 @@ def build_router(deps: TurnDeps, topology: Topology, instance_id: str) -> Rabbit
             # A worker died mid-turn: its tokens may already be on screen, so replaying the
             # turn would duplicate them. The session was not written (that is the last step).
             logger.warning("turn was redelivered after a worker failure; failing it cleanly")
-            await emit(fail(INTERRUPTED))
+            seen = await log.last_seq(request.tenant_id, request.correlation_id)
+            await _TurnStream(request, broker, log, seen).emit(fail(INTERRUPTED))
             return
 
-        task = asyncio.create_task(Turn(request, deps, emit).run())
-        running[request.correlation_id] = task
+        emit = _TurnStream(request, broker, log).emit
+        turn = Turn(request, deps, emit)
+        task = asyncio.create_task(turn.run())
+        running[request.correlation_id] = (task, turn)
         try:
             await task
         except asyncio.CancelledError:
             if not task.cancelled():
                 raise
-            logger.info("turn cancelled by its client")
+            if turn.stop_requested:
+                logger.info("turn stopped by its client; keeping the partial answer")
+                await turn.finish_stopped()
+            else:
+                logger.info("turn cancelled by its client")
         except AppError as exc:
             logger.warning("turn failed: %s", exc.message)
             await emit(fail(exc.message))
@@ -66,9 +104,11 @@ def build_router(deps: TurnDeps, topology: Topology, instance_id: str) -> Rabbit
         topology.private_queue(f"orchestrator.{instance_id}.control"), topology.turn_control
     )
     async def on_turn_cancelled(event: TurnCancelled) -> None:
-        """Cancel the turn if this process is running it."""
-        task = running.get(event.correlation_id)
-        if task is not None:
+        """Cancel (or stop, keeping the partial answer) the turn if this process runs it."""
+        found = running.get(event.correlation_id)
+        if found is not None:
+            task, turn = found
+            turn.stop_requested = event.reason == "stopped"
             task.cancel()
 
     return router

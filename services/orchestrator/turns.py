@@ -30,6 +30,7 @@ from shared.events import (
     TurnCompleted,
     TurnStarted,
 )
+from shared.events.chat import Intent
 from shared.events.escalation import VIP_LEVELS, Reason
 from shared.observability import TOKEN_EVENTS, TURN_SECONDS, TURNS
 from shared.settings import Settings
@@ -77,6 +78,10 @@ class Turn:
         self.deps = deps
         self._emit = emit
         self._out = TokenCoalescer(self._emit_tokens, deps.settings.token_flush_ms / 1000)
+        self._sent: list[str] = []
+        self.stop_requested = False
+        self._intent: Intent = "chitchat"
+        self._emotion = 1.0
 
     def _event(self, cls: type[E], **fields: object) -> E:
         return cls(
@@ -85,7 +90,26 @@ class Turn:
 
     async def _emit_tokens(self, text: str) -> None:
         TOKEN_EVENTS.inc()
+        self._sent.append(text)
         await self._emit(self._event(TokensStreamed, content=text))
+
+    async def finish_stopped(self) -> TurnCompleted:
+        """After a stop: keep what the customer already saw, marked stopped, and end the turn."""
+        await self._out.close()
+        reply, req = "".join(self._sent), self.request
+        counts = await self._record(reply, self._intent, self._emotion, "neutral", stopped=True)
+        done = self._event(
+            TurnCompleted,
+            session_id=req.session_id,
+            reply=reply,
+            intent=self._intent,
+            turn_count=counts.turn_count,
+            failed_attempts=counts.failed_attempts,
+            emotion_score=self._emotion,
+            stopped=True,
+        )
+        await self._emit(done)
+        return done
 
     async def run(self) -> TurnCompleted:
         """The whole turn; the session is written once, at the end."""
@@ -97,11 +121,12 @@ class Turn:
             ),
             deps.cache.epoch(req.tenant_id),
         )
-        emotion = emotion_score(req.message)
+        emotion = self._emotion = emotion_score(req.message)
         if session.agent_status == "assigned":
             return await self._pass_to_agent(session, emotion)
         plan = await self._plan(emotion, history, session.current_intent, session.turn_count)
         references = plan.references()
+        self._intent = plan.intent
         member_level = "standard"
         if plan.outcome == "unresolved" or plan.escalate:
             member_level = await self._member_level()
@@ -215,7 +240,7 @@ class Turn:
         return reply
 
     async def _record(
-        self, reply: str, intent: str, emotion: float, outcome: Outcome
+        self, reply: str, intent: str, emotion: float, outcome: Outcome, stopped: bool = False
     ) -> TurnCounts:
         """Write the turn to the session, once per turn id."""
         req = self.request
@@ -231,6 +256,7 @@ class Turn:
                 outcome,
                 req.user_id,
                 req.channel,
+                stopped,
             ),
         )
 

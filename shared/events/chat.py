@@ -28,9 +28,12 @@ class ChatRequested(Event):
 
 
 class TurnCancelled(Event):
-    """The client of a turn went away; whoever runs it should stop."""
+    """Whoever runs the turn should stop: its client went away, or asked to stop generating
+    (then the partial answer is kept, marked stopped)."""
 
     routing_key = "turn.cancelled.v1"
+
+    reason: Literal["client_left", "stopped"] = "client_left"
 
 
 class SubTask(BaseModel):
@@ -43,7 +46,13 @@ class SubTask(BaseModel):
     outcome: str
 
 
-class TurnStarted(Event):
+class TurnStreamEvent(Event):
+    """An event of a turn's stream; ``seq`` numbers them from 1 so a client can resume."""
+
+    seq: int = 0
+
+
+class TurnStarted(TurnStreamEvent):
     """Intent and sources are known; sent before any LLM call."""
 
     routing_key = "turn.started.v1"
@@ -55,7 +64,7 @@ class TurnStarted(Event):
     references: list[Reference] = []
 
 
-class TokensStreamed(Event):
+class TokensStreamed(TurnStreamEvent):
     """A coalesced run of reply tokens."""
 
     routing_key = "turn.tokens.v1"
@@ -64,7 +73,7 @@ class TokensStreamed(Event):
     content: str
 
 
-class TurnCompleted(Event):
+class TurnCompleted(TurnStreamEvent):
     """The turn is committed to the session; carries the whole sync response."""
 
     routing_key = "turn.completed.v1"
@@ -82,9 +91,10 @@ class TurnCompleted(Event):
     sub_tasks: list[SubTask] = []
     resolved: bool = False
     references: list[Reference] = []
+    stopped: bool = False
 
 
-class TurnFailed(Event):
+class TurnFailed(TurnStreamEvent):
     """The turn could not be answered; the client gets an ``error`` event."""
 
     routing_key = "turn.failed.v1"

@@ -21,7 +21,10 @@ if redis.call('SADD', KEYS[3], ARGV[1]) == 0 then
   return {0, tonumber(redis.call('HGET', KEYS[1], 'turn_count') or '0'),
           tonumber(redis.call('HGET', KEYS[1], 'failed_attempts') or '0')}
 end
-redis.call('HSETNX', KEYS[1], 'created_at', ARGV[8])
+if redis.call('HSETNX', KEYS[1], 'created_at', ARGV[8]) == 1 then
+  redis.call('ZADD', KEYS[4], ARGV[8], ARGV[11])
+  redis.call('EXPIRE', KEYS[4], ARGV[2])
+end
 redis.call('HSETNX', KEYS[1], 'user_id', ARGV[9])
 redis.call('HSETNX', KEYS[1], 'channel', ARGV[10])
 redis.call('HSETNX', KEYS[1], 'agent_status', 'bot')
@@ -61,6 +64,7 @@ class Session:
     agent_status: AgentStatus = "bot"
     ticket_id: str = ""
     agent_id: str = ""
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,7 @@ class Message:
     content: str
     at: float = field(default_factory=time.time)
     turn_id: str = ""
+    stopped: bool = False  # the customer stopped the answer part-way
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,7 @@ class TurnRecord:
     outcome: Outcome
     user_id: str = ""
     channel: str = "api"
+    stopped: bool = False
 
 
 @dataclass(frozen=True)
@@ -109,6 +115,7 @@ def _session_from_hash(session_id: str, raw: dict[str, str]) -> Session:
         agent_status=raw.get("agent_status", "bot"),  # type: ignore[arg-type]
         ticket_id=raw.get("ticket_id", ""),
         agent_id=raw.get("agent_id", ""),
+        name=raw.get("name", ""),
     )
 
 
@@ -126,14 +133,21 @@ class RedisSessionStore:
         base = self._key(tenant_id, "session", "{" + session_id + "}")
         return base, f"{base}:history", f"{base}:turns"
 
+    def _user_index(self, tenant_id: str, user_id: str) -> str:
+        return self._key(tenant_id, "user", "{" + user_id + "}", "sessions")
+
     @translate_redis_errors
     async def open(
         self, tenant_id: str, session_id: str, user_id: str, channel: str, last: int = 20
     ) -> tuple[Session, list[Message]]:
         """The session (created with these owner fields if new) and its last messages."""
         state, history, turns = self._keys(tenant_id, session_id)
+        now = time.time()
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hsetnx(state, "created_at", repr(time.time()))
+            pipe.hsetnx(state, "created_at", repr(now))
+            # Harmless for an existing session: NX keeps its first creation time.
+            pipe.zadd(self._user_index(tenant_id, user_id), {session_id: now}, nx=True)
+            pipe.expire(self._user_index(tenant_id, user_id), self._ttl)
             pipe.hsetnx(state, "user_id", user_id)
             pipe.hsetnx(state, "channel", channel)
             pipe.hsetnx(state, "agent_status", "bot")
@@ -174,9 +188,9 @@ class RedisSessionStore:
         """
         now = time.time()
         user = Message("user", turn.user_message, now, turn.turn_id)
-        bot = Message("assistant", turn.reply, now, turn.turn_id)
+        bot = Message("assistant", turn.reply, now, turn.turn_id, turn.stopped)
         recorded, turn_count, failed = await self._record(
-            keys=list(self._keys(tenant_id, session_id)),
+            keys=[*self._keys(tenant_id, session_id), self._user_index(tenant_id, turn.user_id)],
             args=[
                 turn.turn_id,
                 self._ttl,
@@ -188,6 +202,7 @@ class RedisSessionStore:
                 repr(now),
                 turn.user_id,
                 turn.channel,
+                session_id,
             ],
         )
         return TurnCounts(bool(recorded), int(turn_count), int(failed))
@@ -234,7 +249,37 @@ class RedisSessionStore:
     @translate_redis_errors
     async def delete(self, tenant_id: str, session_id: str) -> bool:
         """Remove the session and its history; False if it did not exist."""
-        return bool(await self._redis.delete(*self._keys(tenant_id, session_id)))
+        keys = self._keys(tenant_id, session_id)
+        user_id = await self._redis.hget(keys[0], "user_id")
+        if user_id is not None:
+            await self._redis.zrem(self._user_index(tenant_id, user_id), session_id)
+        return bool(await self._redis.delete(*keys))
+
+    @translate_redis_errors
+    async def rename(self, tenant_id: str, session_id: str, name: str) -> Session | None:
+        """Give the session a display name; None if it does not exist."""
+        state = self._keys(tenant_id, session_id)[0]
+        if not await self._redis.exists(state):
+            return None
+        await self._redis.hset(state, "name", name)
+        return await self.get(tenant_id, session_id)
+
+    @translate_redis_errors
+    async def of_user(
+        self, tenant_id: str, user_id: str, offset: int, limit: int
+    ) -> tuple[list[Session], int]:
+        """A user's live sessions, newest first, and how many there are."""
+        index = self._user_index(tenant_id, user_id)
+        ids = await self._redis.zrevrange(index, 0, -1)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for session_id in ids:
+                pipe.hgetall(self._keys(tenant_id, session_id)[0])
+            states = await pipe.execute()
+        expired = [sid for sid, raw in zip(ids, states, strict=True) if not raw]
+        if expired:  # sessions expire on their own; the index learns it here
+            await self._redis.zrem(index, *expired)
+        live = [_session_from_hash(sid, raw) for sid, raw in zip(ids, states, strict=True) if raw]
+        return live[offset : offset + limit], len(live)
 
     @translate_redis_errors
     async def reset(self, tenant_id: str, session_id: str) -> bool:

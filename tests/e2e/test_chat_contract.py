@@ -70,9 +70,9 @@ def test_stream_sends_meta_then_tokens_then_done(client: httpx.Client) -> None:
     assert response.headers["x-accel-buffering"] == "no"
     names = [name for name, _ in events]
     assert names[0] == "meta"
-    assert names[-1] == "done"
-    assert set(names[1:-1]) == {"token"}
-    meta, done = events[0][1], events[-1][1]
+    assert names[-2:] == ["done", "metrics"]
+    assert set(names[1:-2]) == {"token"}
+    meta, done, metrics = events[0][1], events[-2][1], events[-1][1]
     assert meta["intent"] == "knowledge_qa"
     assert "PaymentMethods.md" in meta["sources"]
     assert meta["escalate"] is False
@@ -81,6 +81,8 @@ def test_stream_sends_meta_then_tokens_then_done(client: httpx.Client) -> None:
     assert "card" in tokens.lower()
     assert done["turn_count"] == 1
     assert done["escalate"] is False
+    assert metrics["output_tokens"] >= len(tokens.split())
+    assert 0 <= metrics["time_to_first_token_ms"] <= metrics["total_ms"]
 
 
 def test_three_turns_in_one_session_count_up(client: httpx.Client) -> None:
@@ -153,7 +155,7 @@ def test_both_gateways_serve_turns(stack: Stack) -> None:
         with httpx.Client(base_url=gateway.url, headers=HEADERS, timeout=30) as http:
             response, events = stream_events(http, {"message": "How do I cancel my order?"})
             assert response.status_code == 200
-            assert [name for name, _ in events][-1] == "done"
+            assert [name for name, _ in events][-2:] == ["done", "metrics"]
 
 
 def test_two_orchestrators_both_take_turns(stack: Stack) -> None:

@@ -45,7 +45,9 @@ def test_hand_off_claim_reply_silence_resolve(client: TestClient) -> None:
 
     inbox = client.get("/api/v1/agent/escalations", headers=ALICE).json()["escalations"]
     assert [c["ticket_id"] for c in inbox] == [card["ticket_id"]]
-    assert client.get("/api/v1/agent/escalations", headers=CLIENT).status_code == 403, "a client key is not an agent key"
+    assert client.get("/api/v1/agent/escalations", headers=CLIENT).status_code == 403, (
+        "a client key is not an agent key"
+    )
 
     ticket = f"/api/v1/agent/escalations/{card['ticket_id']}"
     assert client.post(f"{ticket}/claim", headers=ALICE).json()["card"]["agent_id"] == "alice"

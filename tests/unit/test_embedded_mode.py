@@ -40,9 +40,13 @@ def test_sync_knowledge_answer_cites_its_source(client: TestClient) -> None:
 def test_stream_order_and_answer(client: TestClient) -> None:
     response = client.post("/api/v1/chat/stream", json={"message": "Can I pay with PayPal?"})
     events = _events(response.text)
-    assert events[0][0] == "meta" and events[-1][0] == "done"
+    assert [e for e, _ in events][0] == "meta" and [e for e, _ in events][-2:] == [
+        "done",
+        "metrics",
+    ]
     tokens = "".join(d["content"] for e, d in events if e == "token")
-    assert events[-1][1]["answer"] == tokens
+    assert events[-2][1]["answer"] == tokens
+    assert events[-1][1]["output_tokens"] >= 1
 
 
 def test_order_number_is_remembered_across_turns(client: TestClient) -> None:
@@ -143,9 +147,12 @@ def test_ndjson_stream_when_asked_for(client: TestClient) -> None:
     )
     assert response.headers["content-type"].startswith("application/x-ndjson")
     lines = [json.loads(line) for line in response.text.splitlines()]
-    assert lines[0]["event"] == "meta" and lines[-1]["event"] == "done"
+    assert [line["event"] for line in lines][0] == "meta"
+    assert [line["event"] for line in lines][-2:] == ["done", "metrics"]
     tokens = "".join(line["data"]["content"] for line in lines if line["event"] == "token")
-    assert lines[-1]["data"]["answer"] == tokens
+    assert lines[-2]["data"]["answer"] == tokens
+    turn_events = lines[:-1]
+    assert all(line["id"].endswith(f":{i}") for i, line in enumerate(turn_events, start=1))
 
 
 def test_session_resources(client: TestClient) -> None:

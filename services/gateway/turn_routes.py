@@ -1,0 +1,72 @@
+"""A turn after it started: resume its stream from any gateway, or stop its generation."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+from starlette.background import BackgroundTask
+
+from services.gateway.deps import (
+    ChatDep,
+    PrincipalDep,
+    SettingsDep,
+    TenantDep,
+    close_connection,
+    open_connection,
+)
+from services.gateway.routes import STREAM_RESPONSES, relay_frames
+from services.gateway.schemas import ERROR_RESPONSES
+from services.gateway.sse import SSE_HEADERS, framer_for, parse_event_id
+from shared.errors import NotFound
+from shared.events import new_id
+
+router = APIRouter(prefix="/api/v1/turns", tags=["chat"], responses=ERROR_RESPONSES)
+
+
+class StopAccepted(BaseModel):
+    """The stop was sent; the stream ends with ``done`` carrying ``stopped: true``."""
+
+    turn_id: str
+    status: str = "stopping"
+
+
+@router.get("/{turn_id}/events", response_class=StreamingResponse, responses=STREAM_RESPONSES)
+async def resume(
+    turn_id: str,
+    principal: PrincipalDep,
+    service: ChatDep,
+    settings: SettingsDep,
+    request: Request,
+    last_event_id: Annotated[str | None, Header()] = None,
+    after: Annotated[int | None, Query(ge=0, description="Resume after this seq.")] = None,
+    accept: Annotated[str, Header()] = "text/event-stream",
+) -> StreamingResponse:
+    """The turn's events after ``Last-Event-ID`` (or ``after``): nothing lost, nothing twice.
+
+    Any gateway serves it; while it is read, the turn keeps running even though the first
+    connection dropped.
+    """
+    after_seq = after if after is not None else parse_event_id(last_event_id or "", turn_id)
+    # Checked before the 200: an unknown turn is a 404, not an in-band error.
+    if not await service.turn_log.exists(principal.tenant_id, turn_id):
+        raise NotFound("No such turn, or it has expired")
+    events = service.follow(principal.tenant_id, turn_id, after_seq, settings.turn_timeout_seconds)
+    frame, media_type = framer_for(accept)
+    slot = new_id("conn")
+    await open_connection(request, principal, slot)
+    return StreamingResponse(
+        relay_frames(events, frame),
+        media_type=media_type,
+        headers={**SSE_HEADERS, "X-Turn-Id": turn_id},
+        background=BackgroundTask(close_connection, request, principal, slot),
+    )
+
+
+@router.post("/{turn_id}/stop", response_model=StopAccepted, status_code=202)
+async def stop(turn_id: str, tenant: TenantDep, service: ChatDep) -> StopAccepted:
+    """Stop generating: the LLM call is cancelled and the partial answer kept, marked stopped."""
+    await service.stop(tenant, turn_id)
+    return StopAccepted(turn_id=turn_id)

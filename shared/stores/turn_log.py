@@ -1,0 +1,80 @@
+"""Each turn's events in a Redis Stream, so a dropped client resumes on any gateway, and a retried
+request replays the turn instead of starting another.
+
+Entry ids are ``<seq>-0``: the event's own sequence number, which is also what clients see in
+``Last-Event-ID``. Sequence 0 marks a turn that was accepted but has no events yet.
+"""
+
+from __future__ import annotations
+
+import redis.asyncio as redis
+
+from shared.stores.redis_client import KeySpace, translate_redis_errors
+
+ACCEPTED = "accepted"
+TURN_LOG_TTL_SECONDS = 3_600  # long enough to resume or replay, short enough to stay small
+
+
+class RedisTurnLog:
+    """Append and follow a turn's events; all keys are tenant-scoped."""
+
+    def __init__(self, client: redis.Redis, prefix: str, ttl_seconds: int) -> None:
+        self._redis = client
+        self._key = KeySpace(prefix)
+        self._ttl = ttl_seconds
+
+    def _stream(self, tenant_id: str, turn_id: str) -> str:
+        return self._key(tenant_id, "turn", "{" + turn_id + "}", "events")
+
+    def _watch(self, tenant_id: str, turn_id: str) -> str:
+        return self._key(tenant_id, "turn", "{" + turn_id + "}", "watched")
+
+    @translate_redis_errors
+    async def accept(self, tenant_id: str, turn_id: str) -> None:
+        """Mark the turn as this tenant's before any worker has touched it."""
+        await self.append(tenant_id, turn_id, 0, ACCEPTED)
+
+    @translate_redis_errors
+    async def append(self, tenant_id: str, turn_id: str, seq: int, event_json: str) -> None:
+        """Add event ``seq`` (sequence numbers only grow within a turn)."""
+        stream = self._stream(tenant_id, turn_id)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.xadd(stream, {"e": event_json}, id=f"{seq}-{1 if seq == 0 else 0}")
+            pipe.expire(stream, self._ttl)
+            await pipe.execute()
+
+    @translate_redis_errors
+    async def exists(self, tenant_id: str, turn_id: str) -> bool:
+        """True if this tenant has such a turn (and it has not expired)."""
+        return bool(await self._redis.exists(self._stream(tenant_id, turn_id)))
+
+    @translate_redis_errors
+    async def last_seq(self, tenant_id: str, turn_id: str) -> int:
+        """The newest event's sequence number (0 when there is none)."""
+        newest = await self._redis.xrevrange(self._stream(tenant_id, turn_id), count=1)
+        return int(newest[0][0].split("-")[0]) if newest else 0
+
+    @translate_redis_errors
+    async def read(
+        self, tenant_id: str, turn_id: str, after_seq: int, block_ms: int
+    ) -> list[tuple[int, str]]:
+        """``(seq, event_json)`` after ``after_seq``, waiting up to ``block_ms`` for the first."""
+        found = await self._redis.xread(
+            {self._stream(tenant_id, turn_id): f"{after_seq}-1"}, block=block_ms
+        )
+        return [
+            (int(entry_id.split("-")[0]), fields["e"])
+            for _, entries in found
+            for entry_id, fields in entries
+            if fields["e"] != ACCEPTED
+        ]
+
+    @translate_redis_errors
+    async def watch(self, tenant_id: str, turn_id: str, seconds: float) -> None:
+        """Say a reader is following the turn for the next ``seconds``."""
+        await self._redis.set(self._watch(tenant_id, turn_id), "1", px=max(1, int(seconds * 1000)))
+
+    @translate_redis_errors
+    async def watched(self, tenant_id: str, turn_id: str) -> bool:
+        """True if some reader said it follows the turn and has not gone quiet."""
+        return bool(await self._redis.exists(self._watch(tenant_id, turn_id)))
