@@ -88,3 +88,18 @@ def frontdesk_cli(stack: Stack, *args: str, key: str = API_KEY) -> subprocess.Co
         text=True,
         timeout=120,
     )
+
+
+def issue_key(stack: Stack, tenant: str, role: str, name: str = "") -> str:
+    """A fresh API key from ``frontdesk keys create``, as an operator would issue it."""
+    result = subprocess.run(
+        [sys.executable, "-m", "services.cli", "keys", "create", "--tenant", tenant, "--role", role]
+        + (["--name", name] if name else []),
+        cwd=REPO,
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()

@@ -3,8 +3,6 @@ is cancelled, so we can see what customers would see."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -13,8 +11,9 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import HEADERS, start_stack
+from tests.support.fake_llm import llm_stats, running_fake_llm, wait_for
 from tests.support.sse import stream_events
-from tests.support.stack import REPO, Stack, free_port
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
 LLM_CAP = 2
@@ -22,35 +21,8 @@ LLM_CAP = 2
 
 @pytest.fixture(scope="module")
 def fake_llm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    log = tmp_path_factory.mktemp("fake-llm") / "fake_llm.log"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "bench/fake_llm.py",
-            "--port",
-            str(port),
-            "--tokens-per-second",
-            "20",
-            "--tokens",
-            "40",
-        ],
-        cwd=REPO,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(f"{url}/v1/models", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    with running_fake_llm(tmp_path_factory.mktemp("fake-llm"), 20, 40) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -85,21 +57,8 @@ def normal_llm(fake_llm: str) -> Iterator[None]:
     httpx.post(f"{fake_llm}/_control", json={"mode": "normal"})
 
 
-def _stats(fake_llm: str) -> dict[str, int]:
-    return httpx.get(f"{fake_llm}/_stats").json()  # type: ignore[no-any-return]
-
-
-def _wait_for(predicate, seconds: float = 15) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def test_answer_streams_from_the_llm(llm_client: httpx.Client, fake_llm: str) -> None:
-    before = _stats(fake_llm)["completed"]
+    before = llm_stats(fake_llm)["completed"]
     response, events = stream_events(llm_client, {"message": "What is the warranty on chargers?"})
     names = [name for name, _ in events]
     assert names[0] == "meta" and names[-2:] == ["done", "metrics"]
@@ -109,11 +68,11 @@ def test_answer_streams_from_the_llm(llm_client: httpx.Client, fake_llm: str) ->
     assert len(tokens.split()) == 40  # every token the model produced reached the client
     # Coalescing: 40 tokens over 2 s with a 200 ms window arrive in far fewer events.
     assert 2 <= names.count("token") <= 20
-    assert _stats(fake_llm)["completed"] == before + 1
+    assert llm_stats(fake_llm)["completed"] == before + 1
 
 
 def test_client_disconnect_cancels_the_llm_call(llm_stack: Stack, fake_llm: str) -> None:
-    before = _stats(fake_llm)["cancelled"]
+    before = llm_stats(fake_llm)["cancelled"]
     gateway = llm_stack.of("gateway")[0].url
     with httpx.Client(base_url=gateway, headers=HEADERS, timeout=30) as http:
         with http.stream(
@@ -122,7 +81,7 @@ def test_client_disconnect_cancels_the_llm_call(llm_stack: Stack, fake_llm: str)
             for line in response.iter_lines():
                 if line.startswith("event: token"):
                     break  # the customer closes the tab mid-answer
-    assert _wait_for(lambda: _stats(fake_llm)["cancelled"] >= before + 1)
+    assert wait_for(lambda: llm_stats(fake_llm)["cancelled"] >= before + 1)
 
 
 def test_llm_cap_answers_429_before_publishing(llm_stack: Stack, fake_llm: str) -> None:
@@ -151,7 +110,7 @@ def test_llm_cap_answers_429_before_publishing(llm_stack: Stack, fake_llm: str) 
         assert refused.json() == {"detail": "Too many requests, please retry later"}
         assert int(refused.headers["retry-after"]) >= 1
     # Closing the held streams gives the capacity back.
-    assert _wait_for(
+    assert wait_for(
         lambda: (
             httpx.post(
                 f"{gateway}/api/v1/chat",
@@ -178,7 +137,7 @@ def test_a_stalled_llm_times_out_with_a_clear_error(
     llm_client: httpx.Client, fake_llm: str
 ) -> None:
     httpx.post(f"{fake_llm}/_control", json={"mode": "stall", "stall_seconds": 6})
-    before = _stats(fake_llm)["cancelled"]
+    before = llm_stats(fake_llm)["cancelled"]
     sync = llm_client.post("/api/v1/chat", json={"message": "How do I claim warranty? sync"})
     assert sync.status_code == 504
     assert sync.json() == {"detail": "The assistant did not answer within 3 seconds"}
@@ -188,7 +147,7 @@ def test_a_stalled_llm_times_out_with_a_clear_error(
     assert [name for name, _ in events] == ["meta", "error"]
     assert "did not answer within 3 seconds" in events[-1][1]["message"]
     # Both abandoned turns were cancelled upstream too, not left running.
-    assert _wait_for(lambda: _stats(fake_llm)["cancelled"] >= before + 2)
+    assert wait_for(lambda: llm_stats(fake_llm)["cancelled"] >= before + 2)
 
 
 def test_a_worker_killed_mid_turn_fails_the_turn_cleanly(
@@ -222,10 +181,10 @@ def test_breaker_opens_on_repeated_failures_and_closes_on_recovery(
     httpx.post(f"{fake_llm}/_control", json={"mode": "error"})
     open_seen = False
     for n in range(12):  # each orchestrator opens its own breaker after 2 failures
-        before = _stats(fake_llm)["requests"]
+        before = llm_stats(fake_llm)["requests"]
         body = llm_client.post("/api/v1/chat", json={"message": f"Do you sell gift cards? {n}"})
         assert body.json()["reply"].startswith("I'm having trouble")
-        if _stats(fake_llm)["requests"] == before:
+        if llm_stats(fake_llm)["requests"] == before:
             open_seen = True  # answered with fallback phrasing without calling the model
             break
     assert open_seen
