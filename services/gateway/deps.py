@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from services.gateway.auth import Authenticator, Principal
 from services.gateway.chat import ChatService
@@ -24,7 +25,20 @@ def get_chat_service(request: Request) -> ChatService:
     return request.app.state.chat  # type: ignore[no-any-return]
 
 
-async def authenticate(request: Request) -> Principal:
+# Declared for the OpenAPI document; the Authenticator reads the headers itself.
+API_KEY_HEADER = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="An API key (see `frontdesk keys create`)."
+)
+BEARER = HTTPBearer(
+    auto_error=False, description="An API key, or an end-user JWT when JWT_* is configured."
+)
+
+
+async def authenticate(
+    request: Request,
+    _key: Annotated[str | None, Security(API_KEY_HEADER)] = None,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)] = None,
+) -> Principal:
     """The caller, counted against its rate limits (the headers are added on the way out)."""
     auth: Authenticator = request.app.state.auth
     principal = await auth.identify(request.headers)
