@@ -773,6 +773,10 @@ async def run(
             LLM_MODEL="fake",
             MAX_CONCURRENT_LLM_CALLS="10000",
             API_KEY=API_KEY,
+            # Counted (so their cost is measured) but never reached.
+            RATE_LIMIT_PER_KEY="1000000000",
+            RATE_LIMIT_PER_TENANT="1000000000",
+            MAX_CONNECTIONS_PER_TENANT="1000000",
             LOG_LEVEL="WARNING",
             PYTHONUNBUFFERED="1",
         )
