@@ -12,9 +12,11 @@ import redis.asyncio as redis
 from fastapi import FastAPI
 from faststream.rabbit import RabbitBroker
 
+from services.gateway import openai_compat
 from services.gateway.agent_routes import customer_router
 from services.gateway.agent_routes import router as agent_router
 from services.gateway.agents import AgentDesk, parse_agent_keys
+from services.gateway.assistant_routes import router as assistants_router
 from services.gateway.auth import Authenticator
 from services.gateway.chat import ChatService, Publish
 from services.gateway.errors import install_error_handlers
@@ -33,6 +35,7 @@ from shared.ops import ops_routes
 from shared.rpc import RpcClient
 from shared.settings import Settings
 from shared.stores.api_keys import RedisApiKeyStore
+from shared.stores.assistants import RedisAssistantStore
 from shared.stores.escalations import CARD_TTL_SECONDS, RedisEscalationStore
 from shared.stores.event_log import RedisEventLog
 from shared.stores.hot_cache import RedisHotCache
@@ -90,6 +93,7 @@ def create_app(
     rpc = RpcClient(broker, topology.private_queue(f"gateway.{instance_id}.rpc"))
     broker.include_router(relay.router())
     broker.include_router(rpc.router())
+    assistants = RedisAssistantStore(client, settings.redis_prefix)
     chat = ChatService(
         settings=settings,
         sessions=RedisSessionStore(client, settings.redis_prefix, settings.session_ttl_seconds),
@@ -106,6 +110,7 @@ def create_app(
         turn_log=RedisTurnLog(feeds, settings.redis_prefix, TURN_LOG_TTL_SECONDS),
         publish_request=_publisher(broker, detached_publish, queue=topology.chat_requests.name),
         publish_control=_publisher(broker, detached_publish, exchange=topology.turn_control),
+        assistants=assistants,
     )
 
     @contextlib.asynccontextmanager
@@ -129,6 +134,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.chat = chat
+    app.state.assistants = assistants
     app.state.knowledge = KnowledgeAdmin(rpc, topology)
     app.state.agents = AgentDesk(
         rpc,
@@ -159,13 +165,18 @@ def create_app(
         ),
     )
     app.state.idempotency = RedisIdempotencyStore(client, settings.redis_prefix, IDEMPOTENCY_TTL)
+    app.state.conversations = openai_compat.ConversationMap(
+        client, settings.redis_prefix, settings.session_ttl_seconds
+    )
     app.include_router(router)
     app.include_router(knowledge_router)
+    app.include_router(assistants_router)
     app.include_router(agent_router)
     app.include_router(customer_router)
     app.include_router(sessions_router)
     app.include_router(turns_router)
     app.include_router(pages_router)
+    app.include_router(openai_compat.router)
     checks = {"redis": client.ping}
     if owns_broker:  # the in-memory transport of embedded mode is always there
         checks["rabbitmq"] = functools.partial(broker.ping, 1.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -48,11 +49,19 @@ def _describe_validation(exc: RequestValidationError) -> tuple[int, str]:
     return 422, "; ".join(problems)
 
 
+def error_body(request: Request, status: int, detail: str) -> dict[str, Any]:
+    """``{"detail": ...}``; under ``/v1`` also OpenAI's ``error`` object, which its clients show."""
+    if not request.url.path.startswith("/v1/"):
+        return {"detail": detail}
+    kind = "server_error" if status >= 500 else "invalid_request_error"
+    return {"detail": detail, "error": {"message": detail, "type": kind, "code": status}}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Every error leaves as ``{"detail": "..."}`` with the right status."""
 
     @app.exception_handler(AppError)
-    async def on_app_error(_: Request, exc: AppError) -> JSONResponse:
+    async def on_app_error(request: Request, exc: AppError) -> JSONResponse:
         status = _status_for(exc)
         if status >= 500:
             logger.warning("request failed: %s", exc.message)
@@ -61,14 +70,16 @@ def install_error_handlers(app: FastAPI) -> None:
             if isinstance(exc, TooManyRequests)
             else {}
         )
-        return JSONResponse({"detail": exc.message}, status_code=status, headers=headers)
+        body = error_body(request, status, exc.message)
+        return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(Exception)
-    async def on_bug(_: Request, exc: Exception) -> JSONResponse:
+    async def on_bug(request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error")
-        return JSONResponse({"detail": "Internal error; it has been logged"}, status_code=500)
+        body = error_body(request, 500, "Internal error; it has been logged")
+        return JSONResponse(body, status_code=500)
 
     @app.exception_handler(RequestValidationError)
-    async def on_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         status, detail = _describe_validation(exc)
-        return JSONResponse({"detail": detail}, status_code=status)
+        return JSONResponse(error_body(request, status, detail), status_code=status)
