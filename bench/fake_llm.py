@@ -17,6 +17,8 @@ Endpoints
                   count      -> apply the mode to the next `count` requests only, then go
                                 back to normal (null/absent = until changed)
   GET  /_stats    {"requests", "completed", "cancelled", "errors", "rate_limited", "active"}
+  GET  /_last_request  {"model", "temperature", "max_tokens", "system"} of the last completion
+                  request (null before the first); "system" is its system message
   POST /_stats/reset
 
 Timing: the response has `tokens` tokens (capped by max_tokens / max_completion_tokens);
@@ -68,6 +70,7 @@ class FakeLLMState:
     retry_after: int = 1
     mode_count: int | None = None  # remaining requests the mode applies to; None = forever
     stats: dict[str, int] = field(default_factory=dict)
+    last_request: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         self.reset_stats()
@@ -178,6 +181,10 @@ def create_app(tokens_per_second: float = 50.0, tokens: int = 50) -> FastAPI:
     async def stats() -> dict[str, int]:
         return dict(state.stats)
 
+    @app.get("/_last_request")
+    async def last_request() -> dict[str, Any] | None:
+        return state.last_request
+
     @app.post("/_stats/reset")
     async def reset_stats() -> dict[str, int]:
         state.reset_stats()
@@ -199,6 +206,20 @@ def create_app(tokens_per_second: float = 50.0, tokens: int = 50) -> FastAPI:
                 _error_body("expected a JSON object", "invalid_request_error", "invalid_body"), 400
             )
 
+        messages = body.get("messages") or []
+        state.last_request = {
+            "model": body.get("model"),
+            "temperature": body.get("temperature"),
+            "max_tokens": body.get("max_tokens"),
+            "system": next(
+                (
+                    m.get("content")
+                    for m in messages
+                    if isinstance(m, dict) and m.get("role") == "system"
+                ),
+                None,
+            ),
+        }
         mode = state.take_mode()
         if mode == "error":
             state.stats["errors"] += 1

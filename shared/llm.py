@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Protocol, TypedDict
+from typing import Any, Protocol, TypedDict
 
 import openai
 
@@ -25,8 +25,15 @@ class ChatMessage(TypedDict):
 class ChatModel(Protocol):
     """Something that streams a reply to a prompt."""
 
-    def stream(self, messages: Sequence[ChatMessage]) -> AsyncIterator[str]:
-        """Yield the reply's text pieces as they arrive."""
+    def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        model: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+    ) -> AsyncIterator[str]:
+        """Yield the reply's text pieces as they arrive; None keeps the configured setting."""
         ...
 
 
@@ -90,13 +97,27 @@ class OpenAIChatModel:
             max_retries=1,
         )
 
-    async def stream(self, messages: Sequence[ChatMessage]) -> AsyncIterator[str]:
+    async def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        model: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+    ) -> AsyncIterator[str]:
         """Yield content deltas; vendor errors become Frontdesk errors."""
+        # Unset options are left out, so the endpoint's own defaults apply.
+        options: dict[str, Any] = {
+            k: v
+            for k, v in (("temperature", temperature), ("max_tokens", max_tokens))
+            if v is not None
+        }
         try:
             response = await self._client.chat.completions.create(
-                model=self._model,
+                model=model or self._model,
                 messages=list(messages),
                 stream=True,  # type: ignore[arg-type]
+                **options,
             )
             async with response:
                 async for chunk in response:

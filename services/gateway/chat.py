@@ -21,6 +21,7 @@ from shared.events import (
 )
 from shared.observability import CACHE_LOOKUPS, bind_turn
 from shared.settings import Settings
+from shared.stores.assistants import RedisAssistantStore, cache_for
 from shared.stores.hot_cache import CachedAnswer, RedisHotCache
 from shared.stores.leases import RedisLeasePool
 from shared.stores.sessions import RedisSessionStore, TurnRecord
@@ -95,8 +96,10 @@ class ChatService:
         turn_log: RedisTurnLog,
         publish_request: Publish,
         publish_control: Publish,
+        assistants: RedisAssistantStore | None = None,
     ) -> None:
         self.settings = settings
+        self.assistants = assistants
         self.sessions = sessions
         self.cache = cache
         self.leases = leases
@@ -118,9 +121,14 @@ class ChatService:
         session_id = request.session_id or new_id("sess")
         turn_id = new_id("turn")
         bind_turn(turn=turn_id, tenant=tenant_id, session=session_id)
+        assistant = None
+        if self.assistants is not None:  # NotFound / InvalidInput before anything is published
+            assistant = await self.assistants.resolve(
+                tenant_id, request.assistant_id, request.variables
+            )
         # The session is created by whoever records the turn: this gateway on a cache hit,
-        # the orchestrator otherwise. A hit is then two Redis round trips in all.
-        cached = await self.cache.get(tenant_id, message)
+        # the orchestrator otherwise. A hit is then three Redis round trips in all.
+        cached = await cache_for(self.cache, assistant).get(tenant_id, message)
         CACHE_LOOKUPS.labels(outcome="hit" if cached else "miss").inc()
         if cached is not None:
             return await self._answer_from_cache(tenant_id, session_id, turn_id, request, cached)
@@ -140,6 +148,7 @@ class ChatService:
                     channel=request.channel,
                     message=message,
                     reply_to=self.relay.queue.name,
+                    assistant=assistant,
                 )
             )
         except BaseException:

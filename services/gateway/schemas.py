@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 Channel = Literal["web", "app", "wechat", "dingtalk", "api"]
 SESSION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+ASSISTANT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+VARIABLE_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+VariableName = Annotated[str, Field(pattern=VARIABLE_NAME_PATTERN)]
+VariableValue = Annotated[str, Field(max_length=1000)]
 
 
 class ChatRequest(BaseModel):
@@ -32,6 +36,18 @@ class ChatRequest(BaseModel):
     )
     channel: Channel = "api"
     user_id: str = Field("anonymous", min_length=1, max_length=128)
+    assistant_id: str | None = Field(
+        None,
+        pattern=ASSISTANT_ID_PATTERN,
+        description="Answer as this assistant (see /api/v1/assistants); omit, or send "
+        "`default`, for the tenant's default assistant.",
+    )
+    variables: dict[VariableName, VariableValue] = Field(
+        default_factory=dict,
+        max_length=32,
+        description="Values of the assistant's prompt variables; declared defaults fill the "
+        "rest, a required one without a value is a 422, undeclared ones are ignored.",
+    )
 
 
 class SubTaskOut(BaseModel):

@@ -10,7 +10,7 @@ from services.orchestrator.coalescer import TokenCoalescer
 from services.orchestrator.extractive import extractive_answer
 from services.orchestrator.replies import LLM_FALLBACK
 from shared.errors import AppError
-from shared.events import Passage
+from shared.events import AssistantSpec, Passage
 from shared.llm import ChatMessage, ChatModel, CircuitBreaker, CircuitOpen
 from shared.observability import LLM_CALLS
 from shared.stores.sessions import Message
@@ -34,7 +34,10 @@ async def stream_text(text: str, out: TokenCoalescer) -> str:
 
 
 def build_prompt(
-    question: str, passages: Sequence[Passage], history: Sequence[Message]
+    question: str,
+    passages: Sequence[Passage],
+    history: Sequence[Message],
+    system_prompt: str = SYSTEM_PROMPT,
 ) -> list[ChatMessage]:
     """System prompt with the passages, then as much recent history as the budget allows."""
     context = "\n\n".join(
@@ -51,7 +54,7 @@ def build_prompt(
         )
     window.reverse()
     return [
-        {"role": "system", "content": f"{SYSTEM_PROMPT}\n\nPassages:\n{context}"},
+        {"role": "system", "content": f"{system_prompt}\n\nPassages:\n{context}"},
         *window,
         {"role": "user", "content": question},
     ]
@@ -70,14 +73,18 @@ class Generator:
         passages: Sequence[Passage],
         history: Sequence[Message],
         out: TokenCoalescer,
+        assistant: AssistantSpec | None = None,
     ) -> tuple[str, bool]:
-        """Stream the reply into ``out``."""
+        """Stream the reply into ``out``, as ``assistant`` (None: the built-in one)."""
         if self._llm is None:
             return await stream_text(extractive_answer(question, passages), out), True
+        system_prompt = (assistant and assistant.system_prompt) or SYSTEM_PROMPT
+        prompt = build_prompt(question, passages, history, system_prompt)
+        options = assistant.llm.options() if assistant else {}
         parts: list[str] = []
         try:
             self._breaker.check()
-            async for piece in self._llm.stream(build_prompt(question, passages, history)):
+            async for piece in self._llm.stream(prompt, **options):
                 parts.append(piece)
                 await out.add(piece)
         except AppError as exc:

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from services.orchestrator import replies
 from services.orchestrator.intents import ORDER_ID
 from services.orchestrator.merchant import MerchantSystems, describe
 from shared.errors import AppError, RetryableError
-from shared.events import Passage, Reference, RetrievalCompleted, RetrievalRequested
+from shared.events import (
+    AssistantSpec,
+    Passage,
+    Reference,
+    RetrievalCompleted,
+    RetrievalRequested,
+)
+from shared.events.assistant import DEFAULT_KNOWLEDGE_BASES
 from shared.events.chat import Intent
 from shared.events.escalation import Reason
 from shared.observability import RETRIEVAL_DEGRADED
@@ -107,9 +115,15 @@ class Planner:
         self._emotion_threshold = emotion_threshold
 
     async def plan_part(
-        self, part: Part, emotion: float, history: list[Message], tenant_id: str, turn_id: str
+        self,
+        part: Part,
+        emotion: float,
+        history: list[Message],
+        tenant_id: str,
+        turn_id: str,
+        assistant: AssistantSpec | None = None,
     ) -> Part:
-        """Fill in how ``part`` is answered."""
+        """Fill in how ``part`` is answered (``assistant`` None: the built-in one)."""
         if part.intent == "chitchat":
             part.reply = replies.chitchat(part.text)
         elif part.intent == "transfer_to_human":
@@ -126,7 +140,7 @@ class Planner:
         elif part.intent == "business_query":
             await self._plan_order(part, history, tenant_id)
         else:
-            await self._plan_knowledge(part, tenant_id, turn_id)
+            await self._plan_knowledge(part, tenant_id, turn_id, assistant)
             if part.intent == "emotion_sensitive" and part.passages:
                 part.reply = replies.EMPATHY
         return part
@@ -152,18 +166,42 @@ class Planner:
             part.reply = describe(order, part.text)
             part.outcome = "resolved"
 
-    async def _plan_knowledge(self, part: Part, tenant_id: str, turn_id: str) -> None:
-        """Fetch passages; none means the part is unresolved."""
-        try:
-            found = await self._retrieve(
-                RetrievalRequested(tenant_id=tenant_id, correlation_id=turn_id, query=part.text)
-            )
-            part.passages = list(found.passages)
-        except AppError as exc:
-            RETRIEVAL_DEGRADED.labels(path="retriever").inc()
-            logger.warning("retrieval failed, answering without sources: %s", exc.message)
+    async def _plan_knowledge(
+        self, part: Part, tenant_id: str, turn_id: str, assistant: AssistantSpec | None
+    ) -> None:
+        """Fetch passages from the assistant's knowledge bases; none means unresolved."""
+        kb_ids = assistant.knowledge_bases if assistant else DEFAULT_KNOWLEDGE_BASES
+        part.passages = await self._search(part.text, kb_ids, tenant_id, turn_id)
         if part.passages:
             part.outcome = "resolved"
         else:
-            part.reply = replies.NO_CONTENT
+            part.reply = (assistant and assistant.empty_response) or replies.NO_CONTENT
             part.outcome = "unresolved"
+
+    async def _search(
+        self, query: str, kb_ids: Sequence[str], tenant_id: str, turn_id: str
+    ) -> list[Passage]:
+        """Search every knowledge base at once and merge by score; a failed one is skipped."""
+        requests = [
+            RetrievalRequested(tenant_id=tenant_id, correlation_id=turn_id, query=query, kb_id=kb)
+            for kb in dict.fromkeys(kb_ids)
+        ]
+        found = await asyncio.gather(*map(self._retrieve, requests), return_exceptions=True)
+        passages: list[Passage] = []
+        for request, result in zip(requests, found, strict=True):
+            if isinstance(result, AppError):
+                RETRIEVAL_DEGRADED.labels(path="retriever").inc()
+                logger.warning(
+                    "retrieval from %s failed, answering without it: %s",
+                    request.kb_id,
+                    result.message,
+                )
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                passages.extend(result.passages)
+        if len(requests) == 1:
+            return passages
+        # Fused scores come from the same formula in every knowledge base, so they compare.
+        merged = sorted(dict.fromkeys(passages), key=lambda p: p.score, reverse=True)
+        return merged[: requests[0].top_k]

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from services.orchestrator import replies
@@ -34,6 +34,7 @@ from shared.events.chat import Intent
 from shared.events.escalation import VIP_LEVELS, Reason
 from shared.observability import TOKEN_EVENTS, TURN_SECONDS, TURNS
 from shared.settings import Settings
+from shared.stores.assistants import cache_for
 from shared.stores.hot_cache import CachedAnswer, RedisHotCache
 from shared.stores.sessions import (
     Message,
@@ -75,7 +76,8 @@ class Turn:
 
     def __init__(self, request: ChatRequested, deps: TurnDeps, emit: Emit) -> None:
         self.request = request
-        self.deps = deps
+        # Each assistant's answers are cached apart from the others'.
+        self.deps = replace(deps, cache=cache_for(deps.cache, request.assistant))
         self._emit = emit
         self._out = TokenCoalescer(self._emit_tokens, deps.settings.token_flush_ms / 1000)
         self._sent: list[str] = []
@@ -214,7 +216,12 @@ class Turn:
             intents = [guess.intent]
         parts = [
             await deps.planner.plan_part(
-                Part(text, intent), emotion, history, req.tenant_id, req.correlation_id
+                Part(text, intent),
+                emotion,
+                history,
+                req.tenant_id,
+                req.correlation_id,
+                req.assistant,
             )
             for text, intent in zip(texts, intents, strict=True)
         ]
@@ -232,7 +239,7 @@ class Turn:
                 if part.reply:
                     reply += await stream_text(" ", self._out)
                 generated, grounded = await self.deps.generator.answer(
-                    part.text, part.passages, history, self._out
+                    part.text, part.passages, history, self._out, self.request.assistant
                 )
                 reply += generated
                 if not grounded:

@@ -1,5 +1,6 @@
 """Versioned event schemas: one module per area, all on the common envelope."""
 
+from shared.events.assistant import AssistantSpec, LlmSettings
 from shared.events.chat import (
     ChatRequested,
     SubTask,
@@ -56,6 +57,7 @@ __all__ = [
     "ALL_EVENTS",
     "AgentCommandCompleted",
     "AgentCommandRequested",
+    "AssistantSpec",
     "CustomerMessaged",
     "EscalationUpdated",
     "ChatRequested",
@@ -69,6 +71,7 @@ __all__ = [
     "Event",
     "HistoryLine",
     "KnowledgeReply",
+    "LlmSettings",
     "Passage",
     "Reference",
     "RetrievalCompleted",

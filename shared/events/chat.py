@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from shared.events.assistant import AssistantSpec
 from shared.events.envelope import Event
 from shared.events.retrieval import Reference
 
@@ -25,6 +26,8 @@ class ChatRequested(Event):
     channel: Channel
     message: str
     reply_to: str
+    # None: the built-in assistant (no tenant default is stored).
+    assistant: AssistantSpec | None = None
 
 
 class TurnCancelled(Event):
