@@ -28,6 +28,7 @@ from services.gateway.routes import router
 from services.gateway.session_routes import router as sessions_router
 from services.gateway.turn_relay import TurnRelay
 from services.gateway.turn_routes import router as turns_router
+from services.gateway.websocket_chat import router as websocket_router
 from shared.errors import DependencyUnavailable
 from shared.events import Event, new_id
 from shared.messaging import build_broker, declare_topology, topology_for
@@ -177,6 +178,7 @@ def create_app(
     app.include_router(turns_router)
     app.include_router(pages_router)
     app.include_router(openai_compat.router)
+    app.include_router(websocket_router)
     checks = {"redis": client.ping}
     if owns_broker:  # the in-memory transport of embedded mode is always there
         checks["rabbitmq"] = functools.partial(broker.ping, 1.0)

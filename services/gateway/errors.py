@@ -35,7 +35,7 @@ STATUS_BY_ERROR: list[tuple[type[AppError], int]] = [
 ]
 
 
-def _status_for(exc: AppError) -> int:
+def status_for(exc: AppError) -> int:
     return next((status for cls, status in STATUS_BY_ERROR if isinstance(exc, cls)), 503)
 
 
@@ -62,7 +62,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AppError)
     async def on_app_error(request: Request, exc: AppError) -> JSONResponse:
-        status = _status_for(exc)
+        status = status_for(exc)
         if status >= 500:
             logger.warning("request failed: %s", exc.message)
         headers = (

@@ -5,15 +5,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.gateway.auth import Principal
 from services.gateway.deps import ChatDep, PrincipalDep, TenantDep
-from services.gateway.schemas import ERROR_RESPONSES, Channel
+from services.gateway.schemas import (
+    ASSISTANT_ID_PATTERN,
+    ERROR_RESPONSES,
+    Channel,
+    VariableName,
+    VariableValue,
+)
 from shared.errors import InvalidInput, NotFound
 from shared.events import new_id
-from shared.stores.sessions import Session
+from shared.stores.sessions import Message, Session
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"], responses=ERROR_RESPONSES)
 
@@ -46,6 +52,16 @@ class SessionCreate(BaseModel):
     user_id: str = Field("anonymous", min_length=1, max_length=128)
     channel: Channel = "api"
     name: str = Field("", max_length=200)
+    assistant_id: str | None = Field(
+        None, pattern=ASSISTANT_ID_PATTERN, description="Whose opener greets the customer."
+    )
+    variables: dict[VariableName, VariableValue] = Field(default_factory=dict, max_length=32)
+
+
+class SessionCreated(SessionOut):
+    """A new session, with the assistant's opener if it has one (also the first message)."""
+
+    opener: str | None
 
 
 class SessionRename(BaseModel):
@@ -91,15 +107,23 @@ def _user_of(principal: Principal, asked: str | None) -> str:
     return asked
 
 
-@router.post("", response_model=SessionOut, status_code=201)
-async def create_session(body: SessionCreate, principal: PrincipalDep, chat: ChatDep) -> SessionOut:
-    """Start an empty session; its id is then passed with each chat message."""
+@router.post("", response_model=SessionCreated, status_code=201)
+async def create_session(
+    body: SessionCreate, principal: PrincipalDep, chat: ChatDep, request: Request
+) -> SessionCreated:
+    """Start a session; its id is then passed with each chat message."""
     tenant, session_id = principal.tenant_id, new_id("sess")
     user_id = _user_of(principal, body.user_id)
+    opener = await request.app.state.assistants.opener_for(
+        tenant, body.assistant_id, body.variables
+    )
     await chat.sessions.get_or_create(tenant, session_id, user_id, body.channel)
     if body.name:
         await chat.sessions.rename(tenant, session_id, body.name)
-    return _out(await chat.sessions.get(tenant, session_id))
+    if opener:
+        await chat.sessions.append_message(tenant, session_id, Message("assistant", opener))
+    created = _out(await chat.sessions.get(tenant, session_id))
+    return SessionCreated(**created.model_dump(), opener=opener)
 
 
 @router.get("", response_model=SessionList)

@@ -9,7 +9,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.embedded import create_app
-from shared.errors import InvalidInput, NotFound
 from shared.settings import Settings
 
 HEADERS = {"X-API-Key": "test-key"}  # the environment's admin key: tenant "default"
@@ -214,25 +213,30 @@ def test_knowledge_bases_are_searched_and_cached_apart(client: TestClient) -> No
     assert merged["data"]["sources"][0] == "ShippingGuide.md"
 
 
-def test_opener_for_a_new_session(client: TestClient) -> None:
-    store = client.app.state.assistants  # type: ignore[attr-defined]
-    assert client.portal.call(store.opener_for, "default", None) is None
+def test_a_new_session_opens_with_the_assistants_greeting(client: TestClient) -> None:
+    plain = client.post("/api/v1/sessions", json={"user_id": "u-1"}).json()
+    assert plain["opener"] is None, "the built-in assistant has no opener"
     assistant = _create(
         client,
         opener="Hi, I'm {bot} from {company}!",
         variables=[{"name": "company", "required": True}, {"name": "bot", "default": "Ava"}],
         is_default=True,
     )
-    opener = client.portal.call(store.opener_for, "default", assistant["id"], {"company": "Acme"})
-    assert opener == "Hi, I'm Ava from Acme!"
+    named = client.post(
+        "/api/v1/sessions", json={"assistant_id": assistant["id"], "variables": {"company": "Acme"}}
+    ).json()
+    assert named["opener"] == "Hi, I'm Ava from Acme!"
+    history = client.get(f"/api/v1/sessions/{named['session_id']}/messages").json()
+    assert [(m["role"], m["content"]) for m in history["messages"]] == [
+        ("assistant", "Hi, I'm Ava from Acme!")
+    ]
     # The default one when none is named; a required variable it uses must be given.
-    assert client.portal.call(store.opener_for, "default", None, {"company": "Globex"}) == (
-        "Hi, I'm Ava from Globex!"
-    )
-    with pytest.raises(InvalidInput, match="company"):
-        client.portal.call(store.opener_for, "default")
-    with pytest.raises(NotFound):
-        client.portal.call(store.opener_for, "default", "asst-nope")
+    default = client.post("/api/v1/sessions", json={"variables": {"company": "Globex"}}).json()
+    assert default["opener"] == "Hi, I'm Ava from Globex!"
+    missing = client.post("/api/v1/sessions", json={})
+    assert missing.status_code == 422 and "company" in missing.json()["detail"]
+    unknown = client.post("/api/v1/sessions", json={"assistant_id": "asst-nope"})
+    assert unknown.status_code == 404
 
 
 def test_openapi_documents_the_api(client: TestClient) -> None:
