@@ -14,8 +14,12 @@ from shared.errors import DependencyTimeout, InvalidInput, NotFound, TooManyRequ
 from shared.events import (
     ChatRequested,
     Event,
+    Reference,
+    TokensStreamed,
     TurnCancelled,
+    TurnCompleted,
     TurnEvent,
+    TurnStarted,
     new_id,
     turn_event_adapter,
 )
@@ -35,9 +39,42 @@ TOO_MANY = "Too many requests, please retry later"
 
 @dataclass
 class CacheHit:
-    """A turn answered from the hot cache, already recorded in the session."""
+    """A turn answered from the hot cache, already recorded in the session. It streams the
+    same events as a published turn, so every protocol has one code path."""
 
+    tenant_id: str
+    turn_id: str
     response: ChatResponse
+
+    @property
+    def session_id(self) -> str:
+        """The session the turn was recorded in."""
+        return self.response.session_id
+
+    async def events(self, timeout: float) -> AsyncIterator[TurnEvent]:
+        """meta, the whole reply as one token, done."""
+        data, reply = self.response.data, self.response.reply
+        turn = {"tenant_id": self.tenant_id, "correlation_id": self.turn_id}
+        references = [Reference.model_validate(r.model_dump()) for r in data.references]
+        common = {"intent": data.intent, "sources": data.sources, "references": references}
+        yield TurnStarted(**turn, seq=1, **common)
+        yield TokensStreamed(**turn, seq=2, content=reply)
+        yield TurnCompleted(
+            **turn,
+            seq=3,
+            **common,
+            session_id=self.session_id,
+            reply=reply,
+            turn_count=data.turn_count,
+            failed_attempts=data.failed_attempts,
+            emotion_score=data.emotion_score,
+            resolved=True,
+        )
+
+    async def close(self) -> None:
+        """Nothing is held for a cached answer."""
+
+    close_resumable = close
 
 
 class TurnHandle:
@@ -189,7 +226,8 @@ class ChatService:
             emotion_score=cached.emotion_score,
             references=cached.references,
         )
-        return CacheHit(ChatResponse(session_id=session_id, reply=cached.reply, data=data))
+        response = ChatResponse(session_id=session_id, reply=cached.reply, data=data)
+        return CacheHit(tenant_id, turn_id, response)
 
     async def end_turn(self, handle: TurnHandle, linger: float = 0) -> None:
         """Release what the turn held; tell the workers to stop if it did not finish.

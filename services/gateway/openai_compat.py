@@ -208,16 +208,6 @@ def _usage(body: CompletionRequest, reply: str) -> Usage:
 
 async def _parts(started: CacheHit | TurnHandle, timeout: float) -> AsyncIterator[str | _Answer]:
     """The reply's pieces as they arrive, then the whole answer; a failed turn raises."""
-    if isinstance(started, CacheHit):
-        response = started.response
-        yield response.reply
-        yield _Answer(
-            response.reply,
-            response.data.intent,
-            response.data.sources,
-            response.data.escalate_to_human,
-        )
-        return
     async for event in started.events(timeout):
         if event.type == "token":
             yield event.content
@@ -251,7 +241,7 @@ async def _stream(
                 sent.append(part)
                 yield chunk({"content": part})
             else:  # what the client saw is what it will send back
-                await remember("".join(sent), _session_of(started))
+                await remember("".join(sent), started.session_id)
     except AppError as exc:
         # Headers are sent; the openai client raises APIError on an ``error`` object.
         yield _sse({"error": {"message": exc.message, "type": "server_error"}})
@@ -316,13 +306,12 @@ async def chat_completions(
         try:
             answer = [p async for p in _parts(started, timeout) if isinstance(p, _Answer)][-1]
         finally:
-            if isinstance(started, TurnHandle):
-                await started.close()
-        session = _session_of(started)
+            await started.close()
+        session = started.session_id
         await remember(answer.reply, session)
         response.headers["X-Session-Id"] = session
         return ChatCompletion(
-            id=_completion_id(started),
+            id=f"chatcmpl-{started.turn_id}",
             created=created,
             model=body.model,
             choices=[Choice(message=AssistantMessage(content=answer.reply))],
@@ -342,14 +331,17 @@ async def chat_completions(
     except BaseException:
         await close_connection(request, principal, slot)
         raise
-    session = _session_of(started)
-    head = {"id": _completion_id(started), "object": "chat.completion.chunk", "created": created}
+    session = started.session_id
+    head = {
+        "id": f"chatcmpl-{started.turn_id}",
+        "object": "chat.completion.chunk",
+        "created": created,
+    }
     frames = _stream(started, body, {**head, "model": body.model}, timeout, remember)
 
     async def finish() -> None:
         await close_connection(request, principal, slot)
-        if isinstance(started, TurnHandle):
-            await started.close()
+        await started.close()
 
     return StreamingResponse(
         frames,
@@ -358,14 +350,6 @@ async def chat_completions(
         # Runs after the stream ends or the client disconnects, even before the first byte.
         background=BackgroundTask(finish),
     )
-
-
-def _session_of(started: CacheHit | TurnHandle) -> str:
-    return started.response.session_id if isinstance(started, CacheHit) else started.session_id
-
-
-def _completion_id(started: CacheHit | TurnHandle) -> str:
-    return new_id("chatcmpl") if isinstance(started, CacheHit) else f"chatcmpl-{started.turn_id}"
 
 
 @router.get("/models", response_model=ModelList, summary="List models (OpenAI compatible)")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
-from services.gateway.chat import CacheHit, ChatService
+from services.gateway.chat import CacheHit, ChatService, TurnHandle
 from services.gateway.deps import (
     AdminTenantDep,
     ChatDep,
@@ -130,18 +130,6 @@ async def _answer(
         await started.close()
 
 
-def _cached_frames(response: ChatResponse, frame: Framer) -> Iterator[bytes]:
-    data, metrics = response.data, StreamMetrics()
-    references = [r.model_dump() for r in data.references]
-    meta = {"intent": data.intent, "sources": data.sources, "escalate": False}
-    yield frame("meta", {**meta, "references": references}, None)
-    yield frame("token", {"content": response.reply}, None)
-    metrics.saw("token")
-    done = {"turn_count": data.turn_count, "escalate": False, "answer": response.reply}
-    yield frame("done", {**done, "stopped": False}, None)
-    yield frame("metrics", metrics.summary(response.reply), None)
-
-
 async def relay_frames(events: AsyncIterator[TurnEvent], frame: Framer) -> AsyncIterator[bytes]:
     """A turn's events as frames with their ids, then the metrics; failures stay in-band."""
     metrics = StreamMetrics()
@@ -201,29 +189,29 @@ async def chat_stream(
         if idempotency_key is not None:
             await keys.release(tenant, idempotency_key)
         raise
-    if isinstance(started, CacheHit):
-        await close_connection(request, principal, slot)
-        if idempotency_key is not None:
-            await keys.complete(tenant, idempotency_key, started.response.model_dump_json())
-        return StreamingResponse(
-            iter(list(_cached_frames(started.response, frame))),
-            media_type=media_type,
-            headers={**SSE_HEADERS, "X-Session-Id": started.response.session_id},
-        )
     if idempotency_key is not None:
-        await keys.complete(tenant, idempotency_key, _turn_marker(started.turn_id))
+        await keys.complete(tenant, idempotency_key, _replayable(started))
 
     async def finish() -> None:
         await close_connection(request, principal, slot)
         await started.close_resumable()
 
+    # A cached answer is sent whole at once: there is nothing to resume.
+    turn = {"X-Turn-Id": started.turn_id} if isinstance(started, TurnHandle) else {}
     return StreamingResponse(
         relay_frames(started.events(settings.turn_timeout_seconds), frame),
         media_type=media_type,
-        headers={**SSE_HEADERS, "X-Session-Id": started.session_id, "X-Turn-Id": started.turn_id},
+        headers={**SSE_HEADERS, "X-Session-Id": started.session_id, **turn},
         # Runs after the stream ends or the client disconnects, even before the first byte.
         background=BackgroundTask(finish),
     )
+
+
+def _replayable(started: CacheHit | TurnHandle) -> str:
+    """What an Idempotency-Key remembers: a cached answer itself, or the turn to replay."""
+    if isinstance(started, CacheHit):
+        return started.response.model_dump_json()
+    return _turn_marker(started.turn_id)
 
 
 def _replay(
@@ -238,16 +226,13 @@ def _replay(
     if stored.startswith("turn:"):
         turn_id = stored[5:]
         events = service.follow(tenant, turn_id, 0, settings.turn_timeout_seconds)
-        return StreamingResponse(
-            relay_frames(events, frame),
-            media_type=media_type,
-            headers={**SSE_HEADERS, "X-Turn-Id": turn_id},
-        )
-    response = ChatResponse.model_validate_json(stored)
+        headers = {"X-Turn-Id": turn_id}
+    else:
+        cached = CacheHit(tenant, new_id("turn"), ChatResponse.model_validate_json(stored))
+        events = cached.events(settings.turn_timeout_seconds)
+        headers = {"X-Session-Id": cached.session_id}
     return StreamingResponse(
-        iter(list(_cached_frames(response, frame))),
-        media_type=media_type,
-        headers={**SSE_HEADERS, "X-Session-Id": response.session_id},
+        relay_frames(events, frame), media_type=media_type, headers={**SSE_HEADERS, **headers}
     )
 
 

@@ -37,11 +37,11 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
 from services.gateway.auth import Principal
-from services.gateway.chat import CacheHit, ChatService
+from services.gateway.chat import ChatService
 from services.gateway.deps import close_connection, on_behalf_of, open_connection
 from services.gateway.errors import status_for
 from services.gateway.limits import MAX_BODY_BYTES
-from services.gateway.schemas import ChatRequest, ChatResponse
+from services.gateway.schemas import ChatRequest
 from services.gateway.sse import StreamMetrics
 from shared.errors import AppError, TooManyRequests
 from shared.events import new_id
@@ -174,9 +174,6 @@ class _ChatSocket:
 
     async def _turn(self, request: ChatRequest, metrics: StreamMetrics) -> None:
         started = await self.service.begin(self.principal.tenant_id, request)
-        if isinstance(started, CacheHit):
-            await self._cached(started.response, metrics)
-            return
         try:
             received = {"message_id": started.turn_id, "session_id": started.session_id}
             await self.send({"type": "message_received", **received})
@@ -213,37 +210,6 @@ class _ChatSocket:
                     await self.send(_error(503, event.message))
         finally:
             await started.close()  # cancels the turn for the workers if it did not finish
-
-    async def _cached(self, response: ChatResponse, metrics: StreamMetrics) -> None:
-        data = response.data
-        await self.send(
-            {
-                "type": "message_received",
-                "message_id": new_id("turn"),
-                "session_id": response.session_id,
-            }
-        )
-        await self.send(
-            {
-                "type": "message_stream_started",
-                "intent": data.intent,
-                "sources": data.sources,
-                "references": [r.model_dump() for r in data.references],
-                "escalate": False,
-            }
-        )
-        metrics.saw("token")
-        await self.send({"type": "message_stream_token", "content": response.reply})
-        ended = {
-            "answer": response.reply,
-            "session_id": response.session_id,
-            "turn_count": data.turn_count,
-            "escalate_to_human": data.escalate_to_human,
-            "intent": data.intent,
-            "stopped": False,
-        }
-        metrics_out = metrics.summary(response.reply)
-        await self.send({"type": "message_stream_ended", **ended, "metrics": metrics_out})
 
     async def renew(self, holder: str) -> None:
         """Keep the connection slot while the socket stays open."""

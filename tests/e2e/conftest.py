@@ -18,8 +18,19 @@ AGENT_KEYS = "alice:alice-key,bob:bob-key"
 HEADERS = {"X-API-Key": API_KEY}
 
 
-def start_stack(log_dir: Path, orchestrators: int = 1, gateways: int = 1, **env: str) -> Stack:
-    """Start gateway(s), orchestrator(s), retriever and escalation; wait until all are ready."""
+def start_stack(
+    log_dir: Path, orchestrators: int = 1, gateways: int = 1, llm: str = "", **env: str
+) -> Stack:
+    """Start gateway(s), orchestrator(s), retriever and escalation; wait until all are ready.
+
+    ``llm``: the base URL of a fake OpenAI-compatible model (see tests/support/fake_llm.py).
+    """
+    if llm:
+        env = {
+            "OPENAI_BASE_URL": f"{llm}/v1",
+            "OPENAI_API_KEY": "fake",
+            "LLM_MODEL": "fake-model",
+        } | env
     require(RABBITMQ_URL, "RabbitMQ")
     require(REDIS_URL, "Redis")
     stack = Stack(

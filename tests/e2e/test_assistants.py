@@ -32,9 +32,7 @@ def assistants_stack(
 ) -> Iterator[Stack]:
     stack = start_stack(
         tmp_path_factory.mktemp("assistants-stack"),
-        OPENAI_BASE_URL=f"{assistants_llm}/v1",
-        OPENAI_API_KEY="fake",
-        LLM_MODEL="fake-model",
+        llm=assistants_llm,
     )
     yield stack
     stack.stop()

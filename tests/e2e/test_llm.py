@@ -30,9 +30,7 @@ def llm_stack(fake_llm: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     stack = start_stack(
         tmp_path_factory.mktemp("llm-stack"),
         orchestrators=2,
-        OPENAI_BASE_URL=f"{fake_llm}/v1",
-        OPENAI_API_KEY="fake",
-        LLM_MODEL="fake-model",
+        llm=fake_llm,
         MAX_CONCURRENT_LLM_CALLS=str(LLM_CAP),
         TOKEN_FLUSH_MS="200",
         TURN_TIMEOUT_SECONDS="3",

@@ -35,9 +35,7 @@ def stack(slow_llm: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     running = start_stack(
         tmp_path_factory.mktemp("stream-control"),
         gateways=2,
-        OPENAI_BASE_URL=f"{slow_llm}/v1",
-        OPENAI_API_KEY="fake",
-        LLM_MODEL="fake-model",
+        llm=slow_llm,
         TOKEN_FLUSH_MS="100",
         RESUME_GRACE_SECONDS="3",
     )

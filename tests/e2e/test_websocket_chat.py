@@ -139,9 +139,7 @@ def limited(slow_llm: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     """A stack with that model, 2 messages a second per socket and 2 sockets per tenant."""
     running = start_stack(
         Path(tmp_path_factory.mktemp("ws-limits")),
-        OPENAI_BASE_URL=f"{slow_llm}/v1",
-        OPENAI_API_KEY="fake",
-        LLM_MODEL="fake-model",
+        llm=slow_llm,
         WS_MESSAGES_PER_SECOND="2",
         MAX_CONNECTIONS_PER_TENANT="2",
     )
