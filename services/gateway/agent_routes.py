@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from services.gateway.agents import AgentDesk
 from services.gateway.auth import Principal
-from services.gateway.deps import TenantDep, authenticate
+from services.gateway.deps import authenticate
 from services.gateway.event_streams import follow
 from services.gateway.schemas import ERROR_RESPONSES
 from services.gateway.sse import SSE_HEADERS
@@ -142,29 +142,6 @@ async def agent_feed(
     stream = events.agent_feed(tenant)
     return StreamingResponse(
         follow(events, stream, last_event_id or "$"),
-        media_type="text/event-stream",
-        headers=SSE_HEADERS,
-    )
-
-
-customer_router = APIRouter(prefix="/api/v1/sessions", tags=["chat"], responses=ERROR_RESPONSES)
-
-
-@customer_router.get("/{session_id}/events", response_class=StreamingResponse)
-async def session_events(
-    session_id: str,
-    tenant: TenantDep,
-    events: EventsDep,
-    last_event_id: Annotated[str | None, Header()] = None,
-) -> StreamingResponse:
-    """Live hand-off events for the customer: queued, agent_joined, agent_message, agent_left.
-
-    Starts from the session's first event unless Last-Event-ID says otherwise, so a widget
-    that reconnects (or opens late) never misses an agent's message.
-    """
-    stream = events.session_stream(tenant, session_id)
-    return StreamingResponse(
-        follow(events, stream, last_event_id or "0"),
         media_type="text/event-stream",
         headers=SSE_HEADERS,
     )

@@ -13,7 +13,6 @@ from fastapi import FastAPI
 from faststream.rabbit import RabbitBroker
 
 from services.gateway import openai_compat
-from services.gateway.agent_routes import customer_router
 from services.gateway.agent_routes import router as agent_router
 from services.gateway.agents import AgentDesk, parse_agent_keys
 from services.gateway.assistant_routes import router as assistants_router
@@ -173,7 +172,6 @@ def create_app(
     app.include_router(knowledge_router)
     app.include_router(assistants_router)
     app.include_router(agent_router)
-    app.include_router(customer_router)
     app.include_router(sessions_router)
     app.include_router(turns_router)
     app.include_router(pages_router)

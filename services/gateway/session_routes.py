@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.gateway.agent_routes import EventsDep
 from services.gateway.auth import Principal
 from services.gateway.deps import ChatDep, PrincipalDep, TenantDep
+from services.gateway.event_streams import follow
 from services.gateway.schemas import (
     ASSISTANT_ID_PATTERN,
     ERROR_RESPONSES,
@@ -17,6 +20,7 @@ from services.gateway.schemas import (
     VariableName,
     VariableValue,
 )
+from services.gateway.sse import SSE_HEADERS
 from shared.errors import InvalidInput, NotFound
 from shared.events import new_id
 from shared.stores.sessions import Message, Session
@@ -205,3 +209,23 @@ async def delete(session: SessionDep, tenant: TenantDep, chat: ChatDep) -> Respo
     """Delete the session and its history."""
     await chat.sessions.delete(tenant, session.session_id)
     return Response(status_code=204)
+
+
+@router.get("/{session_id}/events", response_class=StreamingResponse, tags=["chat"])
+async def session_events(
+    session: SessionDep,
+    tenant: TenantDep,
+    events: EventsDep,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> StreamingResponse:
+    """Live hand-off events for the customer: queued, agent_joined, agent_message, agent_left.
+
+    Starts from the session's first event unless Last-Event-ID says otherwise, so a widget
+    that reconnects (or opens late) never misses an agent's message.
+    """
+    stream = events.session_stream(tenant, session.session_id)
+    return StreamingResponse(
+        follow(events, stream, last_event_id or "0"),
+        media_type="text/event-stream",
+        headers=SSE_HEADERS,
+    )

@@ -20,6 +20,8 @@ pytestmark = pytest.mark.e2e
 RESUME_Q = {"message": "How do returns work for opened items?"}
 STOP_Q = {"message": "What is the warranty on chargers?"}
 RETRY_Q = {"message": "How long does express shipping take?"}
+NDJSON_Q = {"message": "How do I track my parcel?"}
+NDJSON = {"Accept": "application/x-ndjson"}
 Event = tuple[str | None, str, dict[str, Any]]  # (id, event, data)
 
 
@@ -156,3 +158,27 @@ def test_another_tenant_can_neither_resume_nor_stop_a_turn(
     resumed = httpx.get(f"{gateway}/api/v1/turns/{turn_id}/events", headers=stranger)
     assert resumed.status_code == 404
     assert first.get(f"/api/v1/turns/{turn_id}/events").status_code == 200
+
+
+def test_ndjson_read_with_plain_httpx_streams_and_resumes(
+    first: httpx.Client, second: httpx.Client
+) -> None:
+    lines: list[dict[str, Any]] = []
+    with first.stream("POST", "/api/v1/chat/stream", json=NDJSON_Q, headers=NDJSON) as response:
+        assert response.headers["content-type"].startswith("application/x-ndjson")
+        turn_id = response.headers["x-turn-id"]
+        for line in response.iter_lines():
+            lines.append(json.loads(line))
+            if sum(1 for seen in lines if seen["event"] == "token") == 2:
+                break
+    after = int(lines[-1]["id"].rpartition(":")[2])
+    with second.stream(
+        "GET", f"/api/v1/turns/{turn_id}/events", params={"after": after}, headers=NDJSON
+    ) as response:
+        lines += [json.loads(line) for line in response.iter_lines() if line]
+
+    assert [line["event"] for line in lines][-2:] == ["done", "metrics"]
+    ids = [line["id"] for line in lines[:-1]]
+    assert ids == [f"{turn_id}:{n}" for n in range(1, len(ids) + 1)]
+    tokens = "".join(line["data"]["content"] for line in lines if line["event"] == "token")
+    assert tokens == lines[-2]["data"]["answer"]

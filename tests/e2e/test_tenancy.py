@@ -84,6 +84,7 @@ def test_sessions_of_another_tenant_are_not_found(as_: dict[str, httpx.Client]) 
     for method, path, body in [
         ("GET", f"/api/v1/sessions/{session}", None),
         ("GET", f"/api/v1/sessions/{session}/messages", None),
+        ("GET", f"/api/v1/sessions/{session}/events", None),
         ("PATCH", f"/api/v1/sessions/{session}", {"name": "mine now"}),
         ("POST", f"/api/v1/sessions/{session}/reset", None),
         ("DELETE", f"/api/v1/sessions/{session}", None),
