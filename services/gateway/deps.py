@@ -10,6 +10,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from services.gateway.auth import Authenticator, Principal
 from services.gateway.chat import ChatService
 from services.gateway.schemas import ChatRequest
+from shared import observability
 from shared.errors import TooManyRequests
 from shared.settings import Settings
 from shared.stores.leases import RedisLeasePool
@@ -42,6 +43,7 @@ async def authenticate(
     """The caller, counted against its rate limits (the headers are added on the way out)."""
     auth: Authenticator = request.app.state.auth
     principal = await auth.identify(request.headers)
+    observability.tenant_id.set(principal.tenant_id)  # on every log line of the request
     request.state.rate_limit = await auth.admit(principal)
     return principal
 

@@ -43,6 +43,7 @@ from services.gateway.errors import status_for
 from services.gateway.limits import MAX_BODY_BYTES
 from services.gateway.schemas import ChatRequest
 from services.gateway.sse import StreamMetrics
+from shared import observability
 from shared.errors import AppError, TooManyRequests
 from shared.events import new_id
 from shared.settings import Settings
@@ -228,6 +229,7 @@ async def _admit(websocket: WebSocket, holder: str) -> Principal:
     principal: Principal = (await auth.identify(websocket.headers, query_key)).require(
         "client", "admin"
     )
+    observability.tenant_id.set(principal.tenant_id)  # on every log line of the socket
     await auth.admit(principal)
     await open_connection(websocket, principal, holder)
     return principal

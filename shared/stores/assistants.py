@@ -22,6 +22,10 @@ PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 TEMPLATED = ("system_prompt", "opener", "empty_response")
 DEFAULT_ALIAS = "default"  # an assistant id that means "the tenant's default"
 MAX_ASSISTANTS = 100
+# Chat reads the tenant's assistant on every turn: a gateway keeps what it read this long, so
+# an edit made on another gateway takes effect there within these seconds.
+MEMO_SECONDS = 5.0
+MEMO_ENTRIES = 10_000
 
 # ARGV: id, json, default ('1' make it the default, '0' stop it being one, '' leave as is),
 # must exist ('1' update, '0' create), the most assistants a tenant may have.
@@ -181,6 +185,12 @@ class RedisAssistantStore:
         self._save = client.register_script(_SAVE)
         self._delete = client.register_script(_DELETE)
         self._default = client.register_script(_DEFAULT)
+        self._memo: dict[tuple[str, str | None], tuple[float, Assistant | None]] = {}
+
+    def _forget(self, tenant_id: str) -> None:
+        """Drop what this process remembers of a tenant's assistants (after it wrote them)."""
+        for key in [k for k in self._memo if k[0] == tenant_id]:
+            del self._memo[key]
 
     def _keys(self, tenant_id: str) -> list[str]:
         return [
@@ -191,6 +201,7 @@ class RedisAssistantStore:
     async def _write(
         self, tenant_id: str, assistant: Assistant, default: str, update: bool
     ) -> None:
+        self._forget(tenant_id)
         outcome = await self._save(
             keys=self._keys(tenant_id),
             args=[
@@ -275,15 +286,28 @@ class RedisAssistantStore:
     @translate_redis_errors
     async def delete(self, tenant_id: str, assistant_id: str) -> None:
         """Remove the assistant (if it was the default, the built-in one takes over)."""
+        self._forget(tenant_id)
         if not await self._delete(keys=self._keys(tenant_id), args=[assistant_id]):
             raise NotFound("No such assistant")
 
     async def find(self, tenant_id: str, assistant_id: str | None) -> Assistant | None:
         """The named assistant (NotFound if absent), or the default one (None: built-in)."""
-        if assistant_id is None or assistant_id == DEFAULT_ALIAS:
-            return await self.default(tenant_id)
-        assistant = await self.get(tenant_id, assistant_id)
-        if assistant is None:
+        if assistant_id == DEFAULT_ALIAS:
+            assistant_id = None
+        now = time.monotonic()
+        remembered = self._memo.get((tenant_id, assistant_id))
+        if remembered is not None and remembered[0] > now:
+            assistant = remembered[1]
+        else:
+            assistant = await (
+                self.default(tenant_id)
+                if assistant_id is None
+                else self.get(tenant_id, assistant_id)
+            )
+            if len(self._memo) >= MEMO_ENTRIES:
+                self._memo.clear()
+            self._memo[(tenant_id, assistant_id)] = (now + MEMO_SECONDS, assistant)
+        if assistant is None and assistant_id is not None:
             raise NotFound("No such assistant")
         return assistant
 
