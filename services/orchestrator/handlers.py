@@ -82,15 +82,16 @@ def build_router(
         task = asyncio.create_task(turn.run())
         running[request.correlation_id] = (task, turn)
         try:
-            await task
-        except asyncio.CancelledError:
-            if not task.cancelled():
-                raise
-            if turn.stop_requested:
+            try:
+                await task
+            except asyncio.CancelledError:
+                if not task.cancelled():
+                    raise
+                if not turn.stop_requested:
+                    logger.info("turn cancelled by its client")
+                    return
                 logger.info("turn stopped by its client; keeping the partial answer")
-                await turn.finish_stopped()
-            else:
-                logger.info("turn cancelled by its client")
+                await turn.finish_stopped()  # its failures are the turn's, handled below
         except AppError as exc:
             logger.warning("turn failed: %s", exc.message)
             await emit(fail(exc.message))

@@ -146,3 +146,14 @@ def test_sessions_are_created_listed_newest_first_and_renamed(client: TestClient
     left = client.get("/api/v1/sessions", params={"user_id": "u-9"}, headers=ADMIN).json()
     assert {s["session_id"] for s in left["sessions"]} == {ids[0], ids[2]}
     assert client.get("/api/v1/sessions", headers=ADMIN).status_code == 422, "whose sessions?"
+
+
+def test_development_mode_needs_no_key_but_refuses_a_wrong_one(
+    embedded_settings: Settings,
+) -> None:
+    settings = embedded_settings.model_copy(update={"api_key": SecretStr("")})
+    with TestClient(create_app(settings)) as http:
+        assert http.post("/api/v1/chat", json={"message": "hi"}).status_code == 200
+        assert http.get("/api/v1/knowledge-bases/default/documents").status_code == 200
+        wrong = http.post("/api/v1/chat", json={"message": "hi"}, headers={"X-API-Key": "nope"})
+        assert wrong.status_code == 401
