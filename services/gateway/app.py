@@ -48,6 +48,7 @@ from shared.stores.turn_log import TURN_LOG_TTL_SECONDS, RedisTurnLog
 
 logger = logging.getLogger(__name__)
 LEASE_MARGIN_SECONDS = 30
+FEED_SOCKET_TIMEOUT = 30.0
 CONNECTION_LEASE_SECONDS = 300  # long-lived sockets renew their slot well within this
 IDEMPOTENCY_TTL = 86_400  # retries come within minutes; a day is generous
 
@@ -86,7 +87,12 @@ def create_app(
     broker = broker or build_broker(settings, "gateway")
     client = client or connect_redis(settings)
     # Feed readers block on Redis for seconds at a time: give them their own pool.
-    feeds = connect_redis(settings, max_connections=2_000) if settings.redis_url else client
+    # Their socket timeout must outlast the longest blocking read (15 s keep-alives).
+    feeds = (
+        connect_redis(settings, max_connections=2_000, socket_timeout=FEED_SOCKET_TIMEOUT)
+        if settings.redis_url
+        else client
+    )
 
     instance_id = new_id("gw")
     relay = TurnRelay(topology.private_queue(f"gateway.{instance_id}.replies"))

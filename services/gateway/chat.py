@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
+from services.gateway.auth import Principal
 from services.gateway.schemas import ChatData, ChatRequest, ChatResponse
 from services.gateway.turn_relay import TurnRelay
 from shared.errors import DependencyTimeout, InvalidInput, NotFound, TooManyRequests
@@ -145,8 +146,11 @@ class ChatService:
         self._publish_request = publish_request
         self._publish_control = publish_control
 
-    async def begin(self, tenant_id: str, request: ChatRequest) -> CacheHit | TurnHandle:
+    async def begin(self, caller: Principal, request: ChatRequest) -> CacheHit | TurnHandle:
         """Answer from the cache, or publish the turn and return its handle."""
+        tenant_id = caller.tenant_id
+        if caller.user_id is not None:
+            request = await self._as_end_user(caller, request)
         message = request.message.strip()
         if not message:
             raise InvalidInput("message must not be empty or only whitespace")
@@ -193,6 +197,14 @@ class ChatService:
             await handle.close()
             raise
         return handle
+
+    async def _as_end_user(self, caller: Principal, request: ChatRequest) -> ChatRequest:
+        """An end-user token speaks only as its user, and only in that user's sessions."""
+        if request.session_id is not None:
+            session = await self.sessions.get(caller.tenant_id, request.session_id)
+            if session is not None and session.user_id != caller.user_id:
+                raise NotFound("No such session")
+        return request.model_copy(update={"user_id": caller.user_id})
 
     async def _answer_from_cache(
         self,

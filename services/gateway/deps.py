@@ -9,7 +9,6 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from services.gateway.auth import Authenticator, Principal
 from services.gateway.chat import ChatService
-from services.gateway.schemas import ChatRequest
 from shared import observability
 from shared.errors import TooManyRequests
 from shared.settings import Settings
@@ -66,13 +65,6 @@ async def client_tenant(principal: Annotated[Principal, Depends(client)]) -> str
 async def admin_tenant(principal: Annotated[Principal, Depends(admin)]) -> str:
     """The tenant of an admin caller."""
     return principal.tenant_id
-
-
-def on_behalf_of(principal: Principal, request: ChatRequest) -> ChatRequest:
-    """The request as its caller may make it: an end-user token speaks only for its own user."""
-    if principal.user_id is None or request.user_id == principal.user_id:
-        return request
-    return request.model_copy(update={"user_id": principal.user_id})
 
 
 async def open_connection(request: Request | object, principal: Principal, holder: str) -> None:

@@ -1,4 +1,8 @@
-"""End-user JWTs, for a widget that talks to the gateway directly: HS256, RS256 or a JWKS file."""
+"""End-user JWTs, for a widget that talks to the gateway directly: HS256, RS256 or a JWKS file.
+
+Whoever holds a signing key may name any tenant in the tenant claim: give the keys only to the
+backend that mints tokens for all tenants, or leave JWT_TENANT_CLAIM empty to pin TENANT_ID.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import jwt
 
 from shared.errors import Unauthorized
 from shared.settings import Settings
+from shared.stores.api_keys import TENANT_NAME
 
 
 class EndUserTokens:
@@ -52,7 +57,10 @@ class EndUserTokens:
                 continue
             except jwt.PyJWTError as exc:
                 raise Unauthorized(f"Invalid end-user token: {exc}") from exc
-            tenant = str(claims.get(self._tenant_claim) or self._default_tenant)
+            claimed = claims.get(self._tenant_claim) if self._tenant_claim else None
+            tenant = str(claimed or self._default_tenant)
+            if not TENANT_NAME.fullmatch(tenant):
+                raise Unauthorized("Invalid end-user token: malformed tenant claim")
             return tenant, str(claims["sub"])
         raise Unauthorized("Invalid end-user token: signature does not verify")
 

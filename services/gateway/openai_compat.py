@@ -22,7 +22,6 @@ from services.gateway.deps import (
     PrincipalDep,
     SettingsDep,
     close_connection,
-    on_behalf_of,
     open_connection,
 )
 from services.gateway.schemas import ERROR_RESPONSES, SESSION_ID_PATTERN, ChatRequest
@@ -285,7 +284,8 @@ async def chat_completions(
     message = last.text()
     if last.role != "user" or not message:
         raise InvalidInput("the last message must be a user message with text")
-    chat = on_behalf_of(principal, ChatRequest(message=message, user_id=body.user or "anonymous"))
+    user_id = principal.user_id or body.user or "anonymous"
+    chat = ChatRequest(message=message, user_id=user_id)
     tenant, conversations = principal.tenant_id, request.app.state.conversations
     session_id = x_session_id
     if session_id is None and any(m.role not in SYSTEM_ROLES for m in prior):
@@ -302,7 +302,7 @@ async def chat_completions(
 
     created, timeout = int(time.time()), settings.turn_timeout_seconds
     if not body.stream:
-        started = await service.begin(tenant, chat)
+        started = await service.begin(principal, chat)
         try:
             answer = [p async for p in _parts(started, timeout) if isinstance(p, _Answer)][-1]
         finally:
@@ -327,7 +327,7 @@ async def chat_completions(
     slot = new_id("conn")
     await open_connection(request, principal, slot)
     try:
-        started = await service.begin(tenant, chat)
+        started = await service.begin(principal, chat)
     except BaseException:
         await close_connection(request, principal, slot)
         raise

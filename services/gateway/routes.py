@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -9,6 +10,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
+from services.gateway.auth import Principal
 from services.gateway.chat import CacheHit, ChatService, TurnHandle
 from services.gateway.deps import (
     AdminTenantDep,
@@ -16,7 +18,6 @@ from services.gateway.deps import (
     PrincipalDep,
     SettingsDep,
     close_connection,
-    on_behalf_of,
     open_connection,
 )
 from services.gateway.schemas import (
@@ -38,7 +39,9 @@ from shared.errors import AppError, Conflict, DependencyUnavailable
 from shared.events import TurnCompleted, TurnEvent, new_id
 from shared.settings import Settings
 from shared.stores.idempotency import PENDING
+from shared.stores.turn_log import TURN_LOG_TTL_SECONDS
 
+logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 
 
@@ -70,6 +73,11 @@ IdempotencyKey = Annotated[
 ]
 
 
+def _scoped(principal: Principal, idempotency_key: str) -> str:
+    """Idempotency keys are the caller's own: another key (or end user) never shares them."""
+    return f"{principal.key_id}:{idempotency_key}"
+
+
 def _turn_marker(turn_id: str) -> str:
     return f"turn:{turn_id}"
 
@@ -88,10 +96,10 @@ async def chat(
     With an ``Idempotency-Key``, a retry gets the first request's answer and never a second
     turn; a retry while the first is still running gets 409.
     """
-    body, tenant = on_behalf_of(principal, body), principal.tenant_id
+    tenant = principal.tenant_id
     if idempotency_key is None:
-        return await _answer(body, tenant, service, settings)
-    keys = request.app.state.idempotency
+        return await _answer(body, principal, service, settings)
+    keys, idempotency_key = request.app.state.idempotency, _scoped(principal, idempotency_key)
     stored = await keys.claim(tenant, idempotency_key)
     if stored == PENDING:
         raise Conflict("A request with this Idempotency-Key is still being processed")
@@ -101,7 +109,7 @@ async def chat(
     if stored is not None:
         return ChatResponse.model_validate_json(stored)
     try:
-        response = await _answer(body, tenant, service, settings)
+        response = await _answer(body, principal, service, settings)
     except BaseException:
         await keys.release(tenant, idempotency_key)
         raise
@@ -119,9 +127,9 @@ async def _until_done(events: AsyncIterator[TurnEvent]) -> ChatResponse:
 
 
 async def _answer(
-    body: ChatRequest, tenant: str, service: ChatService, settings: Settings
+    body: ChatRequest, principal: Principal, service: ChatService, settings: Settings
 ) -> ChatResponse:
-    started = await service.begin(tenant, body)
+    started = await service.begin(principal, body)
     if isinstance(started, CacheHit):
         return started.response
     try:
@@ -143,6 +151,9 @@ async def relay_frames(events: AsyncIterator[TurnEvent], frame: Framer) -> Async
     except AppError as exc:
         # Headers are sent; the seed contract reports failures in-band with HTTP 200.
         yield frame("error", {"message": exc.message}, None)
+    except Exception:
+        logger.exception("stream failed unexpectedly")
+        yield frame("error", {"message": "Internal error; it has been logged"}, None)
 
 
 STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -171,26 +182,29 @@ async def chat_stream(
 
     The ``X-Turn-Id`` header names the turn, to stop it or resume it after a dropped connection.
     """
-    body, tenant = on_behalf_of(principal, body), principal.tenant_id
+    tenant = principal.tenant_id
     frame, media_type = framer_for(accept)
     keys = request.app.state.idempotency
     if idempotency_key is not None:
+        idempotency_key = _scoped(principal, idempotency_key)
         stored = await keys.claim(tenant, idempotency_key)
         if stored == PENDING:
             raise Conflict("A request with this Idempotency-Key is still being processed")
         if stored is not None:
             return _replay(stored, tenant, service, settings, frame, media_type)
     slot = new_id("conn")
-    await open_connection(request, principal, slot)
     try:
-        started = await service.begin(tenant, body)
+        await open_connection(request, principal, slot)
+        started = await service.begin(principal, body)
     except BaseException:
         await close_connection(request, principal, slot)
         if idempotency_key is not None:
             await keys.release(tenant, idempotency_key)
         raise
     if idempotency_key is not None:
-        await keys.complete(tenant, idempotency_key, _replayable(started))
+        # A turn can be replayed only while its log lives.
+        ttl = TURN_LOG_TTL_SECONDS if isinstance(started, TurnHandle) else None
+        await keys.complete(tenant, idempotency_key, _replayable(started), ttl)
 
     async def finish() -> None:
         await close_connection(request, principal, slot)

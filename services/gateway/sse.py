@@ -13,6 +13,7 @@ from shared.text import tokenize
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 NDJSON = "application/x-ndjson"
+MAX_SEQ_DIGITS = 9  # a turn has far fewer events; keeps ids valid for Redis Streams
 Framer = Callable[[str, dict[str, Any], str | None], bytes]
 
 
@@ -45,7 +46,8 @@ def event_id(event: TurnEvent) -> str | None:
 def parse_event_id(raw: str, turn_id: str) -> int:
     """The sequence number in a ``Last-Event-ID`` of this turn (0: from the start)."""
     owner, _, seq = raw.rpartition(":")
-    return int(seq) if owner == turn_id and seq.isdigit() else 0
+    valid = owner == turn_id and seq.isascii() and seq.isdigit() and len(seq) <= MAX_SEQ_DIGITS
+    return int(seq) if valid else 0
 
 
 def public_event(event: TurnEvent) -> tuple[str, dict[str, Any]]:

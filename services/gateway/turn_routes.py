@@ -19,7 +19,7 @@ from services.gateway.deps import (
 )
 from services.gateway.routes import STREAM_RESPONSES, relay_frames
 from services.gateway.schemas import ERROR_RESPONSES
-from services.gateway.sse import SSE_HEADERS, framer_for, parse_event_id
+from services.gateway.sse import MAX_SEQ_DIGITS, SSE_HEADERS, framer_for, parse_event_id
 from shared.errors import NotFound
 from shared.events import new_id
 
@@ -41,7 +41,9 @@ async def resume(
     settings: SettingsDep,
     request: Request,
     last_event_id: Annotated[str | None, Header()] = None,
-    after: Annotated[int | None, Query(ge=0, description="Resume after this seq.")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, lt=10**MAX_SEQ_DIGITS, description="Resume after this seq.")
+    ] = None,
     accept: Annotated[str, Header()] = "text/event-stream",
 ) -> StreamingResponse:
     """The turn's events after ``Last-Event-ID`` (or ``after``): nothing lost, nothing twice.

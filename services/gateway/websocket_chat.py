@@ -38,7 +38,7 @@ from pydantic import ValidationError
 
 from services.gateway.auth import Principal
 from services.gateway.chat import ChatService
-from services.gateway.deps import close_connection, on_behalf_of, open_connection
+from services.gateway.deps import close_connection, open_connection
 from services.gateway.errors import status_for
 from services.gateway.limits import MAX_BODY_BYTES
 from services.gateway.schemas import ChatRequest
@@ -148,7 +148,7 @@ class _ChatSocket:
             await self.send(_error(429, message, wait_ms))
             return
         try:
-            request = on_behalf_of(self.principal, ChatRequest.model_validate(data))
+            request = ChatRequest.model_validate(data)
         except ValidationError as exc:
             await self.send(_error(422, _describe(exc)))
             return
@@ -174,7 +174,7 @@ class _ChatSocket:
                 await self.send(_error(500, "Internal error; it has been logged"))
 
     async def _turn(self, request: ChatRequest, metrics: StreamMetrics) -> None:
-        started = await self.service.begin(self.principal.tenant_id, request)
+        started = await self.service.begin(self.principal, request)
         try:
             received = {"message_id": started.turn_id, "session_id": started.session_id}
             await self.send({"type": "message_received", **received})

@@ -19,6 +19,7 @@ from shared.topology import Topology
 
 logger = logging.getLogger(__name__)
 INTERRUPTED = "This turn was interrupted before it finished; please send your message again."
+CANCELLED = "This turn was cancelled: its client left before it finished."
 
 
 class _TurnStream:
@@ -89,6 +90,8 @@ def build_router(
                     raise
                 if not turn.stop_requested:
                     logger.info("turn cancelled by its client")
+                    # Ends the turn's log, so a late resume or retry is told at once.
+                    await emit(fail(CANCELLED))
                     return
                 logger.info("turn stopped by its client; keeping the partial answer")
                 await turn.finish_stopped()  # its failures are the turn's, handled below
@@ -109,7 +112,8 @@ def build_router(
         found = running.get(event.correlation_id)
         if found is not None:
             task, turn = found
-            turn.stop_requested = event.reason == "stopped"
+            # A stop is never undone by a later "client left".
+            turn.stop_requested = turn.stop_requested or event.reason == "stopped"
             task.cancel()
 
     return router

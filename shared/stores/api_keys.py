@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 import time
 from dataclasses import asdict, dataclass
@@ -17,6 +18,7 @@ from shared.stores.redis_client import translate_redis_errors
 Role = Literal["client", "agent", "admin"]
 ROLES: tuple[str, ...] = get_args(Role)
 KEY_PREFIX = "fdk_"
+TENANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 @dataclass(frozen=True)
@@ -48,8 +50,10 @@ class RedisApiKeyStore:
         """Issue a key; the plain key is returned here and nowhere else."""
         if role not in ROLES:
             raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
-        if not tenant_id or ":" in tenant_id:
-            raise InvalidInput("tenant must be a non-empty name without ':'")
+        if not TENANT_NAME.fullmatch(tenant_id):
+            raise InvalidInput("tenant must be 1-64 letters, digits, '.', '_' or '-'")
+        if role == "agent" and not name:
+            raise InvalidInput("an agent key needs --name: it is the agent's id on tickets")
         plain = KEY_PREFIX + secrets.token_urlsafe(32)
         digest = key_hash(plain)
         record = ApiKey(f"key_{digest[:12]}", tenant_id, role, name or role, time.time())  # type: ignore[arg-type]

@@ -26,9 +26,12 @@ class RedisIdempotencyStore:
         return await self._redis.get(name) or PENDING  # type: ignore[no-any-return]
 
     @translate_redis_errors
-    async def complete(self, tenant_id: str, key: str, response_json: str) -> None:
-        """Store the answer for retries."""
-        await self._redis.set(self._key(tenant_id, "idempotency", key), response_json, ex=self._ttl)
+    async def complete(
+        self, tenant_id: str, key: str, response_json: str, ttl_seconds: int | None = None
+    ) -> None:
+        """Store the answer for retries (for ``ttl_seconds`` if the answer lives less long)."""
+        name = self._key(tenant_id, "idempotency", key)
+        await self._redis.set(name, response_json, ex=ttl_seconds or self._ttl)
 
     @translate_redis_errors
     async def release(self, tenant_id: str, key: str) -> None:

@@ -16,7 +16,9 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-def connect_redis(settings: Settings, max_connections: int = 200) -> redis.Redis:
+def connect_redis(
+    settings: Settings, max_connections: int = 200, socket_timeout: float = 5
+) -> redis.Redis:
     """A real Redis client for ``REDIS_URL``, or an in-process fakeredis when it is empty."""
     if not settings.redis_url:
         import fakeredis
@@ -28,7 +30,7 @@ def connect_redis(settings: Settings, max_connections: int = 200) -> redis.Redis
         max_connections=max_connections,
         timeout=5,
         socket_connect_timeout=2,
-        socket_timeout=5,
+        socket_timeout=socket_timeout,
         health_check_interval=15,
         decode_responses=True,
     )

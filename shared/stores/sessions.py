@@ -12,6 +12,8 @@ import redis.asyncio as redis
 from shared.stores.redis_client import KeySpace, translate_redis_errors
 
 Outcome = Literal["resolved", "unresolved", "neutral"]
+ANONYMOUS = "anonymous"  # the default user id: not one person, so never listed
+MAX_SESSIONS_PER_USER = 1_000  # a user's list keeps the newest
 AgentStatus = Literal["bot", "pending", "assigned", "resolved"]
 
 # One round trip, atomic and idempotent: a turn id already recorded changes nothing, so a
@@ -21,8 +23,9 @@ if redis.call('SADD', KEYS[3], ARGV[1]) == 0 then
   return {0, tonumber(redis.call('HGET', KEYS[1], 'turn_count') or '0'),
           tonumber(redis.call('HGET', KEYS[1], 'failed_attempts') or '0')}
 end
-if redis.call('HSETNX', KEYS[1], 'created_at', ARGV[8]) == 1 then
+if redis.call('HSETNX', KEYS[1], 'created_at', ARGV[8]) == 1 and ARGV[9] ~= ARGV[12] then
   redis.call('ZADD', KEYS[4], ARGV[8], ARGV[11])
+  redis.call('ZREMRANGEBYRANK', KEYS[4], 0, -1 - tonumber(ARGV[13]))
   redis.call('EXPIRE', KEYS[4], ARGV[2])
 end
 redis.call('HSETNX', KEYS[1], 'user_id', ARGV[9])
@@ -136,6 +139,14 @@ class RedisSessionStore:
     def _user_index(self, tenant_id: str, user_id: str) -> str:
         return self._key(tenant_id, "user", "{" + user_id + "}", "sessions")
 
+    async def _index(self, tenant_id: str, user_id: str, session_id: str, created: float) -> None:
+        index = self._user_index(tenant_id, user_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(index, {session_id: created})
+            pipe.zremrangebyrank(index, 0, -1 - MAX_SESSIONS_PER_USER)
+            pipe.expire(index, self._ttl)
+            await pipe.execute()
+
     @translate_redis_errors
     async def open(
         self, tenant_id: str, session_id: str, user_id: str, channel: str, last: int = 20
@@ -145,9 +156,6 @@ class RedisSessionStore:
         now = time.time()
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hsetnx(state, "created_at", repr(now))
-            # Harmless for an existing session: NX keeps its first creation time.
-            pipe.zadd(self._user_index(tenant_id, user_id), {session_id: now}, nx=True)
-            pipe.expire(self._user_index(tenant_id, user_id), self._ttl)
             pipe.hsetnx(state, "user_id", user_id)
             pipe.hsetnx(state, "channel", channel)
             pipe.hsetnx(state, "agent_status", "bot")
@@ -158,6 +166,8 @@ class RedisSessionStore:
                 pipe.lrange(history, -last, -1)
             results = await pipe.execute()
         state_raw, history_raw = (results[-2], results[-1]) if last else (results[-1], [])
+        if results[0] and user_id != ANONYMOUS:  # created just now: list it under its user
+            await self._index(tenant_id, user_id, session_id, now)
         messages = [Message(**json.loads(item)) for item in history_raw]
         return _session_from_hash(session_id, state_raw), messages
 
@@ -203,6 +213,8 @@ class RedisSessionStore:
                 turn.user_id,
                 turn.channel,
                 session_id,
+                ANONYMOUS,
+                MAX_SESSIONS_PER_USER,
             ],
         )
         return TurnCounts(bool(recorded), int(turn_count), int(failed))

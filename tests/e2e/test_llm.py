@@ -76,10 +76,14 @@ def test_client_disconnect_cancels_the_llm_call(llm_stack: Stack, fake_llm: str)
         with http.stream(
             "POST", "/api/v1/chat/stream", json={"message": "How do returns work for opened items?"}
         ) as response:
+            turn_id = response.headers["x-turn-id"]
             for line in response.iter_lines():
                 if line.startswith("event: token"):
                     break  # the customer closes the tab mid-answer
-    assert wait_for(lambda: llm_stats(fake_llm)["cancelled"] >= before + 1)
+        assert wait_for(lambda: llm_stats(fake_llm)["cancelled"] >= before + 1)
+        # Nobody resumed within the grace period; a late resume learns why the answer stops.
+        _, events = stream_events(http, {}, path=f"/api/v1/turns/{turn_id}/events")
+    assert events[-1][0] == "error" and "cancelled" in events[-1][1]["message"]
 
 
 def test_llm_cap_answers_429_before_publishing(llm_stack: Stack, fake_llm: str) -> None:

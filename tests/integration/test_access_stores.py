@@ -7,10 +7,12 @@ import asyncio
 import pytest
 import redis.asyncio as redis
 
-from shared.errors import NotFound
+from services.gateway.app import FEED_SOCKET_TIMEOUT
+from shared.errors import InvalidInput, NotFound
 from shared.settings import Settings
 from shared.stores.api_keys import RedisApiKeyStore
 from shared.stores.rate_limits import RedisRateLimiter
+from shared.stores.redis_client import connect_redis
 from shared.stores.sessions import RedisSessionStore, TurnRecord
 from shared.stores.turn_log import RedisTurnLog
 
@@ -33,6 +35,8 @@ async def test_keys_are_stored_hashed_and_revoked_at_once(
     assert await store.lookup(plain) is None
     with pytest.raises(NotFound):
         await store.revoke(issued.key_id)
+    with pytest.raises(InvalidInput, match="name"):
+        await store.create("acme", "agent")  # an agent key names its agent
 
 
 async def test_concurrent_requests_never_exceed_the_limit(
@@ -73,3 +77,26 @@ async def test_a_users_sessions_are_listed_newest_first_and_forget_expired_ones(
     sessions, total = await store.of_user("acme", "u1", 0, 10)
     assert [s.session_id for s in sessions] == ["s-new"] and total == 1
     assert await store.of_user("globex", "u1", 0, 10) == ([], 0)
+    await store.get_or_create("acme", "s-anon", "anonymous", "web")
+    assert await store.of_user("acme", "anonymous", 0, 10) == ([], 0), "not one person"
+
+
+async def test_a_resumed_reader_blocks_longer_than_the_usual_socket_timeout(
+    redis_client: redis.Redis, real_settings: Settings
+) -> None:
+    # The gateway's feed pool, as app.py builds it: a reader waits out quiet LLM pauses.
+    feeds = connect_redis(real_settings, max_connections=2, socket_timeout=FEED_SOCKET_TIMEOUT)
+    reader = RedisTurnLog(feeds, real_settings.redis_prefix, 600)
+    writer = RedisTurnLog(redis_client, real_settings.redis_prefix, 600)
+    await writer.accept("acme", "quiet")
+
+    async def after_a_pause() -> None:
+        await asyncio.sleep(5.5)  # longer than the default 5 s socket timeout
+        await writer.append("acme", "quiet", 1, "late event")
+
+    pending = asyncio.create_task(after_a_pause())
+    try:
+        assert await reader.read("acme", "quiet", 0, block_ms=8_000) == [(1, "late event")]
+    finally:
+        await pending
+        await feeds.aclose()

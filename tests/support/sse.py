@@ -10,9 +10,11 @@ from httpx_sse import connect_sse
 
 
 def stream_events(
-    client: httpx.Client, body: dict[str, Any]
+    client: httpx.Client, body: dict[str, Any], path: str = "/api/v1/chat/stream"
 ) -> tuple[httpx.Response, list[tuple[str, dict[str, Any]]]]:
-    """POST to the stream endpoint and collect (event, data) pairs until the stream ends."""
-    with connect_sse(client, "POST", "/api/v1/chat/stream", json=body) as source:
+    """POST ``body`` to the stream endpoint (or GET ``path``, without a body) and collect
+    (event, data) pairs until the stream ends."""
+    method = "POST" if body else "GET"
+    with connect_sse(client, method, path, json=body or None) as source:
         events = [(sse.event, json.loads(sse.data)) for sse in source.iter_sse()]
         return source.response, events
