@@ -192,19 +192,21 @@ async def chat_stream(
             raise Conflict("A request with this Idempotency-Key is still being processed")
         if stored is not None:
             return _replay(stored, tenant, service, settings, frame, media_type)
-    slot = new_id("conn")
+    slot, started = new_id("conn"), None
     try:
         await open_connection(request, principal, slot)
         started = await service.begin(principal, body)
+        if idempotency_key is not None:
+            # A turn can be replayed only while its log lives.
+            ttl = TURN_LOG_TTL_SECONDS if isinstance(started, TurnHandle) else None
+            await keys.complete(tenant, idempotency_key, _replayable(started), ttl)
     except BaseException:
         await close_connection(request, principal, slot)
+        if started is not None:
+            await started.close()
         if idempotency_key is not None:
             await keys.release(tenant, idempotency_key)
         raise
-    if idempotency_key is not None:
-        # A turn can be replayed only while its log lives.
-        ttl = TURN_LOG_TTL_SECONDS if isinstance(started, TurnHandle) else None
-        await keys.complete(tenant, idempotency_key, _replayable(started), ttl)
 
     async def finish() -> None:
         await close_connection(request, principal, slot)
