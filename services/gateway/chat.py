@@ -273,6 +273,7 @@ class ChatService:
         """Ask the workers to stop generating; the partial answer is kept, marked stopped."""
         if not await self.turn_log.exists(tenant_id, turn_id):
             raise NotFound("No such turn")
+        await self.turn_log.request_stop(tenant_id, turn_id)
         await self._publish_control(
             TurnCancelled(tenant_id=tenant_id, correlation_id=turn_id, reason="stopped")
         )

@@ -80,6 +80,10 @@ def build_router(
 
         emit = _TurnStream(request, broker, log).emit
         turn = Turn(request, deps, emit)
+        if await log.stop_requested(request.tenant_id, request.correlation_id):
+            # Stopped while it waited in the queue: end it before any work or LLM call.
+            await turn.finish_stopped()
+            return
         task = asyncio.create_task(turn.run())
         running[request.correlation_id] = (task, turn)
         try:

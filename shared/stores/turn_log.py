@@ -29,6 +29,19 @@ class RedisTurnLog:
     def _watch(self, tenant_id: str, turn_id: str) -> str:
         return self._key(tenant_id, "turn", "{" + turn_id + "}", "watched")
 
+    def _stop(self, tenant_id: str, turn_id: str) -> str:
+        return self._key(tenant_id, "turn", "{" + turn_id + "}", "stop")
+
+    @translate_redis_errors
+    async def request_stop(self, tenant_id: str, turn_id: str) -> None:
+        """Remember a stop, for a turn still waiting in the queue when it was asked."""
+        await self._redis.set(self._stop(tenant_id, turn_id), "1", ex=self._ttl)
+
+    @translate_redis_errors
+    async def stop_requested(self, tenant_id: str, turn_id: str) -> bool:
+        """True if the turn's client asked it to stop."""
+        return bool(await self._redis.exists(self._stop(tenant_id, turn_id)))
+
     @translate_redis_errors
     async def accept(self, tenant_id: str, turn_id: str) -> None:
         """Mark the turn as this tenant's before any worker has touched it."""

@@ -21,6 +21,8 @@ RESUME_Q = {"message": "How do returns work for opened items?"}
 STOP_Q = {"message": "What is the warranty on chargers?"}
 RETRY_Q = {"message": "How long does express shipping take?"}
 NDJSON_Q = {"message": "How do I track my parcel?"}
+QUEUED_Q = {"message": "Can I return a gift without the receipt?"}
+BUSY_Q = {"message": "Is there a warranty on cables?"}
 NDJSON = {"Accept": "application/x-ndjson"}
 Event = tuple[str | None, str, dict[str, Any]]  # (id, event, data)
 
@@ -40,6 +42,7 @@ def stack(slow_llm: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
         llm=slow_llm,
         TOKEN_FLUSH_MS="100",
         RESUME_GRACE_SECONDS="3",
+        WORKER_PREFETCH="1",  # one turn at a time, so a second one waits in the queue
     )
     yield running
     running.stop()
@@ -182,3 +185,23 @@ def test_ndjson_read_with_plain_httpx_streams_and_resumes(
     assert ids == [f"{turn_id}:{n}" for n in range(1, len(ids) + 1)]
     tokens = "".join(line["data"]["content"] for line in lines if line["event"] == "token")
     assert tokens == lines[-2]["data"]["answer"]
+
+
+def test_a_turn_stopped_while_still_queued_never_reaches_the_llm(
+    first: httpx.Client, second: httpx.Client, slow_llm: str
+) -> None:
+    requests = llm_stats(slow_llm)["requests"]
+    with connect_sse(
+        first,
+        "POST",
+        "/api/v1/chat/stream",
+        json=BUSY_Q,
+    ) as running:
+        _read(running, stop_after_tokens=1)  # the only worker slot is busy with this turn
+        with connect_sse(second, "POST", "/api/v1/chat/stream", json=QUEUED_Q) as queued:
+            turn_id = queued.response.headers["x-turn-id"]
+            assert second.post(f"/api/v1/turns/{turn_id}/stop").status_code == 202
+            events = _read(queued)
+    done = next(data for _, name, data in events if name == "done")
+    assert done["stopped"] is True and done["answer"] == ""
+    assert llm_stats(slow_llm)["requests"] == requests + 1, "only the running turn called it"
