@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 
 from faststream.rabbit import RabbitRouter
 from faststream.rabbit.annotations import RabbitBroker, RabbitMessage
 
-from services.orchestrator.turns import Emit, Turn, TurnDeps
+from services.orchestrator.turns import Turn, TurnDeps
 from shared.errors import AppError
 from shared.events import ChatRequested, Event, TurnCancelled, TurnFailed
 from shared.events.chat import TurnStreamEvent
@@ -24,8 +23,7 @@ CANCELLED = "This turn was cancelled: its client left before it finished."
 
 
 class _TurnStream:
-    """Numbers a turn's events and sends them to the gateway; a background writer logs them
-    for resumption in order, so the log never holds up the token relay."""
+    """Numbers a turn's events, sends them to the gateway, then logs them for resumption."""
 
     def __init__(
         self, request: ChatRequested, broker: RabbitBroker, log: RedisTurnLog, seq: int = 0
@@ -34,36 +32,23 @@ class _TurnStream:
         self._broker = broker
         self._log = log
         self._seq = seq
-        self._unlogged: list[tuple[int, str]] = []
-        self._writer: asyncio.Task[None] | None = None
         self._log_failed = False
 
     async def emit(self, event: Event) -> None:
-        """Relay one event, then queue it for the log."""
+        """Relay one event; a turn-log failure costs resumability, never the turn."""
         if isinstance(event, TurnStreamEvent):
             self._seq += 1
             event = event.model_copy(update={"seq": self._seq})
         await self._broker.publish(event, queue=self._request.reply_to, mandatory=False)
-        if isinstance(event, TurnStreamEvent) and not self._log_failed:
-            self._unlogged.append((event.seq, event.model_dump_json()))
-            if self._writer is None or self._writer.done():
-                self._writer = asyncio.create_task(self._write())
-
-    async def _write(self) -> None:
-        # Whatever piled up during one round trip goes in the next: batches stay in order.
-        while self._unlogged and not self._log_failed:
-            batch, self._unlogged = self._unlogged, []
-            req = self._request
-            try:
-                await self._log.append_many(req.tenant_id, req.correlation_id, batch)
-            except Exception as exc:  # Redis errors of any kind: resumability, never the turn
-                self._log_failed = True
-                logger.warning("turn log unavailable, this turn cannot be resumed: %s", exc)
-
-    async def flush(self) -> None:
-        """Wait until every event emitted so far is logged (or logging gave up)."""
-        if self._writer is not None:
-            await asyncio.shield(self._writer)
+        if not isinstance(event, TurnStreamEvent) or self._log_failed:
+            return
+        try:
+            await self._log.append(
+                event.tenant_id, event.correlation_id, event.seq, event.model_dump_json()
+            )
+        except Exception as exc:  # Redis errors of any kind, including id ordering
+            self._log_failed = True
+            logger.warning("turn log unavailable, this turn cannot be resumed: %s", exc)
 
 
 def build_router(
@@ -85,25 +70,15 @@ def build_router(
                 tenant_id=request.tenant_id, correlation_id=request.correlation_id, message=text
             )
 
-        redelivered = getattr(message.raw_message, "redelivered", False)
-        seen = 0
-        if redelivered:
+        if getattr(message.raw_message, "redelivered", False):
             # A worker died mid-turn: its tokens may already be on screen, so replaying the
             # turn would duplicate them. The session was not written (that is the last step).
             logger.warning("turn was redelivered after a worker failure; failing it cleanly")
             seen = await log.last_seq(request.tenant_id, request.correlation_id)
-        stream = _TurnStream(request, broker, log, seen)
-        try:
-            if redelivered:
-                await stream.emit(fail(INTERRUPTED))
-            else:
-                await run_turn(request, stream.emit, fail)
-        finally:
-            await stream.flush()  # the message is acked only once its events are logged
+            await _TurnStream(request, broker, log, seen).emit(fail(INTERRUPTED))
+            return
 
-    async def run_turn(
-        request: ChatRequested, emit: Emit, fail: Callable[[str], TurnFailed]
-    ) -> None:
+        emit = _TurnStream(request, broker, log).emit
         turn = Turn(request, deps, emit)
         if await log.stop_requested(request.tenant_id, request.correlation_id):
             # Stopped while it waited in the queue: end it before any work or LLM call.

@@ -47,19 +47,12 @@ class RedisTurnLog:
         """Mark the turn as this tenant's before any worker has touched it."""
         await self.append(tenant_id, turn_id, 0, ACCEPTED)
 
+    @translate_redis_errors
     async def append(self, tenant_id: str, turn_id: str, seq: int, event_json: str) -> None:
         """Add event ``seq`` (sequence numbers only grow within a turn)."""
-        await self.append_many(tenant_id, turn_id, [(seq, event_json)])
-
-    @translate_redis_errors
-    async def append_many(
-        self, tenant_id: str, turn_id: str, events: list[tuple[int, str]]
-    ) -> None:
-        """Add ``(seq, event_json)`` pairs in order, in one round trip."""
         stream = self._stream(tenant_id, turn_id)
         async with self._redis.pipeline(transaction=False) as pipe:
-            for seq, event_json in events:
-                pipe.xadd(stream, {"e": event_json}, id=f"{seq}-{1 if seq == 0 else 0}")
+            pipe.xadd(stream, {"e": event_json}, id=f"{seq}-{1 if seq == 0 else 0}")
             pipe.expire(stream, self._ttl)
             await pipe.execute()
 
