@@ -283,10 +283,16 @@ class ChatService:
     ) -> AsyncIterator[TurnEvent]:
         """A turn's logged events after ``after_seq``, live until ``done`` or ``error``.
 
-        Works on any gateway; while it reads, the turn's own gateway keeps the turn alive.
+        NotFound is raised here, before a response starts. Works on any gateway; while it
+        reads, the turn's own gateway keeps the turn alive.
         """
         if not await self.turn_log.exists(tenant_id, turn_id):
             raise NotFound("No such turn, or it has expired")
+        return self._follow(tenant_id, turn_id, after_seq, timeout)
+
+    async def _follow(
+        self, tenant_id: str, turn_id: str, after_seq: int, timeout: float
+    ) -> AsyncIterator[TurnEvent]:
         grace = max(self.settings.resume_grace_seconds, 1.0)
         waited = 0.0
         while True:

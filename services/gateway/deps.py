@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.requests import HTTPConnection
 
 from services.gateway.auth import Authenticator, Principal
 from services.gateway.chat import ChatService
@@ -40,10 +41,15 @@ async def authenticate(
     _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)] = None,
 ) -> Principal:
     """The caller, counted against its rate limits (the headers are added on the way out)."""
-    auth: Authenticator = request.app.state.auth
-    principal = await auth.identify(request.headers)
-    observability.tenant_id.set(principal.tenant_id)  # on every log line of the request
-    request.state.rate_limit = await auth.admit(principal)
+    return await admit_caller(request)
+
+
+async def admit_caller(connection: HTTPConnection, query_key: str = "") -> Principal:
+    """The caller of a request or socket, counted against its rate limits."""
+    auth: Authenticator = connection.app.state.auth
+    principal = await auth.identify(connection.headers, query_key)
+    observability.tenant_id.set(principal.tenant_id)  # on every log line of the connection
+    connection.state.rate_limit = await auth.admit(principal)
     return principal
 
 
@@ -67,16 +73,16 @@ async def admin_tenant(principal: Annotated[Principal, Depends(admin)]) -> str:
     return principal.tenant_id
 
 
-async def open_connection(request: Request | object, principal: Principal, holder: str) -> None:
+async def open_connection(connection: HTTPConnection, principal: Principal, holder: str) -> None:
     """Count an open stream or socket against its tenant's cap; TooManyRequests past it."""
-    pool: RedisLeasePool = request.app.state.connections  # type: ignore[attr-defined]
+    pool: RedisLeasePool = connection.app.state.connections
     if not await pool.acquire(holder, scope=principal.tenant_id):
         raise TooManyRequests("Too many open connections for this tenant", retry_after=1)
 
 
-async def close_connection(request: Request | object, principal: Principal, holder: str) -> None:
+async def close_connection(connection: HTTPConnection, principal: Principal, holder: str) -> None:
     """Free a connection slot (safe to call twice)."""
-    pool: RedisLeasePool = request.app.state.connections  # type: ignore[attr-defined]
+    pool: RedisLeasePool = connection.app.state.connections
     await pool.release(holder, scope=principal.tenant_id)
 
 

@@ -38,7 +38,7 @@ from services.gateway.sse import (
 from shared.errors import AppError, Conflict, DependencyUnavailable
 from shared.events import TurnCompleted, TurnEvent, new_id
 from shared.settings import Settings
-from shared.stores.idempotency import PENDING
+from shared.stores.idempotency import PENDING, RedisIdempotencyStore
 from shared.stores.turn_log import TURN_LOG_TTL_SECONDS
 
 logger = logging.getLogger(__name__)
@@ -78,8 +78,20 @@ def _scoped(principal: Principal, idempotency_key: str) -> str:
     return f"{principal.key_id}:{idempotency_key}"
 
 
-def _turn_marker(turn_id: str) -> str:
-    return f"turn:{turn_id}"
+TURN_MARKER = "turn:"  # what an Idempotency-Key holds for a turn first sent as a stream
+
+
+def _turn_of(stored: str) -> str | None:
+    """The turn a stored Idempotency-Key value names, if it names one."""
+    return stored.removeprefix(TURN_MARKER) if stored.startswith(TURN_MARKER) else None
+
+
+async def _claim(keys: RedisIdempotencyStore, tenant: str, idempotency_key: str) -> str | None:
+    """None for a new key (now claimed), else what it holds; Conflict while its first runs."""
+    stored = await keys.claim(tenant, idempotency_key)
+    if stored == PENDING:
+        raise Conflict("A request with this Idempotency-Key is still being processed")
+    return stored
 
 
 @router.post("/chat", response_model=ChatResponse, tags=["chat"])
@@ -100,11 +112,9 @@ async def chat(
     if idempotency_key is None:
         return await _answer(body, principal, service, settings)
     keys, idempotency_key = request.app.state.idempotency, _scoped(principal, idempotency_key)
-    stored = await keys.claim(tenant, idempotency_key)
-    if stored == PENDING:
-        raise Conflict("A request with this Idempotency-Key is still being processed")
-    if stored is not None and stored.startswith("turn:"):  # first sent as a stream
-        events = service.follow(tenant, stored[5:], 0, settings.turn_timeout_seconds)
+    stored = await _claim(keys, tenant, idempotency_key)
+    if stored is not None and (turn_id := _turn_of(stored)):  # first sent as a stream
+        events = await service.follow(tenant, turn_id, 0, settings.turn_timeout_seconds)
         return await _until_done(events)
     if stored is not None:
         return ChatResponse.model_validate_json(stored)
@@ -187,11 +197,9 @@ async def chat_stream(
     keys = request.app.state.idempotency
     if idempotency_key is not None:
         idempotency_key = _scoped(principal, idempotency_key)
-        stored = await keys.claim(tenant, idempotency_key)
-        if stored == PENDING:
-            raise Conflict("A request with this Idempotency-Key is still being processed")
+        stored = await _claim(keys, tenant, idempotency_key)
         if stored is not None:
-            return _replay(stored, tenant, service, settings, frame, media_type)
+            return await _replay(stored, tenant, service, settings, frame, media_type)
     slot, started = new_id("conn"), None
     try:
         await open_connection(request, principal, slot)
@@ -227,10 +235,10 @@ def _replayable(started: CacheHit | TurnHandle) -> str:
     """What an Idempotency-Key remembers: a cached answer itself, or the turn to replay."""
     if isinstance(started, CacheHit):
         return started.response.model_dump_json()
-    return _turn_marker(started.turn_id)
+    return TURN_MARKER + started.turn_id
 
 
-def _replay(
+async def _replay(
     stored: str,
     tenant: str,
     service: ChatService,
@@ -239,9 +247,8 @@ def _replay(
     media_type: str,
 ) -> StreamingResponse:
     """A retried stream: the first request's turn again, from its first event."""
-    if stored.startswith("turn:"):
-        turn_id = stored[5:]
-        events = service.follow(tenant, turn_id, 0, settings.turn_timeout_seconds)
+    if turn_id := _turn_of(stored):
+        events = await service.follow(tenant, turn_id, 0, settings.turn_timeout_seconds)
         headers = {"X-Turn-Id": turn_id}
     else:
         cached = CacheHit(tenant, new_id("turn"), ChatResponse.model_validate_json(stored))

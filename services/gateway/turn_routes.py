@@ -20,7 +20,6 @@ from services.gateway.deps import (
 from services.gateway.routes import STREAM_RESPONSES, relay_frames
 from services.gateway.schemas import ERROR_RESPONSES
 from services.gateway.sse import MAX_SEQ_DIGITS, SSE_HEADERS, framer_for, parse_event_id
-from shared.errors import NotFound
 from shared.events import new_id
 
 router = APIRouter(prefix="/api/v1/turns", tags=["chat"], responses=ERROR_RESPONSES)
@@ -52,10 +51,8 @@ async def resume(
     connection dropped.
     """
     after_seq = after if after is not None else parse_event_id(last_event_id or "", turn_id)
-    # Checked before the 200: an unknown turn is a 404, not an in-band error.
-    if not await service.turn_log.exists(principal.tenant_id, turn_id):
-        raise NotFound("No such turn, or it has expired")
-    events = service.follow(principal.tenant_id, turn_id, after_seq, settings.turn_timeout_seconds)
+    timeout = settings.turn_timeout_seconds
+    events = await service.follow(principal.tenant_id, turn_id, after_seq, timeout)
     frame, media_type = framer_for(accept)
     slot = new_id("conn")
     await open_connection(request, principal, slot)

@@ -38,12 +38,11 @@ from pydantic import ValidationError
 
 from services.gateway.auth import Principal
 from services.gateway.chat import ChatService
-from services.gateway.deps import close_connection, open_connection
+from services.gateway.deps import admit_caller, close_connection, open_connection
 from services.gateway.errors import status_for
 from services.gateway.limits import MAX_BODY_BYTES
 from services.gateway.schemas import ChatRequest
 from services.gateway.sse import StreamMetrics
-from shared import observability
 from shared.errors import AppError, TooManyRequests
 from shared.events import new_id
 from shared.settings import Settings
@@ -224,13 +223,8 @@ class _ChatSocket:
 
 async def _admit(websocket: WebSocket, holder: str) -> Principal:
     """The caller, counted once against its rate limits and holding a connection slot."""
-    auth = websocket.app.state.auth
     query_key = websocket.query_params.get("api_key", "")
-    principal: Principal = (await auth.identify(websocket.headers, query_key)).require(
-        "client", "admin"
-    )
-    observability.tenant_id.set(principal.tenant_id)  # on every log line of the socket
-    await auth.admit(principal)
+    principal = (await admit_caller(websocket, query_key)).require("client", "admin")
     await open_connection(websocket, principal, holder)
     return principal
 

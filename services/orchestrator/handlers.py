@@ -80,14 +80,14 @@ def build_router(
 
         emit = _TurnStream(request, broker, log).emit
         turn = Turn(request, deps, emit)
-        if await log.stop_requested(request.tenant_id, request.correlation_id):
-            # Stopped while it waited in the queue: end it before any work or LLM call.
-            await turn.finish_stopped()
-            return
         task = asyncio.create_task(turn.run())
         running[request.correlation_id] = (task, turn)
         try:
             try:
+                # Checked while the turn starts, off the path to meta: a stop asked while the
+                # turn waited in the queue ends it like a live stop, before it reaches the LLM.
+                if await log.stop_requested(request.tenant_id, request.correlation_id):
+                    stop_turn(task, turn, "stopped")
                 await task
             except asyncio.CancelledError:
                 if not task.cancelled():
@@ -107,6 +107,7 @@ def build_router(
             await emit(fail("Something went wrong while answering; please try again."))
         finally:
             running.pop(request.correlation_id, None)
+            task.cancel()  # a no-op once it finished; stops it if the stop check itself failed
 
     @router.subscriber(
         topology.private_queue(f"orchestrator.{instance_id}.control"), topology.turn_control
@@ -115,9 +116,13 @@ def build_router(
         """Cancel (or stop, keeping the partial answer) the turn if this process runs it."""
         found = running.get(event.correlation_id)
         if found is not None:
-            task, turn = found
-            # A stop is never undone by a later "client left".
-            turn.stop_requested = turn.stop_requested or event.reason == "stopped"
-            task.cancel()
+            stop_turn(*found, event.reason)
 
     return router
+
+
+def stop_turn(task: asyncio.Task[object], turn: Turn, reason: str) -> None:
+    """Cancel a running turn; after a stop (never undone by a later "client left") it keeps
+    its partial answer."""
+    turn.stop_requested = turn.stop_requested or reason == "stopped"
+    task.cancel()
