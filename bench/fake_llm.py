@@ -8,12 +8,17 @@ Endpoints
                              stream=false -> one chat.completion (after the same simulated
                                              generation time)
   GET  /v1/models
-  POST /_control  {"mode": "normal"|"error"|"stall"|"rate_limit", "stall_seconds": float,
+  POST /_control  {"mode": "normal"|"error"|"stall"|"rate_limit"|"quote_history",
+                   "stall_seconds": float,
                    "retry_after": int, "count": int|null, "tokens_per_second": float,
                    "tokens": int}
                   error      -> HTTP 500 with an OpenAI-style JSON error
                   rate_limit -> HTTP 429 with a Retry-After header
                   stall      -> sleeps stall_seconds before the first chunk (after headers)
+                  quote_history -> the answer first quotes every earlier message of the
+                                conversation (all but the system prompt and the last user
+                                message), as a model that repeats what it was told would;
+                                with no earlier messages it answers as in normal mode
                   count      -> apply the mode to the next `count` requests only, then go
                                 back to normal (null/absent = until changed)
   GET  /_stats    {"requests", "completed", "cancelled", "errors", "rate_limited", "active"}
@@ -58,7 +63,8 @@ VOCABULARY = (
     "international orders can incur customs fees collected by the carrier on delivery"
 ).split()
 
-MODES = ("normal", "error", "stall", "rate_limit")
+MODES = ("normal", "error", "stall", "rate_limit", "quote_history")
+QUOTE_LEAD = "Earlier in this conversation: "
 
 
 @dataclass
@@ -120,6 +126,15 @@ def _last_user_text(messages: list[dict[str, Any]]) -> str:
             )
         return ""
     return ""
+
+
+def quoted_history(messages: list[dict[str, Any]]) -> list[str]:
+    """Tokens quoting every message between the system prompt and the last user message."""
+    said = [m for m in messages or [] if isinstance(m, dict) and m.get("role") != "system"][:-1]
+    texts = [str(m.get("content") or "") for m in said]
+    if not texts:
+        return []
+    return [word + " " for word in (QUOTE_LEAD + " | ".join(texts)).split()]
 
 
 def make_tokens(prompt: str, n: int) -> list[str]:
@@ -243,6 +258,9 @@ def create_app(tokens_per_second: float = 50.0, tokens: int = 50) -> FastAPI:
                 n = min(n, cap)
         prompt = _last_user_text(body.get("messages") or [])
         toks = make_tokens(prompt, n)
+        if mode == "quote_history":
+            toks = quoted_history(messages) + toks
+            n = len(toks)
         tps = state.tokens_per_second
         completion_id = "chatcmpl-" + uuid.uuid4().hex[:24]
         created = int(time.time())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from services.orchestrator.coalescer import TokenCoalescer
 from services.orchestrator.extractive import extractive_answer
@@ -33,26 +34,33 @@ async def stream_text(text: str, out: TokenCoalescer) -> str:
     return text
 
 
-def build_prompt(
-    question: str,
-    passages: Sequence[Passage],
-    history: Sequence[Message],
-    system_prompt: str = SYSTEM_PROMPT,
+def recent_history(
+    history: Sequence[Message], budget: int = HISTORY_CHAR_BUDGET
 ) -> list[ChatMessage]:
-    """System prompt with the passages, then as much recent history as the budget allows."""
-    context = "\n\n".join(
-        f"[{i}] {p.doc_name} ({p.title})\n{p.text}" for i, p in enumerate(passages, start=1)
-    )
+    """The latest messages of the conversation that fit in ``budget`` characters, in order."""
     window: list[ChatMessage] = []
     used = 0
     for message in reversed(history):
         used += len(message.content)
-        if used > HISTORY_CHAR_BUDGET:
+        if used > budget:
             break
         window.append(
             {"role": "assistant" if message.role != "user" else "user", "content": message.content}
         )
     window.reverse()
+    return window
+
+
+def build_prompt(
+    question: str,
+    passages: Sequence[Passage],
+    window: Sequence[ChatMessage],
+    system_prompt: str = SYSTEM_PROMPT,
+) -> list[ChatMessage]:
+    """System prompt with the passages, then the conversation ``window``, then the question."""
+    context = "\n\n".join(
+        f"[{i}] {p.doc_name} ({p.title})\n{p.text}" for i, p in enumerate(passages, start=1)
+    )
     return [
         {"role": "system", "content": f"{system_prompt}\n\nPassages:\n{context}"},
         *window,
@@ -60,8 +68,18 @@ def build_prompt(
     ]
 
 
+@dataclass(frozen=True)
+class Generated:
+    """A composed answer: its text, whether the turn counts as resolved, and whether the
+    session's earlier messages went into it (such an answer is that customer's alone)."""
+
+    text: str
+    grounded: bool
+    used_history: bool = False
+
+
 class Generator:
-    """Streams a grounded answer; returns the text and whether the turn counts as resolved."""
+    """Streams a grounded answer, by the LLM when there is one."""
 
     def __init__(self, llm: ChatModel | None, breaker: CircuitBreaker) -> None:
         self._llm = llm
@@ -74,12 +92,13 @@ class Generator:
         history: Sequence[Message],
         out: TokenCoalescer,
         assistant: AssistantSpec | None = None,
-    ) -> tuple[str, bool]:
+    ) -> Generated:
         """Stream the reply into ``out``, as ``assistant`` (None: the built-in one)."""
-        if self._llm is None:
-            return await stream_text(extractive_answer(question, passages), out), True
+        if self._llm is None:  # the extractive answerer reads the passages, never the history
+            return Generated(await stream_text(extractive_answer(question, passages), out), True)
         system_prompt = (assistant and assistant.system_prompt) or SYSTEM_PROMPT
-        prompt = build_prompt(question, passages, history, system_prompt)
+        window = recent_history(history)
+        prompt = build_prompt(question, passages, window, system_prompt)
         options = assistant.llm.options() if assistant else {}
         parts: list[str] = []
         try:
@@ -94,7 +113,8 @@ class Generator:
             logger.warning("LLM unavailable, answering extractively: %s", exc.message)
             fallback = f"{LLM_FALLBACK} {extractive_answer(question, passages)}"
             lead = "\n\n" if parts else ""
-            return "".join(parts) + await stream_text(lead + fallback, out), False
+            text = "".join(parts) + await stream_text(lead + fallback, out)
+            return Generated(text, False, bool(window))
         self._breaker.record_success()
         LLM_CALLS.labels(outcome="ok").inc()
-        return "".join(parts), True
+        return Generated("".join(parts), True, bool(window))

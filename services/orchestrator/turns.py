@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from services.orchestrator import replies
+from services.orchestrator.cacheability import cacheable
 from services.orchestrator.coalescer import TokenCoalescer
 from services.orchestrator.emotion import emotion_score
 from services.orchestrator.generation import Generator, stream_text
@@ -146,7 +147,7 @@ class Turn:
             )
         )
 
-        reply = await self._answer(plan, history)
+        reply, used_history = await self._answer(plan, history)
         reason = plan.escalate or (
             "failed_attempts" if last_chance and plan.outcome == "unresolved" else None
         )
@@ -166,10 +167,14 @@ class Turn:
         await self._out.close()
 
         counts = await self._record(reply, plan.intent, emotion, plan.outcome)
-        if (
-            len(plan.parts) == 1
-            and plan.intent == "knowledge_qa"
-            and (plan.outcome == "resolved" and card is None)
+        if cacheable(
+            question=req.message,
+            intent=plan.intent,
+            outcome=plan.outcome,
+            parts=len(plan.parts),
+            escalated=card is not None,
+            used_history=used_history,
+            used_order=any(p.intent == "business_query" for p in plan.parts),
         ):
             await deps.cache.put(
                 req.tenant_id,
@@ -227,9 +232,12 @@ class Turn:
         ]
         return Plan(parts)
 
-    async def _answer(self, plan: Plan, history: list[Message]) -> str:
-        """Stream every part's reply in order: fixed text, then a generated answer if any."""
-        reply = ""
+    async def _answer(self, plan: Plan, history: list[Message]) -> tuple[str, bool]:
+        """Stream every part's reply in order: fixed text, then a generated answer if any.
+
+        Also says whether the session's history went into any of it.
+        """
+        reply, used_history = "", False
         for part in plan.parts:
             if reply:
                 reply += await stream_text("\n\n", self._out)
@@ -238,13 +246,14 @@ class Turn:
             if part.generates:
                 if part.reply:
                     reply += await stream_text(" ", self._out)
-                generated, grounded = await self.deps.generator.answer(
+                generated = await self.deps.generator.answer(
                     part.text, part.passages, history, self._out, self.request.assistant
                 )
-                reply += generated
-                if not grounded:
+                reply += generated.text
+                used_history = used_history or generated.used_history
+                if not generated.grounded:
                     part.outcome = "unresolved"
-        return reply
+        return reply, used_history
 
     async def _record(
         self, reply: str, intent: str, emotion: float, outcome: Outcome, stopped: bool = False

@@ -1,7 +1,9 @@
 """The hot cache of resolved knowledge answers, per tenant, invalidated by an epoch counter.
 
 Bumping the tenant's epoch (a knowledge-base change or a manual invalidation) makes every
-older entry a miss at once; the entries themselves expire with their TTL.
+older entry a miss at once; the entries themselves expire with their TTL. Any customer who
+asks the same question gets the entry, so the orchestrator writes only answers that belong
+to everyone (the orchestrator's cacheability rule).
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from shared.stores.redis_client import KeySpace, translate_redis_errors
 
 _SPACE = re.compile(r"\s+")
 _TRAILING_PUNCT = re.compile(r"[\s?!.。？！]+$")
+# Entries are read only under the current generation's keys. Generation 1 could hold answers
+# composed from one customer's history; none of them is ever served again.
+GENERATION = "v2"
 
 
 def normalise_question(text: str) -> str:
@@ -46,7 +51,7 @@ class RedisHotCache:
 
     def _entry_key(self, tenant_id: str, question: str) -> str:
         digest = hashlib.sha256(normalise_question(question).encode()).hexdigest()
-        return self._key(tenant_id, "cache", digest)
+        return self._key(tenant_id, "cache", GENERATION, digest)
 
     def _epoch_key(self, tenant_id: str) -> str:
         return self._key(tenant_id, "cache-epoch")

@@ -48,6 +48,12 @@ def running_fake_llm(log_dir: Path, tokens_per_second: float, tokens: int) -> It
         process.wait(timeout=10)
 
 
+def set_llm_mode(url: str, mode: str, **options: Any) -> None:
+    """Switch the fake model: normal, error, stall, rate_limit, or quote_history (its answer
+    first repeats the conversation's earlier messages; see bench/fake_llm.py)."""
+    httpx.post(f"{url}/_control", json={"mode": mode, **options}).raise_for_status()
+
+
 def llm_stats(url: str) -> dict[str, Any]:
     """What the fake model has seen: requests, completed, cancelled, errors..."""
     return httpx.get(f"{url}/_stats").json()  # type: ignore[no-any-return]
