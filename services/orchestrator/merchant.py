@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import quote
 
 import httpx
 
+from services.orchestrator.intents import ORDER_ID
 from services.orchestrator.privacy import mask_personal_data
 from shared.errors import DependencyTimeout, DependencyUnavailable
 
@@ -84,8 +86,24 @@ class DemoMerchant:
         return "platinum" if user_id.lower().startswith("vip-") else "standard"
 
 
+def path_segment(value: str) -> str | None:
+    """``value`` as one percent-encoded URL path segment; None if it cannot be one.
+
+    Every character outside the unreserved set is encoded, so ``/``, ``?`` and ``#`` stay
+    inside the segment. ``.`` and ``..`` are refused: HTTP clients resolve them as steps up
+    the path, whatever the encoding around them.
+    """
+    if value in ("", ".", ".."):
+        return None
+    return quote(value, safe="")
+
+
 class HttpMerchant:
-    """The merchant's HTTP API: ``/orders/{id}`` (OrderStatus's fields) and ``/customers/{id}``."""
+    """The merchant's HTTP API: ``/orders/{id}`` (OrderStatus's fields) and ``/customers/{id}``.
+
+    Ids come from customers, so each goes into the URL as one escaped path segment: whatever a
+    customer sends, the operator's key is sent to these two paths and nowhere else.
+    """
 
     def __init__(
         self,
@@ -99,9 +117,15 @@ class HttpMerchant:
             base_url=base_url, headers=headers, timeout=timeout, transport=transport
         )
 
-    async def _get(self, tenant_id: str, path: str) -> dict[str, object] | None:
+    async def _get(self, tenant_id: str, resource: str, key: str) -> dict[str, object] | None:
+        """``GET /{resource}/{key}``; None for a 404 or a key that cannot be a path segment."""
+        segment = path_segment(key)
+        if segment is None:
+            return None
         try:
-            response = await self._client.get(path, headers={"X-Tenant-Id": tenant_id})
+            response = await self._client.get(
+                f"/{resource}/{segment}", headers={"X-Tenant-Id": tenant_id}
+            )
         except httpx.TimeoutException as exc:
             raise DependencyTimeout("The merchant's system did not answer in time") from exc
         except httpx.HTTPError as exc:
@@ -113,8 +137,10 @@ class HttpMerchant:
         return response.json()  # type: ignore[no-any-return]
 
     async def status(self, tenant_id: str, order_id: str) -> OrderStatus | None:
-        """``GET /orders/{id}``; a 404 means no such order."""
-        found = await self._get(tenant_id, f"/orders/{order_id.upper()}")
+        """``GET /orders/{id}``; a 404, or an id that is not an order number, means no such order."""
+        if not ORDER_ID.fullmatch(order_id):
+            return None
+        found = await self._get(tenant_id, "orders", order_id.upper())
         if found is None:
             return None
         known = set(OrderStatus.__dataclass_fields__)
@@ -122,7 +148,7 @@ class HttpMerchant:
 
     async def member_level(self, tenant_id: str, user_id: str) -> str:
         """``GET /customers/{user_id}`` → ``{"member_level": ...}``; unknown = standard."""
-        found = await self._get(tenant_id, f"/customers/{user_id}")
+        found = await self._get(tenant_id, "customers", user_id)
         return str((found or {}).get("member_level", "standard"))
 
 
