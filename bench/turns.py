@@ -40,7 +40,7 @@ REPO_ROOT = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
 
 HOST = "127.0.0.1"
-API_KEY = "bench-key"
+API_KEY = "bench-key-0123456789abcdef"
 KNOWLEDGE_QUESTION = "How long does standard shipping take?"
 FRONTDESK_REDIS_URL = "redis://127.0.0.1:6379/14"
 BASELINE_REDIS_URL = "redis://127.0.0.1:6379/15"

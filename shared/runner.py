@@ -1,16 +1,21 @@
-"""Runs one service as its own process: parse --host/--port, configure logging, serve."""
+"""Runs one service as its own process: parse --host/--port, check the settings, serve."""
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
+import logging
 import sys
 from collections.abc import Callable, Sequence
 
 import uvicorn
+from pydantic import ValidationError
 from starlette.types import ASGIApp
 
 from shared.observability import configure_logging
 from shared.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 
 def run_service(
@@ -26,11 +31,57 @@ def run_service(
     parser.add_argument("--port", type=int, default=default_port)
     args = parser.parse_args(argv)
 
-    settings = Settings()
+    settings = _load_settings(name)
     configure_logging(settings.log_level, settings.log_format, service=name)
     if distributed:
         _require_servers(name, settings)
+    _check_dev_mode(name, settings, args.host)
     serve(create_app(settings), args.host, args.port)
+
+
+def _load_settings(name: str) -> Settings:
+    """The settings, or exit listing what is wrong with them (never the values themselves)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = [
+            f"  {'.'.join(map(str, e['loc'])).upper()}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors(include_input=False, include_url=False)
+        ]
+        sys.exit(f"services.{name} refuses to start:\n" + "\n".join(problems))
+
+
+def is_loopback(host: str) -> bool:
+    """True when ``host`` can be reached only from this machine."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
+
+
+def _check_dev_mode(name: str, settings: Settings, host: str) -> None:
+    """Development mode (no API_KEY) says so at start, and stays on loopback unless allowed."""
+    if settings.api_key.get_secret_value():
+        return
+    exposed = not is_loopback(host)
+    if exposed and not settings.allow_insecure_dev_mode:
+        sys.exit(
+            f"services.{name} refuses to start: API_KEY is empty (development mode: the "
+            f"gateway lets every caller act as admin of tenant {settings.tenant_id!r}, and "
+            f"/metrics answers anyone) and --host {host} is reachable from other machines. "
+            "Set API_KEY, bind to 127.0.0.1, or set ALLOW_INSECURE_DEV_MODE=true to run "
+            "exposed anyway."
+        )
+    logger.warning(
+        "DEVELOPMENT MODE: API_KEY is empty, so the gateway lets every caller act as admin of "
+        "tenant %s and /metrics answers anyone. %s Set API_KEY before anyone else can reach it.",
+        settings.tenant_id,
+        f"EXPOSED on {host} (ALLOW_INSECURE_DEV_MODE=true)."
+        if exposed
+        else f"Listening on {host} only.",
+    )
 
 
 def _require_servers(name: str, settings: Settings) -> None:

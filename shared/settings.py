@@ -2,19 +2,75 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SAMPLE_KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "services/retriever/knowledge_base"
+MIN_KEY_CHARS = 16
+MIN_JWT_SECRET_CHARS = 32  # HS256 wants a key at least as long as its hash (RFC 7518, 3.2)
+# Words that mark a value copied from an example, compared without case or punctuation.
+PLACEHOLDER_WORDS = (
+    "replaceme",
+    "changeme",
+    "changeit",
+    "yourapikey",
+    "yourkey",
+    "yoursecret",
+    "yourtoken",
+    "placeholder",
+)
+SECRET_MIN_CHARS = {"api_key": MIN_KEY_CHARS, "jwt_secret": MIN_JWT_SECRET_CHARS}
+GENERATE_HINT = "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+# .env files drop quotes, so self and none are accepted bare.
+_CSP_KEYWORDS = {"self": "'self'", "'self'": "'self'", "none": "'none'", "'none'": "'none'"}
+_CSP_SOURCE = re.compile(
+    r"'self'|\*|https?:|(https?://)?(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*(:(\d{1,5}|\*))?", re.IGNORECASE
+)
+
+
+def secret_problem(value: str, min_chars: int) -> str | None:
+    """Why ``value`` cannot be a real secret, or None. Empty means "not set" and passes."""
+    if value == "":
+        return None
+    if not value.strip() or not re.sub(r"[\W_]", "", value):
+        return "looks empty"
+    if value != value.strip():
+        return "has leading or trailing whitespace"
+    plain = re.sub(r"[\W_]", "", value.lower())
+    if any(word in plain for word in PLACEHOLDER_WORDS) or value.startswith(("${", "<", "{{")):
+        return "looks like a placeholder copied from an example"
+    if len(value) < min_chars:
+        return f"is shorter than {min_chars} characters"
+    if len(set(value)) == 1:
+        return "repeats one character"
+    return None
+
+
+def frame_ancestors_policy(raw: str) -> str:
+    """FRAME_ANCESTORS as a CSP source list: empty or none means no site may frame the page."""
+    sources = [_CSP_KEYWORDS.get(s.lower(), s) for s in raw.replace(",", " ").split()]
+    if not sources or sources == ["'none'"]:
+        return "'none'"
+    bad = [s for s in sources if not _CSP_SOURCE.fullmatch(s)]
+    if bad:
+        raise ValueError(
+            f"{bad[0]!r} is not a frame source; use self, none, or origins such as "
+            "https://shop.example.com or https://*.example.com"
+        )
+    return " ".join(sources)
 
 
 class Settings(BaseSettings):
     """Every knob Frontdesk reads; names match the environment variables."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+    # Errors never echo the value given: it may be a secret.
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", case_sensitive=False, hide_input_in_errors=True
+    )
 
     api_key: SecretStr = SecretStr("")
     redis_url: str = ""
@@ -63,9 +119,45 @@ class Settings(BaseSettings):
     jwt_issuer: str = ""
     jwt_tenant_claim: str = "tenant"
     worker_prefetch: int = Field(32, ge=1)
+    allow_insecure_dev_mode: bool = False
+    frame_ancestors: str = ""
 
     log_level: str = "INFO"
     log_format: str = "text"
+
+    @field_validator(
+        "api_key", "jwt_secret", "openai_api_key", "orders_api_key", "weaviate_api_key"
+    )
+    @classmethod
+    def _real_secret(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        """Refuse a placeholder, blank or short key at start, before anyone relies on it."""
+        # Other services' keys are theirs to judge ("EMPTY" is a local server's convention).
+        ours = info.field_name in SECRET_MIN_CHARS
+        minimum = SECRET_MIN_CHARS[info.field_name] if ours else 1
+        if problem := secret_problem(value.get_secret_value(), minimum):
+            raise ValueError(
+                f"{problem}; {GENERATE_HINT if ours else 'use the key you were issued'}"
+            )
+        return value
+
+    @field_validator("agent_keys")
+    @classmethod
+    def _real_agent_keys(cls, value: SecretStr) -> SecretStr:
+        """Every ``name:key`` pair names an agent and carries a real key."""
+        for number, item in enumerate(value.get_secret_value().split(","), start=1):
+            if not item.strip():
+                continue
+            name, colon, key = (part.strip() for part in item.partition(":"))
+            if not colon or not name:
+                raise ValueError(f"entry {number} is not name:key (alice:<key>,bob:<key>)")
+            if problem := "is missing" if not key else secret_problem(key, MIN_KEY_CHARS):
+                raise ValueError(f"the key of agent {name!r} {problem}; {GENERATE_HINT}")
+        return value
+
+    @field_validator("frame_ancestors")
+    @classmethod
+    def _frame_sources(cls, value: str) -> str:
+        return frame_ancestors_policy(value)
 
     @property
     def llm_enabled(self) -> bool:

@@ -20,7 +20,7 @@ def embedded_settings(tmp_path: Path) -> Settings:
         _env_file=None,  # type: ignore[call-arg]
         rabbitmq_url="",
         redis_url="",
-        api_key="test-key",
+        api_key="test-key-0123456789",
         openai_api_key="",
         openai_base_url="",
         token_flush_ms=0,

@@ -13,8 +13,10 @@ import pytest
 from tests.support.services import RABBITMQ_URL, REDIS_URL, require, unique_prefix
 from tests.support.stack import REPO, Stack, stack_env
 
-API_KEY = "e2e-key"
-AGENT_KEYS = "alice:alice-key,bob:bob-key"
+API_KEY = "e2e-key-0123456789abcdef"
+ALICE_KEY = "alice-key-0123456789abcdef"
+BOB_KEY = "bob-key-0123456789abcdef"
+AGENT_KEYS = f"alice:{ALICE_KEY},bob:{BOB_KEY}"
 HEADERS = {"X-API-Key": API_KEY}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.e2e.conftest import API_KEY
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -55,7 +56,7 @@ def test_bearer_key_is_accepted(stack: Stack) -> None:
     response = httpx.post(
         f"{gateway}/api/v1/chat",
         json={"message": "hi"},
-        headers={"Authorization": "Bearer e2e-key"},
+        headers={"Authorization": f"Bearer {API_KEY}"},
         timeout=30,
     )
     assert response.status_code == 200

@@ -10,7 +10,7 @@ import aio_pika
 import httpx
 import pytest
 
-from tests.e2e.conftest import HEADERS
+from tests.e2e.conftest import ALICE_KEY, HEADERS
 from tests.support.services import RABBITMQ_URL
 from tests.support.stack import Stack
 
@@ -82,7 +82,7 @@ async def test_a_schema_only_consumer_receives_every_card_and_state_change(stack
             await queue.bind(exchange, routing_key=key)
 
         gateway = stack.of("gateway")[0].url
-        alice = {"X-API-Key": "alice-key"}
+        alice = {"X-API-Key": ALICE_KEY}
         async with httpx.AsyncClient(base_url=gateway, timeout=30) as http:
             tickets = []
             for text in ("I want to talk to a human agent", "Please open a ticket for my toaster"):

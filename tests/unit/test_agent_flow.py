@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from services.embedded import create_app
 from shared.settings import Settings
 
-CLIENT = {"X-API-Key": "test-key"}
+CLIENT = {"X-API-Key": "test-key-0123456789"}
 ALICE = {"X-API-Key": "alice-key"}
 BOB = {"Authorization": "Bearer bob-key"}
 

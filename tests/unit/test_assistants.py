@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from services.embedded import create_app
 from shared.settings import Settings
 
-HEADERS = {"X-API-Key": "test-key"}  # the environment's admin key: tenant "default"
+HEADERS = {"X-API-Key": "test-key-0123456789"}  # the environment's admin key: tenant "default"
 SWALLOW = "What is the airspeed velocity of an unladen swallow?"
 ANSWERABLE = "How much does express shipping cost?"
 ACME_EMPTY = "Sorry, Acme docs have nothing on that."

@@ -17,7 +17,7 @@ from services.embedded import create_app
 from shared.settings import Settings
 from shared.stores import rate_limits
 
-ADMIN = {"X-API-Key": "test-key"}
+ADMIN = {"X-API-Key": "test-key-0123456789"}
 SECRET = "widget-signing-secret-0123456789abcdef"
 
 

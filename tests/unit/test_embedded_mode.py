@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from services.embedded import create_app
 from shared.settings import Settings
 
-HEADERS = {"X-API-Key": "test-key"}
+HEADERS = {"X-API-Key": "test-key-0123456789"}
 
 
 @pytest.fixture

@@ -57,7 +57,7 @@ def test_an_order_system_outage_hands_over_with_the_right_reason(
     settings = embedded_settings.model_copy(
         update={"orders_api_url": f"http://127.0.0.1:{free_port()}"}
     )
-    with TestClient(create_app(settings), headers={"X-API-Key": "test-key"}) as client:
+    with TestClient(create_app(settings), headers={"X-API-Key": "test-key-0123456789"}) as client:
         body = client.post("/api/v1/chat", json={"message": "Where is ORD-2024-001?"}).json()
     assert body["data"]["escalate_to_human"] is True
     assert body["data"]["escalation_card"]["reason"] == "business_system_down"
