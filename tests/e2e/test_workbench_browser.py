@@ -1,7 +1,9 @@
 """The hand-over as people see it: a customer on the widget and two agents on the workbench,
 in real headless Chromium (Debian's, driven by Playwright), over the distributed stack.
 
-Screenshots of both pages are saved to ``artifacts/screenshots/`` (not committed).
+Both pages run under their Content-Security-Policy here, and any violation (or uncaught error)
+fails the test. Screenshots of both pages are saved to ``artifacts/screenshots/`` (not
+committed).
 """
 
 from __future__ import annotations
@@ -11,15 +13,19 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
-from tests.e2e.conftest import API_KEY
+from tests.e2e.conftest import ALICE_KEY, API_KEY, BOB_KEY
 from tests.support.stack import REPO, Stack
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
+# How Chromium reports a blocked script, style or HTML-string sink on the console.
+VIOLATIONS = ("Content Security Policy", "requires 'Trusted")
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -47,8 +53,30 @@ def browser() -> Iterator[object]:
         browser.close()
 
 
-def _sign_in(browser: object, gateway: str, key: str):  # type: ignore[no-untyped-def]
-    page = browser.new_context().new_page()  # type: ignore[attr-defined]
+def _watched_page(browser: Any, problems: list[str]) -> Any:
+    """A fresh page whose CSP violations and uncaught errors are added to ``problems``."""
+    page = browser.new_context().new_page()
+
+    def on_console(message: Any) -> None:
+        if message.type == "error" and any(v in message.text for v in VIOLATIONS):
+            problems.append(message.text)
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
+    return page
+
+
+def _customer(browser: Any, gateway: str, problems: list[str]) -> Any:
+    """The widget, with the key typed into its settings field as a customer's app would."""
+    page = _watched_page(browser, problems)
+    page.goto(f"{gateway}/widget")
+    page.get_by_text("Connection settings", exact=True).click()
+    page.get_by_test_id("api-key").fill(API_KEY)
+    return page
+
+
+def _sign_in(browser: Any, gateway: str, key: str, problems: list[str]) -> Any:
+    page = _watched_page(browser, problems)
     page.goto(f"{gateway}/workbench")
     page.get_by_test_id("agent-key").fill(key)
     page.get_by_test_id("sign-in").click()
@@ -60,10 +88,10 @@ def test_hand_over_to_an_agent_and_back_in_the_browser(stack: Stack, browser: ob
 
     gateway = stack.of("gateway")[0].url
     marker = uuid.uuid4().hex[:6]
-    customer = browser.new_context().new_page()  # type: ignore[attr-defined]
-    customer.goto(f"{gateway}/widget?key={API_KEY}")
-    alice = _sign_in(browser, gateway, "alice-key")
-    bob = _sign_in(browser, gateway, "bob-key")
+    problems: list[str] = []
+    customer = _customer(browser, gateway, problems)
+    alice = _sign_in(browser, gateway, ALICE_KEY, problems)
+    bob = _sign_in(browser, gateway, BOB_KEY, problems)
 
     # The customer asks for a human; the widget says so.
     customer.get_by_test_id("message").fill(f"I want to talk to a human agent, kettle {marker}")
@@ -114,3 +142,72 @@ def test_hand_over_to_an_agent_and_back_in_the_browser(stack: Stack, browser: ob
     expect(answer).to_contain_text("Shipping Guide")
     expect(answer.get_by_test_id("sources")).to_contain_text("ShippingGuide.md")
     customer.screenshot(path=str(SCREENSHOTS / "widget-back-to-bot.png"), full_page=True)
+    assert problems == []  # everything above ran under the pages' CSP, with no violation
+
+
+def test_the_pages_are_served_with_a_strict_policy(stack: Stack) -> None:
+    gateway = stack.of("gateway")[0].url
+    for page in ("/widget", "/workbench"):
+        headers = httpx.get(f"{gateway}{page}", timeout=10).headers
+        policy = headers["content-security-policy"]
+        assert "script-src 'self'" in policy and "style-src 'self'" in policy
+        assert "unsafe" not in policy and "frame-ancestors 'none'" in policy
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["referrer-policy"] == "no-referrer"
+    script = httpx.get(f"{gateway}/web/widget.js", timeout=10)
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert script.headers["x-content-type-options"] == "nosniff"
+    assert httpx.get(f"{gateway}/web/..%2Fpages.py", timeout=10).status_code == 404
+
+
+def test_the_widget_ignores_a_key_in_its_address(stack: Stack, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    gateway = stack.of("gateway")[0].url
+    problems: list[str] = []
+    page = _watched_page(browser, problems)
+    page.goto(f"{gateway}/widget?key={API_KEY}")
+    expect(page.get_by_test_id("note")).to_contain_text("not read from the address")
+    assert "key=" not in page.url  # gone from the address bar and the history entry
+    page.get_by_test_id("message").fill("How long does standard shipping take?")
+    page.get_by_test_id("send").click()
+    expect(page.get_by_test_id("note").last).to_contain_text("Invalid or missing API key")
+    page.get_by_text("Connection settings", exact=True).click()
+    page.get_by_test_id("api-key").fill(API_KEY)
+    page.get_by_test_id("message").fill("How long does standard shipping take?")
+    page.get_by_test_id("send").click()
+    expect(page.get_by_test_id("bot").last).to_contain_text("Shipping Guide")
+    assert problems == []
+
+
+def test_injected_code_does_not_run_and_other_sites_cannot_frame_the_pages(
+    stack: Stack, browser: Any
+) -> None:
+    gateway = stack.of("gateway")[0].url
+    problems: list[str] = []
+    page = _watched_page(browser, problems)
+    page.goto(f"{gateway}/widget")
+    ran = page.evaluate(
+        """() => {
+            try {
+                const script = document.createElement("script");
+                script.textContent = "window.injected = true";
+                document.body.append(script);
+            } catch (refused) {}
+            try {
+                document.createElement("div").innerHTML = "<img src=x onerror=alert(1)>";
+                return [window.injected === true, "markup accepted"];
+            } catch (refused) {
+                return [window.injected === true, refused.name];
+            }
+        }"""
+    )
+    assert ran == [False, "TypeError"]  # inline script blocked; HTML strings refused
+    assert any("requires 'TrustedScript'" in p for p in problems)  # reported as violations
+
+    for target in ("/widget", "/workbench"):
+        framer = browser.new_context().new_page()
+        framer.set_content(f'<iframe src="{gateway}{target}"></iframe>')
+        framer.wait_for_load_state()
+        # frame-ancestors 'none': the browser shows its own error page in the frame instead.
+        assert framer.frames[-1].url.startswith("chrome-error://"), framer.frames[-1].url
