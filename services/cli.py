@@ -79,6 +79,8 @@ def _chat(argv: Sequence[str]) -> int:
 
 
 def _ingest(argv: Sequence[str]) -> int:
+    from urllib.parse import quote
+
     import httpx
 
     from services.retriever.documents import FORMATS, MAX_DOCUMENT_BYTES
@@ -118,7 +120,7 @@ def _ingest(argv: Sequence[str]) -> int:
             with path.open("rb") as handle:
                 try:
                     response = client.post(
-                        f"/api/v1/knowledge-bases/{args.kb}/documents",
+                        f"/api/v1/knowledge-bases/{quote(args.kb, safe='')}/documents",
                         files={"file": (path.name, handle)},
                     )
                 except httpx.HTTPError as exc:
