@@ -132,12 +132,10 @@ class Settings(BaseSettings):
     def _real_secret(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
         """Refuse a placeholder, blank or short key at start, before anyone relies on it."""
         # Other services' keys are theirs to judge ("EMPTY" is a local server's convention).
-        ours = info.field_name in SECRET_MIN_CHARS
-        minimum = SECRET_MIN_CHARS[info.field_name] if ours else 1
-        if problem := secret_problem(value.get_secret_value(), minimum):
-            raise ValueError(
-                f"{problem}; {GENERATE_HINT if ours else 'use the key you were issued'}"
-            )
+        minimum = SECRET_MIN_CHARS.get(info.field_name or "")
+        if problem := secret_problem(value.get_secret_value(), minimum or 1):
+            hint = GENERATE_HINT if minimum else "use the key you were issued"
+            raise ValueError(f"{problem}; {hint}")
         return value
 
     @field_validator("agent_keys")
