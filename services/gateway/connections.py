@@ -9,9 +9,13 @@ import redis.asyncio as redis
 
 from services.gateway.auth import Principal
 from shared.errors import TooManyRequests
-from shared.stores.leases import RedisLeasePool
+from shared.stores.leases import RedisLeaseCaps
 
 UNLIMITED = 1_000_000_000  # a cap of 0 means none
+REFUSALS = (
+    "Too many open connections for this tenant",
+    "Too many open connections for this API key or user",
+)
 
 
 class ConnectionSlots:
@@ -25,35 +29,22 @@ class ConnectionSlots:
         per_caller: int,
         lease_seconds: float,
     ) -> None:
-        self._tenant = RedisLeasePool(
-            client, prefix, per_tenant or UNLIMITED, lease_seconds, name="connections"
-        )
-        self._caller = (
-            RedisLeasePool(client, prefix, per_caller, lease_seconds, name="caller-connections")
-            if per_caller
-            else None
-        )
+        self._leases = RedisLeaseCaps(client, prefix, lease_seconds, name="connections")
+        self._limits = (per_tenant or UNLIMITED, per_caller or UNLIMITED)
 
     @staticmethod
-    def _caller_scope(principal: Principal) -> str:
-        # Hashed: a key id holds whatever an end user's token says, separators included.
+    def _scopes(principal: Principal) -> tuple[str, str]:
+        # The caller's is hashed: a key id holds whatever an end user's token says.
         digest = hashlib.sha256(principal.key_id.encode()).hexdigest()[:32]
-        return f"{principal.tenant_id}:caller:{digest}"
+        return principal.tenant_id, f"{principal.tenant_id}:caller:{digest}"
 
     async def open(self, principal: Principal, holder: str) -> None:
         """Take (or renew) ``holder``'s slots; TooManyRequests when either cap is reached."""
-        scope = self._caller_scope(principal)
-        if self._caller is not None and not await self._caller.acquire(holder, scope=scope):
-            raise TooManyRequests(
-                "Too many open connections for this API key or user", retry_after=1
-            )
-        if not await self._tenant.acquire(holder, scope=principal.tenant_id):
-            if self._caller is not None:
-                await self._caller.release(holder, scope=scope)
-            raise TooManyRequests("Too many open connections for this tenant", retry_after=1)
+        caps = list(zip(self._scopes(principal), self._limits, strict=True))
+        full = await self._leases.acquire(holder, caps)
+        if full is not None:
+            raise TooManyRequests(REFUSALS[full], retry_after=1)
 
     async def close(self, principal: Principal, holder: str) -> None:
         """Free ``holder``'s slots (safe to call twice)."""
-        await self._tenant.release(holder, scope=principal.tenant_id)
-        if self._caller is not None:
-            await self._caller.release(holder, scope=self._caller_scope(principal))
+        await self._leases.release(holder, self._scopes(principal))

@@ -89,6 +89,18 @@ def test_a_lone_surrogate_anywhere_in_a_body_is_a_422(
     assert "valid Unicode" in response.json()["detail"]
 
 
+def test_a_body_nested_too_deeply_to_parse_is_a_400_in_each_apis_envelope(
+    client: httpx.Client,
+) -> None:
+    ours = _raw_json(client, "POST", "/api/v1/chat", "[" * 60_000)
+    assert ours.status_code == 400 and ours.json() == {
+        "detail": "There was an error parsing the body"
+    }
+    openai = _raw_json(client, "POST", "/v1/chat/completions", "[" * 60_000)
+    assert openai.status_code == 400
+    assert openai.json()["error"]["type"] == "invalid_request_error"
+
+
 def test_nothing_is_half_written_by_a_refused_body(client: httpx.Client) -> None:
     refused = _raw_json(
         client, "POST", "/api/v1/sessions", f'{{"user_id": "u-half", "name": "a{LONE}"}}'
