@@ -278,10 +278,9 @@ class ChatService:
     async def stop(self, caller: Principal, turn_id: str) -> None:
         """Ask the workers to stop generating; the partial answer is kept, marked stopped."""
         await self._require_turn(caller, turn_id, "No such turn")
-        tenant_id = caller.tenant_id
-        await self.turn_log.request_stop(tenant_id, turn_id)
+        await self.turn_log.request_stop(caller.tenant_id, turn_id)
         await self._publish_control(
-            TurnCancelled(tenant_id=tenant_id, correlation_id=turn_id, reason="stopped")
+            TurnCancelled(tenant_id=caller.tenant_id, correlation_id=turn_id, reason="stopped")
         )
 
     async def follow(

@@ -20,7 +20,7 @@ MAX_ID_PART = 2**64 - 1
 def resume_from(last_event_id: str | None, default: str) -> str:
     """Where a reader resumes: after ``Last-Event-ID``, else ``default``; InvalidInput for an id
     these streams never send (checked before the response starts)."""
-    if last_event_id is None:
+    if not last_event_id or not last_event_id.strip():
         return default
     matched = STREAM_ID.fullmatch(last_event_id.strip())
     if matched is None or any(int(p) > MAX_ID_PART for p in matched.groups() if p):
