@@ -91,6 +91,7 @@ class Settings(BaseSettings):
     broker_prefix: str = "frontdesk"
     redis_prefix: str = "fd"
     session_ttl_seconds: int = Field(86_400, ge=60)
+    max_history_messages: int = Field(200, ge=2, description="a session keeps its newest ones")
     cache_ttl_seconds: int = Field(3_600, ge=1)
     failed_attempts_threshold: int = Field(3, ge=1)
     emotion_escalation_threshold: float = Field(0.4, ge=0, le=1)
@@ -111,6 +112,7 @@ class Settings(BaseSettings):
     rate_limit_per_tenant: int = Field(1_000, ge=0, description="requests a minute per tenant")
     ws_messages_per_second: int = Field(10, ge=0)
     max_connections_per_tenant: int = Field(50, ge=0, description="open streams and sockets")
+    max_connections_per_caller: int = Field(10, ge=0, description="the same, per key or end user")
     resume_grace_seconds: float = Field(15.0, ge=0, description="a dropped stream waits this long")
     jwt_secret: SecretStr = SecretStr("")
     jwt_public_key_file: str = ""

@@ -9,7 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 
 import redis.asyncio as redis
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from faststream.rabbit import RabbitBroker
 
 from services.gateway import openai_compat
@@ -18,6 +18,7 @@ from services.gateway.agents import AgentDesk, parse_agent_keys
 from services.gateway.assistant_routes import router as assistants_router
 from services.gateway.auth import Authenticator
 from services.gateway.chat import ChatService, Publish
+from services.gateway.connections import ConnectionSlots
 from services.gateway.errors import install_error_handlers
 from services.gateway.knowledge import KnowledgeAdmin
 from services.gateway.knowledge_routes import router as knowledge_router
@@ -27,6 +28,7 @@ from services.gateway.routes import router
 from services.gateway.session_routes import router as sessions_router
 from services.gateway.turn_relay import TurnRelay
 from services.gateway.turn_routes import router as turns_router
+from services.gateway.unicode_text import refuse_lone_surrogates
 from services.gateway.websocket_chat import router as websocket_router
 from shared.errors import DependencyUnavailable
 from shared.events import Event, new_id
@@ -102,7 +104,12 @@ def create_app(
     assistants = RedisAssistantStore(client, settings.redis_prefix)
     chat = ChatService(
         settings=settings,
-        sessions=RedisSessionStore(client, settings.redis_prefix, settings.session_ttl_seconds),
+        sessions=RedisSessionStore(
+            client,
+            settings.redis_prefix,
+            settings.session_ttl_seconds,
+            settings.max_history_messages,
+        ),
         cache=RedisHotCache(client, settings.redis_prefix, settings.cache_ttl_seconds),
         leases=RedisLeasePool(
             client,
@@ -133,6 +140,7 @@ def create_app(
                 await feeds.aclose()
 
     app = FastAPI(
+        dependencies=[Depends(refuse_lone_surrogates)],
         title="Frontdesk",
         version="1.0.0",
         description="Customer-service chat: intent, RAG answers with sources, streaming, hand-off.",
@@ -150,13 +158,12 @@ def create_app(
     )
     app.state.events = RedisEventLog(feeds, settings.redis_prefix, settings.session_ttl_seconds)
     app.state.agent_keys = parse_agent_keys(settings.agent_keys)
-    # A slot per open stream or socket; a crashed gateway's slots expire with their lease.
-    app.state.connections = RedisLeasePool(
+    app.state.connections = ConnectionSlots(
         client,
         settings.redis_prefix,
-        settings.max_connections_per_tenant or 1_000_000,
+        settings.max_connections_per_tenant,
+        settings.max_connections_per_caller,
         CONNECTION_LEASE_SECONDS,
-        name="connections",
     )
     app.state.api_keys = RedisApiKeyStore(client, settings.redis_prefix)
     app.state.auth = Authenticator(
