@@ -112,7 +112,9 @@ class Settings(BaseSettings):
     rate_limit_per_tenant: int = Field(1_000, ge=0, description="requests a minute per tenant")
     ws_messages_per_second: int = Field(10, ge=0)
     max_connections_per_tenant: int = Field(50, ge=0, description="open streams and sockets")
-    max_connections_per_caller: int = Field(10, ge=0, description="the same, per key or end user")
+    max_connections_per_user: int = Field(10, ge=0, description="the same, per end-user token")
+    # A backend key may serve many customers at once: by default only its tenant's cap applies.
+    max_connections_per_key: int = Field(0, ge=0, description="the same, per API key")
     resume_grace_seconds: float = Field(15.0, ge=0, description="a dropped stream waits this long")
     jwt_secret: SecretStr = SecretStr("")
     jwt_public_key_file: str = ""

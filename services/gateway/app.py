@@ -162,7 +162,8 @@ def create_app(
         client,
         settings.redis_prefix,
         settings.max_connections_per_tenant,
-        settings.max_connections_per_caller,
+        settings.max_connections_per_user,
+        settings.max_connections_per_key,
         CONNECTION_LEASE_SECONDS,
     )
     app.state.api_keys = RedisApiKeyStore(client, settings.redis_prefix)

@@ -26,11 +26,14 @@ class ConnectionSlots:
         client: redis.Redis,
         prefix: str,
         per_tenant: int,
-        per_caller: int,
+        per_user: int,
+        per_key: int,
         lease_seconds: float,
     ) -> None:
         self._leases = RedisLeaseCaps(client, prefix, lease_seconds, name="connections")
-        self._limits = (per_tenant or UNLIMITED, per_caller or UNLIMITED)
+        self._per_tenant = per_tenant or UNLIMITED
+        self._per_user = per_user or UNLIMITED
+        self._per_key = per_key or UNLIMITED
 
     @staticmethod
     def _scopes(principal: Principal) -> tuple[str, str]:
@@ -40,7 +43,8 @@ class ConnectionSlots:
 
     async def open(self, principal: Principal, holder: str) -> None:
         """Take (or renew) ``holder``'s slots; TooManyRequests when either cap is reached."""
-        caps = list(zip(self._scopes(principal), self._limits, strict=True))
+        per_caller = self._per_key if principal.user_id is None else self._per_user
+        caps = list(zip(self._scopes(principal), (self._per_tenant, per_caller), strict=True))
         full = await self._leases.acquire(holder, caps)
         if full is not None:
             raise TooManyRequests(REFUSALS[full], retry_after=1)

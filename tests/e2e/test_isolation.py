@@ -31,7 +31,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         Path(tmp_path_factory.mktemp("isolation")),
         JWT_SECRET=SECRET,
         MAX_CONNECTIONS_PER_TENANT=str(PER_TENANT),
-        MAX_CONNECTIONS_PER_CALLER=str(PER_CALLER),
+        MAX_CONNECTIONS_PER_USER=str(PER_CALLER),
+        MAX_CONNECTIONS_PER_KEY=str(PER_CALLER),
         MAX_HISTORY_MESSAGES=str(HISTORY),
         LOG_LEVEL="DEBUG",
     )

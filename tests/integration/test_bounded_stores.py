@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 import redis.asyncio as redis
 
+from services.gateway.auth import Principal
+from services.gateway.connections import ConnectionSlots
+from shared.errors import TooManyRequests
 from shared.settings import Settings
 from shared.stores.idempotency import RedisIdempotencyStore
 from shared.stores.leases import RedisLeaseCaps
@@ -23,6 +27,30 @@ async def test_a_lease_is_taken_under_every_cap_or_none(
     assert [await caps.acquire(h, bob) for h in ("b1", "b2", "b3")] == [None, None, 0]
     await caps.release("b1", ["acme", "acme:bob"])
     assert await caps.acquire("b3", bob) is None, "the refused one took nothing, so it fits now"
+
+
+async def test_by_default_an_end_user_is_capped_but_a_backend_key_only_by_its_tenant(
+    redis_client: redis.Redis, real_settings: Settings
+) -> None:
+    slots = ConnectionSlots(
+        redis_client,
+        real_settings.redis_prefix,
+        per_tenant=real_settings.max_connections_per_tenant,
+        per_user=real_settings.max_connections_per_user,
+        per_key=real_settings.max_connections_per_key,
+        lease_seconds=60,
+    )
+    user = Principal("acme", "client", "user:alice", user_id="alice")
+    backend = Principal("acme", "client", "key_backend")
+    for n in range(real_settings.max_connections_per_user):
+        await slots.open(user, f"u{n}")
+    with pytest.raises(TooManyRequests, match="this API key or user"):
+        await slots.open(user, "one-too-many")
+    others = real_settings.max_connections_per_tenant - real_settings.max_connections_per_user
+    for n in range(others):
+        await slots.open(backend, f"b{n}")  # one backend key may take the rest
+    with pytest.raises(TooManyRequests, match="for this tenant"):
+        await slots.open(backend, "past-the-tenant")
 
 
 async def test_idempotency_keys_never_collide_across_callers_whose_ids_hold_separators(
