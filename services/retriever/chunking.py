@@ -6,9 +6,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-_HEADING = re.compile(r"^(#{1,6})\s+(.*\S)\s*$")
+# Possessive ``\s++``/``\s*+``: a line of spaces is read once, not once per split of it.
+_HEADING = re.compile(r"^(#{1,6})\s++(.*\S)\s*$")
 _EMPHASIS = re.compile(r"(\*\*|__|`)")
-_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}")
+_TABLE_RULE = re.compile(r"^\s*+\|?\s*+:?-{2,}")
 MAX_CHUNK_CHARS = 900  # about 256 MiniLM tokens: longer chunks lose their tails
 
 
