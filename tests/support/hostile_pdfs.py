@@ -67,13 +67,16 @@ def many_pages(count: int) -> bytes:
     return _pdf([content] * count, writer)
 
 
-def inflating(megabytes: int) -> bytes:
-    """One page whose Flate stream inflates to ``megabytes`` MiB (a few hundred KB on disk)."""
+def inflating(megabytes: int, pages: int = 1) -> bytes:
+    """``pages`` pages sharing a Flate stream of spaces that inflates to ``megabytes`` MiB.
+
+    About 1 KB on disk per inflated MiB; reading the spaces is quick, inflating them is not.
+    """
     packer = zlib.compressobj(9)
     chunk = b" " * (1024 * 1024)
     data = b"".join(packer.compress(chunk) for _ in range(megabytes)) + packer.flush()
     writer = PdfWriter()
-    return _pdf([_encoded(writer, data, "/FlateDecode")], writer)
+    return _pdf([_encoded(writer, data, "/FlateDecode")] * pages, writer)
 
 
 def unknown_filter() -> bytes:
