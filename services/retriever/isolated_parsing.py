@@ -17,7 +17,7 @@ from multiprocessing.connection import Connection
 
 from services.retriever.chunking import Chunk, chunk_markdown
 from services.retriever.documents import DEFAULT_PDF_LIMITS, MIB, PdfLimits, to_markdown
-from shared.errors import InvalidInput
+from shared.errors import DependencyUnavailable, InvalidInput
 from shared.settings import Settings
 
 # A backstop under the decompressed-size cap: the child may use this much address space.
@@ -86,7 +86,12 @@ class IsolatedParser:
         child = _CONTEXT.Process(
             target=_child, args=(send, name, content, self.limits.pdf), daemon=True
         )
-        child.start()
+        try:
+            child.start()
+        except OSError as exc:  # out of processes or memory: this machine, not the file
+            send.close()
+            receive.close()
+            raise DependencyUnavailable(f"cannot start a document parser: {exc}") from exc
         send.close()  # the child holds the only writing end: its exit is seen as EOF
         try:
             if not receive.poll(self.limits.timeout_seconds):
