@@ -104,6 +104,11 @@ class Settings(BaseSettings):
     token_flush_ms: int = Field(100, ge=0)
     knowledge_dir: str = str(SAMPLE_KNOWLEDGE_DIR)
     index_dir: Path = Path("data/index")
+    # Uploads are parsed in a child process, killed at this deadline; PDFs are read up to
+    # these many pages and this much page content once decompressed.
+    document_parse_timeout_seconds: float = Field(20.0, gt=0)
+    pdf_max_pages: int = Field(500, ge=1)
+    pdf_max_decompressed_mb: int = Field(64, ge=1)
     embedding_provider: Literal["local", "openai", "none"] = "local"
     embedding_model: str = "text-embedding-3-small"
     max_deliveries: int = Field(5, ge=1)
