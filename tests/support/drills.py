@@ -311,12 +311,14 @@ async def _after_fault(
     in_flight: list[StreamedTurn],
     since: float,
     after: int,
-    note: str = "",
+    outage: asyncio.Task[float] | None = None,
     **details: Any,
 ) -> DrillResult:
-    """The common tail of a drill: probe until answered, then a batch of later turns, then
-    wait for everything and audit the history."""
-    recovery, probes = await probe_until_answered(customers, since)
+    """The common tail of a drill: probe until answered (while ``outage``, a restart that
+    returns its seconds, goes on), then a batch of later turns once it is over, then wait for
+    everything and audit the history."""
+    recovery, probes = await probe_until_answered(customers, since, limit=90)
+    note = f"down and back after {await outage:.1f}s" if outage else ""
     later = customers.send(after)
     await customers.finish()
     duplicates, unsaved = await audit_history(client, in_flight + probes + later)
@@ -330,6 +332,17 @@ async def _after_fault(
         note,
         {"probes": DrillResult.summary(probes), "probe_turns": probes, **details},
     )
+
+
+def _restart(restart: Callable[[], None]) -> asyncio.Task[float]:
+    """Run a blocking restart in a thread; the task's result is how long it took."""
+
+    async def timed() -> float:
+        started = time.monotonic()
+        await asyncio.to_thread(restart)
+        return time.monotonic() - started
+
+    return asyncio.create_task(timed())
 
 
 async def sigterm_drill(
@@ -408,14 +421,14 @@ async def redis_drill(
         await until(lambda: all("meta" in t.events for t in turns), "meta of every turn")
         fault = time.monotonic()
         if restart:
-            await asyncio.to_thread(redis.restart)
-            dropped, note = 0, f"Redis down for {time.monotonic() - fault:.1f}s"
+            outage, dropped = _restart(redis.restart), 0
         else:
-            dropped = await asyncio.to_thread(redis.reset_connections)
-            note = f"{dropped} connections dropped"
-        return await _after_fault(
-            client, customers, name, turns, fault, after, note, dropped=dropped
+            outage, dropped = None, await asyncio.to_thread(redis.reset_connections)
+        result = await _after_fault(
+            client, customers, name, turns, fault, after, outage, dropped=dropped
         )
+        result.note = result.note or f"{dropped} connections dropped"
+        return result
 
     return await _with_customers(stack.of("gateway")[0].url, body)
 
@@ -454,29 +467,11 @@ async def rabbitmq_restart_drill(
         turns = customers.send(in_flight)
         await until(lambda: all("meta" in t.events for t in turns), "meta of every turn")
         fault = time.monotonic()
-        restarting = asyncio.create_task(_restarted_at(node))
-        recovery, probes = await probe_until_answered(customers, fault, limit=90)
-        back = await restarting
-        later = customers.send(after)
-        await customers.finish()
-        duplicates, unsaved = await audit_history(client, turns + probes + later)
-        return DrillResult(
-            "RabbitMQ restart",
-            turns,
-            later,
-            recovery,
-            duplicates,
-            unsaved,
-            f"the node was down and back after {back - fault:.1f}s",
-            {"probes": DrillResult.summary(probes), "probe_turns": probes},
+        return await _after_fault(
+            client, customers, "RabbitMQ restart", turns, fault, after, _restart(node.restart)
         )
 
     return await _with_customers(stack.of("gateway")[0].url, body)
-
-
-async def _restarted_at(node: OwnRabbitMQ) -> float:
-    await asyncio.to_thread(node.restart)
-    return time.monotonic()
 
 
 def table(results: list[DrillResult]) -> str:
