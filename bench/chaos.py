@@ -10,6 +10,7 @@ broker prefix before any worker. Drills, in order:
   fresh          the first chat of that deployment, sent before any worker exists (always
                  run: it is how the stack is deployed)
   sigterm        SIGTERM to one of two orchestrators, 20 turns of 15 s in flight
+  sigterm-gateway  SIGTERM to the gateway, 20 streams of 15 s open
   kill-early     kill -9 of one of two orchestrators, the LLM's first token 4 s away
   kill-mid       kill -9 of one of two orchestrators mid-answer
   redis-reset    CLIENT KILL TYPE normal on Redis, turns in flight
@@ -41,7 +42,15 @@ from tests.support.stack import Stack  # noqa: E402
 
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
 RESULTS = Path(__file__).resolve().parent / "results"
-DRILLS = ("sigterm", "kill-early", "kill-mid", "redis-reset", "redis-restart", "rabbitmq")
+DRILLS = (
+    "sigterm",
+    "sigterm-gateway",
+    "kill-early",
+    "kill-mid",
+    "redis-reset",
+    "redis-restart",
+    "rabbitmq",
+)
 
 
 def _on_shared_broker(
@@ -53,6 +62,7 @@ def _on_shared_broker(
         results.append(asyncio.run(drills.fresh_broker_drill(stack)))
         steps = {
             "sigterm": lambda: drills.sigterm_drill(stack, llm, in_flight, turn_s),
+            "sigterm-gateway": lambda: drills.gateway_sigterm_drill(stack, llm, in_flight, turn_s),
             "kill-early": lambda: drills.kill_drill(stack, llm, in_flight, mid_answer=False),
             "kill-mid": lambda: drills.kill_drill(stack, llm, in_flight, mid_answer=True),
             "redis-reset": lambda: drills.redis_drill(stack, llm, redis, False, in_flight),
@@ -60,7 +70,8 @@ def _on_shared_broker(
         }
         for name in names:
             if name in steps:
-                drills.restore_orchestrators(stack, 2)
+                drills.restore(stack, "orchestrator", 2)
+                drills.restore(stack, "gateway", 1)
                 results.append(asyncio.run(steps[name]()))
                 print(drills.table(results[-1:]).splitlines()[-1], flush=True)
     finally:

@@ -63,7 +63,8 @@ def first_deployment(
 def stack(first_deployment: tuple[Stack, DrillResult]) -> Stack:
     """The deployment with two live orchestrators (a drill before may have stopped one)."""
     deployed, _ = first_deployment
-    drills.restore_orchestrators(deployed, 2)
+    drills.restore(deployed, "orchestrator", 2)
+    drills.restore(deployed, "gateway", 1)
     return deployed
 
 
@@ -132,3 +133,10 @@ def test_a_redis_restart_costs_no_turn(stack: Stack, llm: str, own_redis: OwnRed
     assert _all(result.in_flight, "done"), DrillResult.summary(result.in_flight)
     assert _all(result.after, "done")
     assert (result.duplicates, result.unsaved) == (0, 0)
+
+
+def test_sigterm_lets_the_gateway_finish_its_open_streams(stack: Stack, llm: str) -> None:
+    result = asyncio.run(drills.gateway_sigterm_drill(stack, llm, IN_FLIGHT, seconds=8))
+    assert _all(result.in_flight, "done"), DrillResult.summary(result.in_flight)
+    assert result.details["readiness"] != "200"  # a load balancer stops sending it turns
+    assert (result.duplicates, result.unsaved, result.gaps) == (0, 0, 0)

@@ -152,12 +152,13 @@ def running(stack: Stack, service: str) -> list[Process]:
     return [p for p in stack.of(service) if p.popen.poll() is None]
 
 
-def restore_orchestrators(stack: Stack, count: int = 2) -> None:
-    """Forget stopped orchestrators and start fresh ones, so the next drill has ``count``."""
-    for gone in [p for p in stack.of("orchestrator") if p.popen.poll() is not None]:
+def restore(stack: Stack, service: str, count: int) -> None:
+    """Forget stopped processes of ``service`` and start fresh ones, so the next drill has
+    ``count`` of them."""
+    for gone in [p for p in stack.of(service) if p.popen.poll() is not None]:
         stack.processes.remove(gone)
-    for _ in range(count - len(running(stack, "orchestrator"))):
-        stack.start("orchestrator")
+    for _ in range(count - len(running(stack, service))):
+        stack.start(service)
     stack.wait_ready()
 
 
@@ -372,6 +373,56 @@ async def sigterm_drill(
         return result
 
     return await _with_customers(stack.of("gateway")[0].url, body)
+
+
+async def gateway_sigterm_drill(
+    stack: Stack, llm: str, in_flight: int, seconds: float
+) -> DrillResult:
+    """SIGTERM to the gateway while its streams run: it takes no new connection (so its
+    readiness fails) and every open stream runs to its end before it exits."""
+    tps = 2.0
+    set_llm(llm, **answer(int(seconds * tps) + 1, tps))
+    gateway = running(stack, "gateway")[0]
+
+    async def body(client: httpx.AsyncClient, customers: Customers) -> DrillResult:
+        turns = customers.send(in_flight)
+        await until(lambda: all(t.tokens for t in turns), "first tokens of every turn")
+        fault = time.monotonic()
+        gateway.popen.send_signal(signal.SIGTERM)
+        exited = asyncio.create_task(_seconds_until_exit(gateway, fault))
+        await asyncio.sleep(0.5)
+        ready = await _readiness(client)
+        await customers.finish()
+        note = f"/readyz while draining: {ready}; it exited {await exited:.1f}s after SIGTERM"
+        duplicates, unsaved = await audit_stores(stack, turns)
+        return DrillResult(
+            "SIGTERM to the gateway",
+            turns,
+            [],
+            None,
+            duplicates,
+            unsaved,
+            note,
+            {"readiness": ready},
+        )
+
+    return await _with_customers(gateway.url, body)
+
+
+async def _readiness(client: httpx.AsyncClient) -> str:
+    try:
+        return str((await client.get("/readyz", timeout=5)).status_code)
+    except httpx.HTTPError:
+        return "refused"
+
+
+async def audit_stores(stack: Stack, turns: list[StreamedTurn]) -> tuple[int, int]:
+    """audit_history through another gateway (one is started if none is running)."""
+    if not running(stack, "gateway"):
+        await asyncio.to_thread(restore, stack, "gateway", 1)
+    url = running(stack, "gateway")[0].url
+    async with httpx.AsyncClient(base_url=url, headers=HEADERS, timeout=30) as client:
+        return await audit_history(client, turns)
 
 
 async def kill_drill(
