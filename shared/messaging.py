@@ -46,6 +46,8 @@ def build_broker(settings: Settings, service: str) -> RabbitBroker:
         # No wait inside FastStream's stop(): it would wait before cancelling its consumer.
         # drain() cancels first, then waits for the messages in hand.
         graceful_timeout=None,
+        # A RabbitMQ back from a restart is used within a second, not aio-pika's default five.
+        reconnect_interval=1.0,
         app_id=f"frontdesk-{service}",
     )
 

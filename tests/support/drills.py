@@ -319,7 +319,11 @@ async def _after_fault(
     returns its seconds, goes on), then a batch of later turns once it is over, then wait for
     everything and audit the history."""
     recovery, probes = await probe_until_answered(customers, since, limit=90)
-    note = f"down and back after {await outage:.1f}s" if outage else ""
+    note = ""
+    if outage is not None:
+        down = await outage
+        back = "-" if recovery is None else f"{max(0.0, recovery - down):.1f}s"
+        note = f"down and back after {down:.1f}s; answering {back} after it was back"
     later = customers.send(after)
     await customers.finish()
     duplicates, unsaved = await audit_history(client, in_flight + probes + later)
