@@ -30,9 +30,8 @@ from services.gateway.turn_relay import TurnRelay
 from services.gateway.turn_routes import router as turns_router
 from services.gateway.unicode_text import refuse_lone_surrogates
 from services.gateway.websocket_chat import router as websocket_router
-from shared.errors import DependencyUnavailable
 from shared.events import Event, new_id
-from shared.messaging import build_broker, declare_topology, topology_for
+from shared.messaging import build_broker, declare_topology, publish_confirmed, topology_for
 from shared.ops import ops_routes
 from shared.rpc import RpcClient
 from shared.settings import Settings
@@ -55,15 +54,15 @@ CONNECTION_LEASE_SECONDS = 300  # long-lived sockets renew their slot well withi
 IDEMPOTENCY_TTL = 86_400  # retries come within minutes; a day is generous
 
 
-def _publisher(broker: RabbitBroker, detached: bool, **target: object) -> Publish:
-    """Publish to ``target``; broker failures become DependencyUnavailable."""
+def _publisher(
+    broker: RabbitBroker, detached: bool, mandatory: bool = True, **target: object
+) -> Publish:
+    """Publish to ``target``, confirmed; an unroutable (``mandatory``) or unconfirmed message
+    raises DependencyUnavailable at once, so the caller gets a 503 instead of a silent wait."""
     pending: set[asyncio.Task[object]] = set()
 
     async def publish(event: Event) -> None:
-        try:
-            await broker.publish(event, persist=True, **target)  # type: ignore[arg-type]
-        except Exception as exc:  # aio-pika raises many unrelated types when RabbitMQ is down
-            raise DependencyUnavailable("The message broker is unavailable") from exc
+        await publish_confirmed(broker, event, mandatory=mandatory, persist=True, **target)
 
     async def publish_detached(event: Event) -> None:
         # The in-memory broker runs subscribers inside publish(); detach so the request
@@ -122,7 +121,10 @@ def create_app(
         # Resumed readers block on the turn log: it uses the feed readers' pool.
         turn_log=RedisTurnLog(feeds, settings.redis_prefix, TURN_LOG_TTL_SECONDS),
         publish_request=_publisher(broker, detached_publish, queue=topology.chat_requests.name),
-        publish_control=_publisher(broker, detached_publish, exchange=topology.turn_control),
+        # A stop is also remembered in Redis, so no orchestrator being bound is no error.
+        publish_control=_publisher(
+            broker, detached_publish, mandatory=False, exchange=topology.turn_control
+        ),
         assistants=assistants,
     )
 

@@ -82,6 +82,13 @@ class RedisTurnLog:
         return int(newest[0][0].split("-")[0]) if newest else 0
 
     @translate_redis_errors
+    async def last_event(self, tenant_id: str, turn_id: str) -> tuple[int, str | None]:
+        """The newest event's sequence number and JSON; ``(0, None)`` before the first event."""
+        newest = await self._redis.xrevrange(self._stream(tenant_id, turn_id), count=1)
+        seq = int(newest[0][0].split("-")[0]) if newest else 0
+        return (seq, newest[0][1]["e"]) if seq else (0, None)
+
+    @translate_redis_errors
     async def read(
         self, tenant_id: str, turn_id: str, after_seq: int, block_ms: int
     ) -> list[tuple[int, str]]:
