@@ -58,6 +58,15 @@ def recall(reply: str, answer: str) -> float:
     return len(wanted & content_terms(reply)) / len(wanted) if wanted else 0.0
 
 
+def contains_fact(reply: str, fact: str) -> bool:
+    """The fact appears in the reply, and a number in it as a whole number: "15" is not
+    found in "150", and "24" not in "RMA-2024-00123" or a ticket id."""
+    fact = normalise(fact)
+    before = r"(?<![0-9a-z])" if fact[:1].isdigit() else ""
+    after = r"(?![0-9])" if fact[-1:].isdigit() else ""
+    return bool(fact) and re.search(before + re.escape(fact) + after, normalise(reply)) is not None
+
+
 def leading_statement(answer: str) -> str:
     """The answer's first sentence that says something on its own (normalised)."""
     parts = [p.strip() for p in _SENTENCE_END.split(normalise(answer)) if p.strip()]
@@ -87,7 +96,7 @@ def score(case: Case, status: int, body: dict[str, Any], seconds: float) -> dict
     rank = pages.index(case.doc) + 1 if case.doc in pages else None
     best_recall = max((recall(reply, a) for a in case.answers), default=None)
     if case.facts:
-        fact: bool | None = any(normalise(f) in normalise(reply) for f in case.facts)
+        fact: bool | None = any(contains_fact(reply, f) for f in case.facts)
     elif case.answers:
         fact = any(states(reply, answer) for answer in case.answers)
     else:

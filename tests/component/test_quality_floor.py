@@ -22,7 +22,7 @@ pytestmark = pytest.mark.quality
 # raise them to a little below what the merged product achieves.
 FLOORS: dict[tuple[str, str], dict[str, float]] = {
     ("helpcentre", "en"): {"routed": 0.71, "hit@3": 0.81, "mrr": 0.80, "fact": 0.65, "all": 0.58},
-    ("helpcentre", "zh"): {"routed": 0.77, "hit@3": 0.15, "mrr": 0.13, "fact": 0.12, "all": 0.10},
+    ("helpcentre", "zh"): {"routed": 0.77, "hit@3": 0.15, "mrr": 0.13, "fact": 0.10, "all": 0.10},
     ("faq", "en"): {"routed": 0.80, "hit@3": 0.84, "mrr": 0.84, "fact": 0.67, "all": 0.63},
     ("faq-answers", "en"): {"routed": 0.80, "hit@3": 0.76, "mrr": 0.71, "fact": 0.42},
     ("chitchat", "en"): {"routed": 0.48},
