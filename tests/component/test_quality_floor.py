@@ -15,7 +15,8 @@ from bench.quality_data import heldout_helpcentre, sample_pages
 from bench.quality_scoring import normalise
 from tests.component.conftest import QUALITY_REPORT
 
-pytestmark = pytest.mark.quality
+# One run asks about 760 questions (2-3 minutes here); the bound only catches a stall.
+pytestmark = [pytest.mark.quality, pytest.mark.timeout(900)]
 
 # Held-out figures may not fall below these (shares of the questions asked).
 # TODO(issue 11): set from main before the issue's work (baseline minus about 3 points);
