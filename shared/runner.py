@@ -99,6 +99,7 @@ def _require_servers(name: str, settings: Settings) -> None:
 
 # Past the turn timeout a stream has ended with done, error or a 504; a little more covers
 # the last events' trip through RabbitMQ.
+WS_MAX_FRAME_BYTES = 1024 * 1024
 STREAM_END_MARGIN_SECONDS = 5.0
 
 
@@ -117,4 +118,7 @@ def serve(app: ASGIApp, host: str, port: int, turn_timeout: float = 60.0) -> Non
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=int(turn_timeout + STREAM_END_MARGIN_SECONDS),
+        # uvicorn buffers a WebSocket frame up to 16 MiB by default; past 1 MiB the socket is
+        # closed (1009), and the gateway answers smaller oversized frames with an error frame.
+        ws_max_size=WS_MAX_FRAME_BYTES,
     )

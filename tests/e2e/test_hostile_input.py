@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 
 import httpx
 import pytest
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from tests.e2e.conftest import ALICE_KEY, HEADERS
@@ -183,3 +184,16 @@ def test_a_deeply_nested_or_unencodable_frame_gets_an_error_and_the_socket_stays
         assert "valid Unicode" in lone["message"]
         ws.send(json.dumps({"type": "ping"}))
         assert json.loads(ws.recv(timeout=30)) == {"type": "pong"}
+
+
+def test_a_frame_too_large_to_buffer_closes_the_socket_with_1009(stack: Stack) -> None:
+    url = stack.of("gateway")[0].url.replace("http://", "ws://", 1) + "/api/v1/ws/chat"
+    with connect(url, additional_headers=HEADERS, open_timeout=10, max_size=None) as ws:
+        assert json.loads(ws.recv(timeout=30))["type"] == "connection_established"
+        ws.send(json.dumps({"type": "message", "message": "x" * 200_000}))
+        oversized = json.loads(ws.recv(timeout=30))
+        assert oversized["type"] == "error" and oversized["code"] == 413, "small enough to answer"
+        ws.send("x" * (2 * 1024 * 1024))
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=30)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
