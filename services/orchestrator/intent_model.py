@@ -52,12 +52,15 @@ def features(text: str) -> dict[int, float]:
 
 
 def content_terms(text: str) -> list[str]:
-    """The words that carry meaning: no stopwords, plural -s dropped; CJK as character pairs."""
+    """The words that carry meaning: no stopwords, plural -s dropped; CJK as character pairs.
+
+    Anything with a digit in it (an order number, a model, a reference) is a name, not a word.
+    """
     terms: list[str] = []
     for word in _WORD.findall(text.lower()):
         if CJK_CHAR.match(word):
             terms.extend(word[i : i + 2] for i in range(max(1, len(word) - 1)))
-        elif word not in STOPWORDS and len(word) > 2 and not word.isdigit():
+        elif word not in STOPWORDS and len(word) > 2 and not any(c.isdigit() for c in word):
             terms.append(word[:-1] if len(word) > 3 and word.endswith("s") else word)
     return terms
 

@@ -114,6 +114,8 @@ def judge(
     if evidence.order_id is not None:
         return IntentGuess("business_query", 1.0, "rule")
     allowed = tuple(i for i in INTENTS if evidence.allows(i))
+    if len(allowed) == 1:
+        return IntentGuess(allowed[0], 1.0, "rule")  # nothing left for the model to decide
     total = sum(probabilities[i] for i in allowed) or 1.0
     best = max(allowed, key=probabilities.__getitem__)
     confidence = probabilities[best] / total
@@ -170,8 +172,8 @@ class IntentRecogniser:
 
     async def consult(self, message: str, candidates: tuple[Intent, ...]) -> str | None:
         """The LLM's pick among ``candidates``; None without an LLM, on failure or when slow."""
-        if self._llm is None:
-            return None
+        if self._llm is None or len(candidates) < 2:
+            return None  # nothing it says could change the route
         prompt = (
             "Classify the customer-service message into exactly one intent: "
             + ", ".join(candidates)

@@ -85,9 +85,10 @@ class ScriptedLLM:
 
 
 def test_unfamiliar_words_make_the_model_abstain(recogniser: IntentRecogniser) -> None:
-    guess = recogniser.classify("Why is F-skatt important for ROT?", 0.8)
-    assert (guess.intent, guess.sure) == ("knowledge_qa", False)  # look it up
-    assert guess.lean is not None and "knowledge_qa" in guess.candidates
+    # Words it never saw would flip this to small talk; it looks the message up instead.
+    guess = recogniser.classify("my heat pump gurgles at night", 0.75)
+    assert (guess.intent, guess.sure, guess.lean) == ("knowledge_qa", False, "chitchat")
+    assert guess.candidates == ("chitchat", "knowledge_qa")
 
 
 async def test_the_llm_picks_only_among_the_candidates() -> None:
@@ -97,6 +98,9 @@ async def test_the_llm_picks_only_among_the_candidates() -> None:
     )
     ticket = IntentRecogniser(llm=ScriptedLLM("ticket"))
     assert await ticket.consult("Why is F-skatt important?", ("knowledge_qa", "chitchat")) is None
+    only_one = ScriptedLLM("chitchat")  # its answer could not change the route: not asked
+    assert await IntentRecogniser(llm=only_one).consult("Why?", ("knowledge_qa",)) is None
+    assert only_one.calls == 0
 
 
 async def test_a_slow_or_failing_llm_keeps_the_local_guess(
