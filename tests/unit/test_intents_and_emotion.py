@@ -10,7 +10,8 @@ import pytest
 
 from services.orchestrator import intents
 from services.orchestrator.emotion import distressed, emotion_score
-from services.orchestrator.intents import IntentRecogniser
+from services.orchestrator.intent_model import stored_temperature
+from services.orchestrator.intents import CALIBRATION_FILE, TRAINING_FILE, IntentRecogniser
 from services.orchestrator.privacy import mask_personal_data
 from services.orchestrator.subtasks import split_message
 from shared.errors import DependencyUnavailable
@@ -61,6 +62,13 @@ def recogniser() -> IntentRecogniser:
 )
 def test_recognises_intent(recogniser: IntentRecogniser, message: str, intent: str) -> None:
     assert recogniser.classify(message, emotion_score(message)).intent == intent
+
+
+def test_the_stored_calibration_matches_the_training_data() -> None:
+    # Otherwise every orchestrator calibrates itself at start-up, in a few seconds.
+    assert stored_temperature(CALIBRATION_FILE, TRAINING_FILE) is not None, (
+        "the training data changed: run .venv/bin/python bench/intents.py --calibrate"
+    )
 
 
 def test_follow_up_keeps_an_order_conversation(recogniser: IntentRecogniser) -> None:
@@ -123,7 +131,8 @@ def test_emotion_orders_angry_below_neutral_below_happy() -> None:
 
 
 @pytest.mark.parametrize(
-    "message", ["fed up!!!", "scammers", "I'm at my wits end", "烦不烦啊 一直让我等", "我真是服了你们了"]
+    "message",
+    ["fed up!!!", "scammers", "I'm at my wits end", "烦不烦啊 一直让我等", "我真是服了你们了"],
 )
 def test_distress_the_lexicons_miss_is_recognised(message: str) -> None:
     assert distressed(message)
