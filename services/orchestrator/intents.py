@@ -22,7 +22,7 @@ from services.orchestrator.intent_model import (
 )
 from shared.errors import AppError
 from shared.events.chat import Intent
-from shared.llm import ChatModel
+from shared.llm import ChatModel, CircuitBreaker, CircuitOpen
 
 logger = logging.getLogger(__name__)
 
@@ -149,9 +149,16 @@ def settle(guess: IntentGuess, strong_match: bool, found: bool, llm: str | None)
 class IntentRecogniser:
     """Six intents, English and Chinese, without an LLM for the clear cases."""
 
-    def __init__(self, examples: Path = TRAINING_FILE, llm: ChatModel | None = None) -> None:
+    def __init__(
+        self,
+        examples: Path = TRAINING_FILE,
+        llm: ChatModel | None = None,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
         self._model = _trained(examples)
         self._llm = llm
+        # The answers' breaker: an LLM that keeps failing is not asked before meta either.
+        self._breaker = breaker or CircuitBreaker()
 
     def take_over(self, message: str, emotion: float) -> IntentGuess | None:
         """The decision when a rule takes the whole turn over, before anything is looked up."""
@@ -174,6 +181,10 @@ class IntentRecogniser:
         """The LLM's pick among ``candidates``; None without an LLM, on failure or when slow."""
         if self._llm is None or len(candidates) < 2:
             return None  # nothing it says could change the route
+        try:
+            self._breaker.check()
+        except CircuitOpen:
+            return None  # it has been failing: meta does not wait for it
         prompt = (
             "Classify the customer-service message into exactly one intent: "
             + ", ".join(candidates)
@@ -195,12 +206,10 @@ class IntentRecogniser:
                         # enough to show it will not), since meta waits for this.
                         if any(i in answer for i in candidates) or len(answer) > LLM_ANSWER_CHARS:
                             break
-        except TimeoutError:
-            logger.info(
-                "LLM intent check took over %.1fs; keeping the local guess", LLM_TIMEOUT_SECONDS
-            )
+        except (TimeoutError, AppError) as exc:
+            self._breaker.record_failure()
+            reason = exc.message if isinstance(exc, AppError) else "too slow"
+            logger.info("LLM intent check failed, keeping the local guess: %s", reason)
             return None
-        except AppError as exc:
-            logger.info("LLM intent check unavailable, keeping the local guess: %s", exc.message)
-            return None
+        self._breaker.record_success()
         return next((i for i in candidates if i in answer), None)

@@ -15,7 +15,7 @@ from services.orchestrator.intents import CALIBRATION_FILE, TRAINING_FILE, Inten
 from services.orchestrator.privacy import mask_personal_data
 from services.orchestrator.subtasks import split_message
 from shared.errors import DependencyUnavailable
-from shared.llm import ChatMessage
+from shared.llm import ChatMessage, CircuitBreaker
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +120,14 @@ async def test_a_slow_or_failing_llm_keeps_the_local_guess(
     down = IntentRecogniser(llm=ScriptedLLM(None))
     assert await down.consult("hmm", ("knowledge_qa", "chitchat")) is None
     assert await IntentRecogniser().consult("hmm", ("knowledge_qa", "chitchat")) is None
+
+
+async def test_an_llm_that_keeps_failing_is_not_asked_before_meta() -> None:
+    llm = ScriptedLLM(None)
+    recogniser = IntentRecogniser(llm=llm, breaker=CircuitBreaker(threshold=1))
+    for _ in range(3):
+        assert await recogniser.consult("hmm", ("knowledge_qa", "chitchat")) is None
+    assert llm.calls == 1  # the breaker opened on the first failure
 
 
 def test_emotion_orders_angry_below_neutral_below_happy() -> None:
