@@ -153,11 +153,6 @@ def _asks(clause: str) -> bool:
     return _ZH_ASKS.search(clause) is not None
 
 
-def _requests(clauses_: list[str]) -> list[str]:
-    """The clauses that do not ask for information: requests, statements, complaints."""
-    return [c for c in clauses_ if not _asks(c)]
-
-
 def _has_phrase(words: list[str], phrases: tuple[tuple[str, ...], ...]) -> bool:
     return any(
         tuple(words[i : i + len(p)]) == p for p in phrases for i in range(len(words) - len(p) + 1)
@@ -227,12 +222,15 @@ class Evidence:
 def read(message: str, emotion: float) -> Evidence:
     """The evidence in ``message``; ``emotion`` is its lexicon score (0 furious, 1 delighted)."""
     parts = clauses(message)
-    requests = _requests(parts)
+    asking = [_asks(c) for c in parts]
+    # Requests, statements and complaints: the clauses that do not ask for information.
+    requests = [c for c, asks in zip(parts, asking, strict=True) if not asks]
+    asked = [c for c, asks in zip(parts, asking, strict=True) if asks]
     text = " ".join(requests)
     words = set(_WORD.findall(text))
     all_words = set(_WORD.findall(message.lower()))
     ticket_mentioned = bool(all_words & _TICKET_NOUNS) or _ZH_TICKET.search(message) is not None
-    question = len(requests) < len(parts) or message.rstrip().endswith(("?", "？"))
+    question = bool(asked) or message.rstrip().endswith(("?", "？"))
     cues = distressed(message)
     upset = cues or (emotion < NEGATIVE_BELOW and not question)
     order_id = ORDER_ID.search(message)
@@ -246,18 +244,17 @@ def read(message: str, emotion: float) -> Evidence:
         own_order=order_id is not None or _own_order(parts),
         order_id=order_id.group().upper() if order_id else None,
         question=question,
-        small_talk=_small_talk(parts, requests, all_words, message),
+        small_talk=_small_talk(asked, all_words, message),
     )
 
 
-def _small_talk(parts: list[str], requests: list[str], words: set[str], message: str) -> bool:
+def _small_talk(asked: list[str], words: set[str], message: str) -> bool:
     """False for a question on a topic: small talk asks about the bot, or about little."""
-    if len(requests) == len(parts) or words & _THE_BOT or _ZH_THE_BOT.search(message):
+    if not asked or words & _THE_BOT or _ZH_THE_BOT.search(message):
         return True
-    asked = " ".join(c for c in parts if c not in requests)
-    return len(content_terms(asked)) < TOPIC_TERMS or (
-        "name" in words and bool(words & {"your", "ur"})
-    )
+    if "name" in words and words & {"your", "ur"}:
+        return True
+    return len(content_terms(" ".join(asked))) < TOPIC_TERMS
 
 
 def _own_order(parts: list[str]) -> bool:

@@ -181,6 +181,12 @@ def test_compound_messages_split_into_parts(message: str, parts: list[str]) -> N
     assert split_message(message) == parts
 
 
+def test_a_message_of_many_questions_is_split_into_a_few_parts() -> None:
+    parts = split_message(" ".join(f"Do you ship to country {n}?" for n in range(100)))
+    assert len(parts) == 5 and parts[0] == "Do you ship to country 0?"
+    assert parts[-1].endswith("country 99?")
+
+
 def test_personal_data_is_masked() -> None:
     text = "Call +1 (775) 555-0123 or 13812345678, mail jane.doe@example.com, 221 Baker Street."
     masked = mask_personal_data(text)

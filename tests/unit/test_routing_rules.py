@@ -198,6 +198,8 @@ def test_a_sure_guess_is_not_second_guessed() -> None:
         "订单" * 30_000 + "到哪",
         "转" * 50_000,
         "what " * 20_000 + "?" * 1000,
+        "how do I pay, get me a person, " * 3_000,
+        "我要人工吗？怎么转人工，" * 5_000,
     ],
 )
 def test_reading_evidence_stays_linear_on_huge_input(message: str) -> None:
