@@ -201,7 +201,6 @@ class Evidence:
     furious: bool  # so upset that it takes over the turn
     own_order: bool  # the customer's own order, shipment, return or refund
     order_id: str | None
-    question: bool  # the message asks for information, in some clause
     small_talk: bool  # no clause asks about anything but the bot
 
     def allows(self, intent: str) -> bool:
@@ -243,7 +242,6 @@ def read(message: str, emotion: float) -> Evidence:
         furious=upset and (cues or emotion < FURIOUS_BELOW),
         own_order=order_id is not None or _own_order(parts),
         order_id=order_id.group().upper() if order_id else None,
-        question=question,
         small_talk=_small_talk(asked, all_words, message),
     )
 

@@ -122,8 +122,8 @@ def judge(
     if follow_up and best != "chitchat":
         # "where is it now?" after an order question continues the order conversation.
         return IntentGuess("business_query", max(confidence, 0.9), "rule")
-    new, total = unfamiliar
-    if confidence > SURE_ABOVE and not (new >= UNFAMILIAR_WORDS and new * 2 > total):
+    new, words = unfamiliar
+    if confidence > SURE_ABOVE and not (new >= UNFAMILIAR_WORDS and new * 2 > words):
         return IntentGuess(best, confidence, "model", candidates=allowed)
     return IntentGuess("knowledge_qa", confidence, "model", False, best, allowed)
 
