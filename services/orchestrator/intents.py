@@ -1,7 +1,9 @@
-"""Intent recognition: precise cue rules, then a small local model; the LLM only when unsure."""
+"""Intent recognition on evidence: rules for explicit requests, then a calibrated local model
+that abstains when unsure; what the knowledge base finds, or the LLM, settles an abstention."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import json
@@ -11,40 +13,34 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
 
-from services.orchestrator.intent_model import IntentModel
+from services.orchestrator.evidence import ORDER_ID as ORDER_ID  # where it used to live
+from services.orchestrator.evidence import Evidence, read
+from services.orchestrator.intent_model import (
+    IntentModel,
+    cross_validated_temperature,
+    stored_temperature,
+)
 from shared.errors import AppError
 from shared.events.chat import Intent
-from shared.llm import ChatModel
+from shared.llm import ChatModel, CircuitBreaker, CircuitOpen
 
 logger = logging.getLogger(__name__)
 
-TRAINING_FILE = Path(__file__).resolve().parent / "data" / "intent_training.jsonl"
-INTENTS: tuple[str, ...] = get_args(Intent)
-ORDER_ID = re.compile(r"\bORD-\d{4}-\d{3,}\b", re.IGNORECASE)
-# Clearly furious messages are handled as upset whatever they ask; milder negativity
-# ("broken kettle", 麻烦) is left to the model, which has seen upset and calm examples.
-FURIOUS_BELOW = 0.3
-UNSURE_BELOW = 0.3
-# A hand-off or a ticket changes things for people: the model must be sure before either.
-ACTS = ("transfer_to_human", "ticket")
-ACT_AT_LEAST = 0.4
+DATA = Path(__file__).resolve().parent / "data"
+TRAINING_FILE = DATA / "intent_training.jsonl"
+CALIBRATION_FILE = DATA / "intent_calibration.json"
+INTENTS: tuple[Intent, ...] = get_args(Intent)
+# These take the whole message over, whatever else it asks.
+TAKE_OVER: tuple[Intent, ...] = ("transfer_to_human", "ticket", "emotion_sensitive")
+# The model decides only when, among the intents the evidence allows, its choice is more
+# likely right than wrong (calibrated), and it knows the message's words: it abstains when
+# two or more of them, and more than half, are new to it.
+SURE_ABOVE = 0.5
+UNFAMILIAR_WORDS = 2
+# The LLM is asked only to settle an abstention, before meta: it must answer quickly or not at all.
+LLM_TIMEOUT_SECONDS = 1.5
 LLM_ANSWER_CHARS = 40
 
-_HUMAN = re.compile(
-    r"\b(human|real person|live (agent|person)|(customer service |support )?"
-    r"(agent|representative|rep|operator)|(speak|talk) to (someone|somebody|a person)|"
-    r"get me (a|an|some) ?(person|someone|somebody|human|agent)|real (employee|staff))\b|"
-    r"转人工|人工客服|找人工|要人工|真人客服|转客服|客服人员",
-    re.IGNORECASE,
-)
-_TICKET = re.compile(
-    r"\b(open|raise|file|submit|create|log|make|register|start)\b.{0,25}"
-    r"\b(ticket|complaint|case|claim|investigation)\b|"
-    r"\b(ticket|case|claim)\b.{0,15}\b(opened|open|logged|filed|raised)\b|"
-    r"\bticket\b|\bformal complaint\b|\b(call|ring|phone) me( back)?\b|\bcallback\b|"
-    r"工单|投诉|回电话|回个电话",
-    re.IGNORECASE,
-)
 _FOLLOW_UP = re.compile(
     r"\b(it|its|it's|that|shipment|parcel|package|delivery|order|tracking|where|when)\b|它|那个",
     re.IGNORECASE,
@@ -53,78 +49,167 @@ _FOLLOW_UP = re.compile(
 
 @functools.cache
 def _trained(examples: Path) -> IntentModel:
-    """The model trained on ``examples``; trained once per process (it never changes)."""
+    """The model trained on ``examples``, calibrated; built once per process (it never changes)."""
     rows = [json.loads(line) for line in examples.read_text().splitlines() if line.strip()]
+    texts, labels = [r["text"] for r in rows], [r["intent"] for r in rows]
     model = IntentModel(INTENTS)
-    model.fit([r["text"] for r in rows], [r["intent"] for r in rows])
+    model.fit(texts, labels)
+    temperature = stored_temperature(CALIBRATION_FILE, examples)
+    if temperature is None:
+        # Cross-validation takes a few seconds; bench/intents.py --calibrate stores its result.
+        logger.info("no stored calibration for %s; calibrating now", examples.name)
+        temperature = cross_validated_temperature(INTENTS, texts, labels)
+    model.temperature = temperature
     return model
 
 
 @dataclass(frozen=True)
 class IntentGuess:
-    """An intent, how sure we are, and what decided it."""
+    """An intent, how sure we are, and what decided it.
+
+    ``sure`` False means the model abstained: ``intent`` is then knowledge_qa (look it up),
+    ``lean`` the model's best guess, and ``candidates`` what the evidence would allow.
+    """
 
     intent: Intent
     confidence: float
-    source: Literal["rule", "model", "llm"]
+    source: Literal["rule", "model", "knowledge", "llm"]
+    sure: bool = True
+    lean: Intent | None = None
+    candidates: tuple[Intent, ...] = ()
+
+    @property
+    def takes_over(self) -> bool:
+        """A hand-off, ticket or upset customer, decided: it takes the whole message."""
+        return self.sure and self.intent in TAKE_OVER
+
+
+def take_over(evidence: Evidence) -> IntentGuess | None:
+    """The rules that decide a turn outright: an explicit request for a person or a ticket,
+    then a furious customer."""
+    if evidence.asks_for_person:
+        return IntentGuess("transfer_to_human", 1.0, "rule")
+    if evidence.asks_for_ticket:
+        return IntentGuess("ticket", 1.0, "rule")
+    if evidence.furious:
+        return IntentGuess("emotion_sensitive", 1.0, "rule")
+    return None
+
+
+def judge(
+    evidence: Evidence,
+    probabilities: dict[str, float],
+    unfamiliar: tuple[int, int],
+    follow_up: bool,
+) -> IntentGuess:
+    """The local decision from the evidence and the model's calibrated probabilities.
+
+    The model may choose only what the evidence allows (a hand-off needs a person to come up
+    outside a question about people, an order query the customer's own order, and so on); its
+    probabilities are renormalised over those intents.
+    """
+    ruled = take_over(evidence)
+    if ruled is not None:
+        return ruled
+    if evidence.order_id is not None:
+        return IntentGuess("business_query", 1.0, "rule")
+    allowed = tuple(i for i in INTENTS if evidence.allows(i))
+    if len(allowed) == 1:
+        return IntentGuess(allowed[0], 1.0, "rule")  # nothing left for the model to decide
+    total = sum(probabilities[i] for i in allowed) or 1.0
+    best = max(allowed, key=probabilities.__getitem__)
+    confidence = probabilities[best] / total
+    if follow_up and best != "chitchat":
+        # "where is it now?" after an order question continues the order conversation.
+        return IntentGuess("business_query", max(confidence, 0.9), "rule")
+    new, words = unfamiliar
+    if confidence > SURE_ABOVE and not (new >= UNFAMILIAR_WORDS and new * 2 > words):
+        return IntentGuess(best, confidence, "model", candidates=allowed)
+    return IntentGuess("knowledge_qa", confidence, "model", False, best, allowed)
+
+
+def settle(guess: IntentGuess, strong_match: bool, found: bool, llm: str | None) -> IntentGuess:
+    """An abstention settled by what the knowledge base found and, if asked, the LLM.
+
+    A strong match decides for knowledge_qa. Then the LLM's pick counts, if the evidence
+    allows it. With neither, passages found are answered from; with none, the model's lean
+    is kept unless it would hand over or open a ticket, which needs more than a lean.
+    """
+    if guess.sure:
+        return guess
+    if strong_match:
+        return IntentGuess("knowledge_qa", guess.confidence, "knowledge")
+    if llm in guess.candidates:
+        return IntentGuess(llm, guess.confidence, "llm")  # type: ignore[arg-type]
+    if not found and guess.lean in ("chitchat", "business_query", "emotion_sensitive"):
+        return IntentGuess(guess.lean, guess.confidence, "model")  # type: ignore[arg-type]
+    return guess
 
 
 class IntentRecogniser:
     """Six intents, English and Chinese, without an LLM for the clear cases."""
 
-    def __init__(self, examples: Path = TRAINING_FILE, llm: ChatModel | None = None) -> None:
+    def __init__(
+        self,
+        examples: Path = TRAINING_FILE,
+        llm: ChatModel | None = None,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
         self._model = _trained(examples)
         self._llm = llm
+        # The answers' breaker: an LLM that keeps failing is not asked before meta either.
+        self._breaker = breaker or CircuitBreaker()
+
+    def take_over(self, message: str, emotion: float) -> IntentGuess | None:
+        """The decision when a rule takes the whole turn over, before anything is looked up."""
+        return take_over(read(message, emotion))
 
     def classify(self, message: str, emotion: float, previous: str = "") -> IntentGuess:
-        """The local decision: a cue rule if one fires, otherwise the model.
+        """The local decision: a rule if one fires, otherwise the model, which may abstain.
 
         ``previous`` is the session's last intent: a short follow-up such as "where is it
         now?" continues an order conversation rather than starting a new question.
         """
-        if _HUMAN.search(message):
-            return IntentGuess("transfer_to_human", 1.0, "rule")
-        if _TICKET.search(message):
-            return IntentGuess("ticket", 1.0, "rule")
-        if emotion < FURIOUS_BELOW:
-            return IntentGuess("emotion_sensitive", 1.0, "rule")
-        if ORDER_ID.search(message):
-            return IntentGuess("business_query", 1.0, "rule")
-        intent, confidence = self._model.predict(message)
-        if previous == "business_query" and intent != "chitchat" and _FOLLOW_UP.search(message):
-            return IntentGuess("business_query", max(confidence, 0.9), "rule")
-        if confidence < UNSURE_BELOW or (intent in ACTS and confidence < ACT_AT_LEAST):
-            # Unsure: look it up rather than open a ticket or a hand-off on a guess; the
-            # knowledge base says plainly when it has nothing relevant.
-            return IntentGuess("knowledge_qa", confidence, "model")
-        return IntentGuess(intent, confidence, "model")  # type: ignore[arg-type]
+        return judge(
+            read(message, emotion),
+            self._model.probabilities(message),
+            self._model.unfamiliar(message),
+            previous == "business_query" and _FOLLOW_UP.search(message) is not None,
+        )
 
-    async def recognise(self, message: str, emotion: float, previous: str = "") -> IntentGuess:
-        """``classify``, asking the LLM (when configured) only if the model is unsure."""
-        guess = self.classify(message, emotion, previous)
-        if guess.confidence >= UNSURE_BELOW or self._llm is None:
-            return guess
+    async def consult(self, message: str, candidates: tuple[Intent, ...]) -> str | None:
+        """The LLM's pick among ``candidates``; None without an LLM, on failure or when slow."""
+        if self._llm is None or len(candidates) < 2:
+            return None  # nothing it says could change the route
+        try:
+            self._breaker.check()
+        except CircuitOpen:
+            return None  # it has been failing: meta does not wait for it
         prompt = (
             "Classify the customer-service message into exactly one intent: "
-            + ", ".join(INTENTS)
-            + ". knowledge_qa = general policy questions; business_query = the customer's own "
-            "order, shipment or refund. Answer with the intent name only."
+            + ", ".join(candidates)
+            + ". knowledge_qa = a question the help centre answers, on any topic; "
+            "business_query = the customer's own order, shipment or refund; chitchat = small "
+            "talk. Answer with the intent name only."
         )
         answer = ""
         stream = self._llm.stream(
             [{"role": "system", "content": prompt}, {"role": "user", "content": message}]
         )
         try:
-            # aclosing: breaking out early must also end the upstream request.
-            async with contextlib.aclosing(stream):  # type: ignore[type-var]
-                async for piece in stream:
-                    answer += piece.lower()
-                    # The label is all we need: stop as soon as the model has said one (or
-                    # enough to show it will not), since meta waits for this.
-                    if any(i in answer for i in INTENTS) or len(answer) > LLM_ANSWER_CHARS:
-                        break
-        except AppError as exc:
-            logger.info("LLM intent check unavailable, keeping the local guess: %s", exc.message)
-            return guess
-        chosen = next((i for i in INTENTS if i in answer), None)
-        return IntentGuess(chosen, 0.9, "llm") if chosen else guess  # type: ignore[arg-type]
+            async with asyncio.timeout(LLM_TIMEOUT_SECONDS):
+                # aclosing: breaking out early must also end the upstream request.
+                async with contextlib.aclosing(stream):  # type: ignore[type-var]
+                    async for piece in stream:
+                        answer += piece.lower()
+                        # The label is all we need: stop as soon as the model has said one (or
+                        # enough to show it will not), since meta waits for this.
+                        if any(i in answer for i in candidates) or len(answer) > LLM_ANSWER_CHARS:
+                            break
+        except (TimeoutError, AppError) as exc:
+            self._breaker.record_failure()
+            reason = exc.message if isinstance(exc, AppError) else "too slow"
+            logger.info("LLM intent check failed, keeping the local guess: %s", reason)
+            return None
+        self._breaker.record_success()
+        return next((i for i in candidates if i in answer), None)

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from services.orchestrator import replies
-from services.orchestrator.intents import ORDER_ID
+from services.orchestrator.evidence import ORDER_ID
 from services.orchestrator.merchant import MerchantSystems, describe
 from shared.errors import AppError, RetryableError
 from shared.events import (
@@ -36,6 +36,15 @@ PRIORITY: tuple[Intent, ...] = (
     "knowledge_qa",
     "chitchat",
 )
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """What the knowledge bases hold for one text: passages best first, and whether the best
+    clearly answers it."""
+
+    passages: list[Passage]
+    strong: bool = False
 
 
 @dataclass
@@ -114,6 +123,19 @@ class Planner:
         self._orders = orders
         self._emotion_threshold = emotion_threshold
 
+    def answers_from_knowledge(self, intent: Intent, emotion: float) -> bool:
+        """Whether a part of this intent is answered from the knowledge base."""
+        return intent == "knowledge_qa" or (
+            intent == "emotion_sensitive" and emotion >= self._emotion_threshold
+        )
+
+    async def look_up(
+        self, text: str, tenant_id: str, turn_id: str, assistant: AssistantSpec | None = None
+    ) -> Lookup:
+        """Search the assistant's knowledge bases for ``text``."""
+        kb_ids = assistant.knowledge_bases if assistant else DEFAULT_KNOWLEDGE_BASES
+        return await self._search(text, kb_ids, tenant_id, turn_id)
+
     async def plan_part(
         self,
         part: Part,
@@ -122,8 +144,12 @@ class Planner:
         tenant_id: str,
         turn_id: str,
         assistant: AssistantSpec | None = None,
+        lookup: Lookup | None = None,
     ) -> Part:
-        """Fill in how ``part`` is answered (``assistant`` None: the built-in one)."""
+        """Fill in how ``part`` is answered (``assistant`` None: the built-in one).
+
+        ``lookup``, when given, is what the knowledge bases already returned for its text.
+        """
         if part.intent == "chitchat":
             part.reply = replies.chitchat(part.text)
         elif part.intent == "transfer_to_human":
@@ -140,7 +166,8 @@ class Planner:
         elif part.intent == "business_query":
             await self._plan_order(part, history, tenant_id)
         else:
-            await self._plan_knowledge(part, tenant_id, turn_id, assistant)
+            lookup = lookup or await self.look_up(part.text, tenant_id, turn_id, assistant)
+            self._plan_knowledge(part, lookup, assistant)
             if part.intent == "emotion_sensitive" and part.passages:
                 part.reply = replies.EMPATHY
         return part
@@ -166,12 +193,10 @@ class Planner:
             part.reply = describe(order, part.text)
             part.outcome = "resolved"
 
-    async def _plan_knowledge(
-        self, part: Part, tenant_id: str, turn_id: str, assistant: AssistantSpec | None
-    ) -> None:
-        """Fetch passages from the assistant's knowledge bases; none means unresolved."""
-        kb_ids = assistant.knowledge_bases if assistant else DEFAULT_KNOWLEDGE_BASES
-        part.passages = await self._search(part.text, kb_ids, tenant_id, turn_id)
+    @staticmethod
+    def _plan_knowledge(part: Part, lookup: Lookup, assistant: AssistantSpec | None) -> None:
+        """Answer from the passages found; none means unresolved."""
+        part.passages = lookup.passages
         if part.passages:
             part.outcome = "resolved"
         else:
@@ -180,7 +205,7 @@ class Planner:
 
     async def _search(
         self, query: str, kb_ids: Sequence[str], tenant_id: str, turn_id: str
-    ) -> list[Passage]:
+    ) -> Lookup:
         """Search every knowledge base at once and merge by score; a failed one is skipped."""
         requests = [
             RetrievalRequested(tenant_id=tenant_id, correlation_id=turn_id, query=query, kb_id=kb)
@@ -188,6 +213,7 @@ class Planner:
         ]
         found = await asyncio.gather(*map(self._retrieve, requests), return_exceptions=True)
         passages: list[Passage] = []
+        strong = False
         for request, result in zip(requests, found, strict=True):
             if isinstance(result, AppError):
                 RETRIEVAL_DEGRADED.labels(path="retriever").inc()
@@ -200,8 +226,9 @@ class Planner:
                 raise result
             else:
                 passages.extend(result.passages)
+                strong = strong or result.strong_match
         if len(requests) == 1:
-            return passages
+            return Lookup(passages, strong)
         # Fused scores come from the same formula in every knowledge base, so they compare.
         merged = sorted(dict.fromkeys(passages), key=lambda p: p.score, reverse=True)
-        return merged[: requests[0].top_k]
+        return Lookup(merged[: requests[0].top_k], strong)

@@ -22,6 +22,9 @@ _SPLIT = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[A-Za-z]{2,}")
+# Each part is looked up and answered on its own, all at once: a message of a hundred
+# questions must not become a hundred searches. Parts past the last are answered with it.
+MAX_PARTS = 5
 
 
 def _is_a_request(part: str) -> bool:
@@ -33,4 +36,6 @@ def split_message(message: str) -> list[str]:
     """The message's parts in order; a simple message is one part."""
     parts = [p.strip(" ,，") for p in _SPLIT.split(message)]
     parts = [p for p in parts if _is_a_request(p)]
+    if len(parts) > MAX_PARTS:
+        parts = parts[: MAX_PARTS - 1] + [" ".join(parts[MAX_PARTS - 1 :])]
     return parts if len(parts) > 1 else [message.strip()]

@@ -17,7 +17,7 @@ from services.orchestrator.generation import Generator, stream_text
 from services.orchestrator.intents import IntentRecogniser
 from services.orchestrator.merchant import MerchantSystems
 from services.orchestrator.planning import Part, Plan, Planner
-from services.orchestrator.subtasks import split_message
+from services.orchestrator.routing import Routing
 from shared.errors import AppError
 from shared.events import (
     ChatRequested,
@@ -53,8 +53,6 @@ Emit = Callable[[Event], Awaitable[None]]
 Escalate = Callable[[EscalationRequested], Awaitable[EscalationCard]]
 ForwardToAgent = Callable[[CustomerMessaged], Awaitable[None]]
 HISTORY_WINDOW = 20
-# These intents take over the whole message, whatever else it asks.
-TAKE_OVER = ("transfer_to_human", "ticket", "emotion_sensitive")
 
 
 @dataclass(frozen=True)
@@ -118,16 +116,20 @@ class Turn:
         """The whole turn; the session is written once, at the end."""
         started = time.monotonic()
         req, deps = self.request, self.deps
-        (session, history), epoch = await asyncio.gather(
-            deps.sessions.open(
-                req.tenant_id, req.session_id, req.user_id, req.channel, HISTORY_WINDOW
-            ),
-            deps.cache.epoch(req.tenant_id),
-        )
         emotion = self._emotion = emotion_score(req.message)
-        if session.agent_status == "assigned":
-            return await self._pass_to_agent(session, emotion)
-        plan = await self._plan(emotion, history, session.current_intent, session.turn_count)
+        routing = Routing(deps.intents, deps.planner, req, emotion)  # looks up while we load
+        try:
+            (session, history), epoch = await asyncio.gather(
+                deps.sessions.open(
+                    req.tenant_id, req.session_id, req.user_id, req.channel, HISTORY_WINDOW
+                ),
+                deps.cache.epoch(req.tenant_id),
+            )
+            if session.agent_status == "assigned":
+                return await self._pass_to_agent(session, emotion)
+            plan = await self._plan(routing, emotion, history, session.current_intent)
+        finally:
+            routing.close()
         references = plan.references()
         self._intent = plan.intent
         member_level = "standard"
@@ -207,28 +209,21 @@ class Turn:
         return done
 
     async def _plan(
-        self, emotion: float, history: list[Message], previous: str, turn_count: int
+        self, routing: Routing, emotion: float, history: list[Message], previous: str
     ) -> Plan:
-        """Recognise the intent(s) and plan every part; a take-over intent plans the whole."""
-        req, deps = self.request, self.deps
-        guess = await deps.intents.recognise(req.message, emotion, previous)
-        texts = split_message(req.message) if guess.intent not in TAKE_OVER else [req.message]
-        if len(texts) > 1:
-            intents = [deps.intents.classify(t, emotion, previous).intent for t in texts]
-            if any(i in TAKE_OVER for i in intents):
-                texts, intents = [req.message], [guess.intent]
-        else:
-            intents = [guess.intent]
+        """Decide every part's intent, then plan how each is answered."""
+        req = self.request
         parts = [
-            await deps.planner.plan_part(
-                Part(text, intent),
+            await self.deps.planner.plan_part(
+                Part(routed.text, routed.guess.intent),
                 emotion,
                 history,
                 req.tenant_id,
                 req.correlation_id,
                 req.assistant,
+                routed.lookup,
             )
-            for text, intent in zip(texts, intents, strict=True)
+            for routed in await routing.decide(previous)
         ]
         return Plan(parts)
 

@@ -1,5 +1,5 @@
-"""The orchestrator's judgement over the distributed stack: slots across turns, compound
-messages, and an angry customer handed to a human."""
+"""The orchestrator's judgement over the distributed stack: routes on evidence, slots across
+turns, compound messages, and an angry customer handed to a human."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import uuid
 import httpx
 import pytest
 
+from tests.support.sse import stream_events
+
 pytestmark = pytest.mark.e2e
 
 
@@ -15,6 +17,48 @@ def _say(client: httpx.Client, message: str, session_id: str | None = None) -> d
     response = client.post("/api/v1/chat", json={"message": message, "session_id": session_id})
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
+
+
+def test_a_calm_policy_question_is_answered_from_the_returns_page(client: httpx.Client) -> None:
+    # It used to be labelled emotion_sensitive on a model guess and open with an apology.
+    question = f"Tell me about your return and exchange policy {uuid.uuid4().hex[:4]}"
+    response, events = stream_events(client, {"message": question})
+    assert response.status_code == 200
+    name, meta = events[0]
+    assert name == "meta" and meta["intent"] == "knowledge_qa"
+    assert "ReturnsAndExchanges.md" in meta["sources"] and meta["escalate"] is False
+    done = next(data for event, data in events if event == "done")
+    assert not done["answer"].startswith("I'm sorry")
+
+
+def test_an_order_of_ones_own_is_a_business_query(client: httpx.Client) -> None:
+    for message in ("When will my order ship?", "where is my package"):
+        body = _say(client, message)
+        assert body["data"]["intent"] == "business_query", message
+        assert "order number" in body["reply"]
+
+
+def test_an_explicit_request_hands_over(client: httpx.Client) -> None:
+    for message in ("I want to talk to a human agent", "转人工", "can I speak to a real person"):
+        data = _say(client, message)["data"]
+        assert data["intent"] == "transfer_to_human", message
+        assert data["escalate_to_human"] is True
+        assert data["escalation_card"]["reason"] == "explicit_request"
+
+
+def test_a_question_about_agents_is_looked_up_not_handed_over(client: httpx.Client) -> None:
+    for message in ("when can I reach a live agent", "人工客服几点上班"):
+        data = _say(client, message)["data"]
+        assert (data["intent"], data["escalate_to_human"]) == ("knowledge_qa", False), message
+    hours = _say(client, "when can I reach a live agent")["data"]["sources"]
+    assert "ContactAndSupportHours.md" in hours
+
+
+def test_a_policy_question_about_orders_asks_for_no_order_number(client: httpx.Client) -> None:
+    body = _say(client, "how long can I still edit my order after placing it")
+    assert body["data"]["intent"] == "knowledge_qa"
+    assert "OrderManagement.md" in body["data"]["sources"]
+    assert "order number" not in body["reply"]
 
 
 def test_the_seed_three_turn_order_conversation(client: httpx.Client) -> None:

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from services.orchestrator.coalescer import TokenCoalescer
-from services.orchestrator.emotion import _VADER, emotion_score, warm_up
+from services.orchestrator.emotion import _VADER, distressed, emotion_score, warm_up
+from services.orchestrator.evidence import read
 from services.orchestrator.extractive import extractive_answer
 from services.orchestrator.generation import stream_text
 from services.orchestrator.intents import IntentRecogniser
@@ -74,6 +75,9 @@ TEXT_FUNCTIONS: dict[str, Callable[[str], object]] = {
     # Cue rules, the order id, then the model's n-grams (intent_model.features).
     "intents.classify": lambda text: _recogniser.classify(text, 0.75, "business_query"),
     "emotion.emotion_score": emotion_score,
+    "emotion.distressed": distressed,
+    # What the message itself shows: explicit requests, the customer's own order, anger.
+    "evidence.read": lambda text: read(text, 0.75),
     "replies.chitchat": chitchat,
     "extractive.extractive_answer (question)": lambda text: extractive_answer(
         text, [_passage("Returns are free within 30 days. Refunds take 5-7 business days.")]
