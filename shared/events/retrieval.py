@@ -49,3 +49,5 @@ class RetrievalCompleted(Event):
 
     passages: list[Passage] = []
     degraded: bool = False
+    # The best passage clearly answers the query (the retriever's own thresholds).
+    strong_match: bool = False
