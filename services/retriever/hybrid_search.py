@@ -68,13 +68,22 @@ def lexical_relevant(best_coverage: float, vector_best: float, relevance: Releva
     )
 
 
-def strong_match(best_coverage: float, vector_best: float, relevance: Relevance) -> bool:
-    """The best passage clearly answers the question, by the embedder's own thresholds."""
-    return vector_best >= relevance.strong
+def strong_match(
+    similarity: float, *, across_languages: bool, agreed: bool, relevance: Relevance
+) -> bool:
+    """The best passage clearly answers the question, by the embedder's own thresholds.
+
+    ``similarity`` is the best passage's cosine to the question; ``agreed`` says BM25 ranks
+    that passage among its first three too.
+    """
+    if agreed and similarity >= relevance.strong_agreed:
+        return True
+    return similarity >= (relevance.strong_across if across_languages else relevance.strong)
 
 
-# Without an embedder only BM25 speaks: these make its hits count as they did before.
-_LEXICAL_ONLY = Relevance(cite=1.0, support=1.0, strong=1.0)
+# Without an embedder only BM25 speaks: its hits count as before, and none is "strong"
+# (BM25 cannot tell a clear answer from a shared word).
+_LEXICAL_ONLY = Relevance(cite=1.0, support=1.0, strong=2.0, strong_across=2.0, strong_agreed=2.0)
 
 
 class HybridSearch:
@@ -137,8 +146,19 @@ class HybridSearch:
         vector_best = max((h.score for h in vector), default=0.0)
         coverage = max((h.coverage for h in lexical[:RELEVANCE_WINDOW]), default=0.0)
         rankings = [[(WEIGHTS["vector"], h) for h in vector if h.score >= self.relevance.cite]]
-        if lexical and lexical_relevant(coverage, vector_best, self.relevance):
+        fused_lexical = bool(lexical) and lexical_relevant(coverage, vector_best, self.relevance)
+        if fused_lexical:
             rankings.append([(WEIGHTS["lexical"] * h.coverage, h) for h in lexical])
         hits = reciprocal_rank_fusion(rankings, top_k)
-        strong = bool(hits) and strong_match(coverage, vector_best, self.relevance)
-        return SearchResult(hits, tuple(failed), strong)
+        return SearchResult(hits, tuple(failed), self._strong(query, hits, vector, lexical))
+
+    def _strong(self, query: str, hits: list[Hit], vector: list[Hit], lexical: list[Hit]) -> bool:
+        if not hits:
+            return False
+        best = hits[0].chunk  # the passage the customer is given first
+        similarity = next((h.score for h in vector if h.chunk.chunk_id == best.chunk_id), 0.0)
+        agreed = best.chunk_id in {h.chunk.chunk_id for h in lexical[:3]}
+        across = mostly_cjk(query) != mostly_cjk(best.text)
+        return strong_match(
+            similarity, across_languages=across, agreed=agreed, relevance=self.relevance
+        )
