@@ -149,16 +149,12 @@ class _Fitter:
         )
 
 
-def _split_long(text: str, fitter: _Fitter) -> list[str]:
-    """Split an oversized section at the coarsest boundaries that make every piece fit."""
-    return fitter.pack(text)
-
-
 def _fit_title(title: str, budget: TokenBudget | None) -> tuple[str, int | None]:
     """The title, shortened if it alone would take over a quarter of a chunk's tokens, and
     the tokens left for the text (the embedder reads "title\ntext")."""
     if budget is None:
         return title, None
+    title = title[:MAX_CHUNK_CHARS]  # so that counting a runaway heading stays cheap
     while len(title) > 8 and budget.count(title) > budget.limit // 4:
         title = title[: len(title) // 2].rstrip() + "…"
     return title, budget.limit - budget.count(title + "\n")
@@ -193,7 +189,7 @@ def chunk_markdown(doc_name: str, markdown: str, budget: TokenBudget | None = No
     chunks: list[Chunk] = []
     for heading_path, text in sections:
         title, limit = _fit_title(heading_path, budget)
-        for piece in _split_long(text, _Fitter(budget, limit)):
+        for piece in _Fitter(budget, limit).pack(text):
             chunks.append(Chunk(doc_name, title, piece, len(chunks)))
     return chunks
 

@@ -89,11 +89,16 @@ _LEXICAL_ONLY = Relevance(cite=1.0, support=1.0, strong=2.0, strong_across=2.0, 
 class HybridSearch:
     """Searches one index with an optional embedder."""
 
-    def __init__(self, index: KnowledgeIndex, embedder: Embedder | None) -> None:
+    def __init__(
+        self,
+        index: KnowledgeIndex,
+        embedder: Embedder | None,
+        query_cache_entries: int = QUERY_CACHE_ENTRIES,
+    ) -> None:
         self.index = index
         self.embedder = embedder
         self._queries = (
-            CachedEmbedder(embedder, QUERY_CACHE_ENTRIES) if embedder is not None else None
+            CachedEmbedder(embedder, query_cache_entries) if embedder is not None else None
         )
         self.relevance = embedder.relevance if embedder is not None else _LEXICAL_ONLY
         self._failing: set[str] = set()

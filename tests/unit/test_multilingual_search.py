@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.retriever.app import build_embedder
+from services.retriever.app import build_embedder, create_retriever
 from services.retriever.embeddings import (
     CachedEmbedder,
     LocalUseEmbedder,
@@ -26,6 +26,8 @@ from services.retriever.hybrid_search import (
 from services.retriever.ingestion import Ingestor
 from services.retriever.sqlite_index import SqliteIndex
 from shared.settings import SAMPLE_KNOWLEDGE_DIR, Settings
+from shared.stores.hot_cache import RedisHotCache
+from shared.stores.redis_client import connect_redis
 from shared.text import search_terms
 
 REPO = Path(__file__).resolve().parents[2]
@@ -266,3 +268,19 @@ def test_embedding_provider_picks_the_model() -> None:
         Settings(embedding_provider="openai", openai_api_key="sk-test-0123456789abcdef")
     )
     assert isinstance(remote, CachedEmbedder) and isinstance(remote.inner, OpenAIEmbedder)
+
+
+async def test_the_retriever_re_embeds_stale_knowledge_when_it_starts(tmp_path: Path) -> None:
+    index = SqliteIndex(tmp_path)
+    Ingestor(index, OtherModel(default_embedder())).ingest("acme", "default", "gifts.md", PAGE)
+    index.close()
+    settings = Settings(index_dir=tmp_path, knowledge_dir="", redis_url="")
+    client = connect_redis(settings)
+    cache = RedisHotCache(client, settings.redis_prefix, 600)
+    epoch = await cache.epoch("acme")
+    await create_retriever(settings, client).seed()
+    assert await cache.epoch("acme") == epoch + 1  # answers quoting the old index are stale
+    reopened = SqliteIndex(tmp_path)
+    search = HybridSearch(reopened, default_embedder())
+    result = search.search("acme", "default", "how much is gift wrapping", mode="vector")
+    assert result.failed == () and [h.chunk.doc_name for h in result.hits][:1] == ["gifts.md"]
