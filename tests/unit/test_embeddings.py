@@ -215,7 +215,7 @@ class CountingEmbedder:
     dimensions = 4
     multilingual = False
     max_tokens = 16
-    relevance = Relevance(cite=0.2, support=0.1, strong=0.5)
+    relevance = Relevance(cite=0.2, support=0.1, strong=0.5, strong_across=0.5, strong_agreed=0.4)
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())

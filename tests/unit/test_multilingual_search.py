@@ -251,7 +251,7 @@ def test_a_new_models_first_upload_drops_the_old_vectors_and_the_rest_follows(
         h.chunk.doc_name for h in vector_only.hits
     ]
     assert [
-        d.doc_name for d in index.stale_documents("acme", "kb", upgraded.model_id + "+title0.25")
+        d.doc_name for d in index.stale_documents("acme", "kb", upgraded.model_id + "+title0.3")
     ] == ["gifts.md"]
     Ingestor(index, upgraded).refresh_all_vectors()
     vector_only = search.search("acme", "kb", "gift wrapping price", mode="vector")
