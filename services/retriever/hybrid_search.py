@@ -31,11 +31,15 @@ QUERY_CACHE_ENTRIES = 4096
 MIN_TERM_COVERAGE = 0.5
 SUPPORTED_TERM_COVERAGE = 0.25
 RELEVANCE_WINDOW = 5
-# The vector side understands paraphrases that BM25 misses: it weighs more in the fusion.
-# A BM25 hit weighs in proportion to the share of the question's terms it holds, so a page
-# that shares one word with the question (a Chinese section of an English page, say) does
-# not outvote the vector side.
-WEIGHTS = {"lexical": 0.6, "vector": 1.0}
+# A page's opening paragraph says what the page covers ("how long delivery takes, and what
+# shipping costs"), so it resembles every question about the page without answering it.
+# When the page's sections are candidates too, it yields to them by this much cosine, so
+# the passage with the details comes first ("3-5 business days", the list of methods).
+OVERVIEW_MARGIN = 0.03
+# A BM25 hit weighs in the fusion in proportion to the share of the question's terms it
+# holds, so a chunk that shares one word with the question (a Chinese section of an English
+# page, say) does not outvote the vector side, while one that holds them all counts as much.
+WEIGHTS = {"lexical": 1.0, "vector": 1.0}
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,21 @@ def mostly_cjk(text: str) -> bool:
     """True when most of the text's tokens are Chinese, Japanese or Korean."""
     tokens = tokenize(text, keep_stopwords=True)
     return bool(tokens) and sum(is_cjk(t) for t in tokens) * 2 > len(tokens)
+
+
+def _is_overview(hit: Hit) -> bool:
+    return hit.chunk.position == 0 and " > " not in hit.chunk.title
+
+
+def ranked_for_answers(vector: list[Hit]) -> list[Hit]:
+    """Vector hits in answer order: page overviews after their own page's close sections."""
+    with_sections = {h.chunk.doc_id for h in vector if not _is_overview(h)}
+
+    def key(hit: Hit) -> float:
+        demote = _is_overview(hit) and hit.chunk.doc_id in with_sections
+        return -(hit.score - OVERVIEW_MARGIN) if demote else -hit.score
+
+    return sorted(vector, key=key)
 
 
 def lexical_relevant(best_coverage: float, vector_best: float, relevance: Relevance) -> bool:
@@ -150,7 +169,8 @@ class HybridSearch:
         vector = found.get("vector", [])
         vector_best = max((h.score for h in vector), default=0.0)
         coverage = max((h.coverage for h in lexical[:RELEVANCE_WINDOW]), default=0.0)
-        rankings = [[(WEIGHTS["vector"], h) for h in vector if h.score >= self.relevance.cite]]
+        cited = [h for h in ranked_for_answers(vector) if h.score >= self.relevance.cite]
+        rankings = [[(WEIGHTS["vector"], h) for h in cited]]
         fused_lexical = bool(lexical) and lexical_relevant(coverage, vector_best, self.relevance)
         if fused_lexical:
             rankings.append([(WEIGHTS["lexical"] * h.coverage, h) for h in lexical])

@@ -13,7 +13,7 @@ from shared.errors import DependencyUnavailable
 
 # Small, so that first places count: with the textbook 60, rank 1 and rank 5 differ by 6%
 # and a chunk both sides rank low beats one that either ranks first.
-RRF_K = 10
+RRF_K = 5
 # What a knowledge base stored before the model of its vectors was recorded reports.
 UNRECORDED_MODEL = "unrecorded"
 

@@ -22,7 +22,9 @@ from services.retriever.hybrid_search import (
     MAX_EMBEDDED_QUERY_CHARS,
     MAX_QUERY_CHARS,
     HybridSearch,
+    ranked_for_answers,
 )
+from services.retriever.index import ChunkRecord, Hit
 from services.retriever.ingestion import Ingestor
 from services.retriever.sqlite_index import SqliteIndex
 from shared.settings import SAMPLE_KNOWLEDGE_DIR, Settings
@@ -144,6 +146,31 @@ def test_a_question_finds_its_page_in_another_language(
 ) -> None:
     hits = sample.search("acme", "default", question, 3).hits
     assert page in [h.chunk.doc_name for h in hits]
+
+
+# --- the passage with the details first -------------------------------------------------
+
+
+def test_the_section_with_the_details_comes_before_the_pages_overview(
+    sample: HybridSearch,
+) -> None:
+    methods = sample.search("acme", "default", "What payment methods do you accept?", 3).hits
+    assert methods[0].chunk.title == "Payment Methods > Accepted payment methods"
+    shipping = sample.search("acme", "default", "How long does standard shipping take?", 3).hits
+    assert any("3-5 business days" in h.chunk.text for h in shipping[:2])
+
+
+def test_an_overview_yields_only_to_its_own_pages_sections() -> None:
+    def hit(doc: str, position: int, title: str, score: float) -> Hit:
+        chunk = ChunkRecord(
+            "acme", "kb", doc, f"{doc}.md", f"{doc}-{position}", position, title, ""
+        )
+        return Hit(chunk, score)
+
+    overview = hit("pay", 0, "Payment Methods", 0.50)
+    section = hit("pay", 1, "Payment Methods > Accepted", 0.48)
+    alone = hit("gift", 0, "Gift Cards", 0.49)  # a page of one section: nothing to yield to
+    assert ranked_for_answers([overview, alone, section]) == [alone, section, overview]
 
 
 # --- strong match -------------------------------------------------------------------------
