@@ -114,6 +114,17 @@ class KnowledgeIndex(Protocol):
         """Documents with chunks that lack a vector of ``vector_model`` (to re-embed)."""
         ...
 
+    def set_vectors(
+        self,
+        tenant_id: str,
+        kb_id: str,
+        document: Document,
+        vectors: np.ndarray,
+        vector_model: str,
+    ) -> bool:
+        """New vectors for the document's chunks, in order, unless it was replaced meanwhile."""
+        ...
+
     def knowledge_bases(self) -> list[tuple[str, str]]:
         """Every (tenant, knowledge base) the index holds documents for."""
         ...

@@ -93,7 +93,7 @@ class Ingestor:
                 self.embedder, [c.title for c in chunks], [c.text for c in chunks]
             )
         except AppError as exc:
-            # Lexical search still works; the document is re-embedded when re-ingested.
+            # Lexical search still works; the document is embedded at the next start.
             logger.warning("%s stored without vectors: %s", doc_name, exc.message)
             return None
 
@@ -125,13 +125,16 @@ class Ingestor:
                 len(stale),
                 self.embedder.model_id,
             )
+        changed = False
         for document in stale:
             chunks = self.index.chunks(tenant_id, kb_id, document.doc_id)
             vectors = self._vectors(document.doc_name, chunks)
             if vectors is None:
-                return False  # the model is down: the next start or upload tries again
-            self._store(tenant_id, kb_id, document, chunks, vectors)
-        return bool(stale)
+                break  # the model is down: the next start tries again
+            # An upload of the same document meanwhile wins: its vectors are already new.
+            model = vector_space(self.embedder)
+            changed |= self.index.set_vectors(tenant_id, kb_id, document, vectors, model)
+        return changed
 
     def refresh_all_vectors(self) -> list[str]:
         """Embed what lacks this model's vectors in every knowledge base; tenants changed."""

@@ -177,6 +177,46 @@ class SqliteIndex:
                 db.execute("ROLLBACK")
                 raise
 
+    def set_vectors(
+        self,
+        tenant_id: str,
+        kb_id: str,
+        document: Document,
+        vectors: np.ndarray,
+        vector_model: str,
+    ) -> bool:
+        """Store new vectors for the document's chunks, in order, if the stored document is
+        still ``document`` (same content); False, changing nothing, if it was replaced."""
+        db = self._db(tenant_id)
+        with self._lock:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                row = db.execute(
+                    "SELECT content_hash, chunk_count FROM documents WHERE kb_id = ? AND doc_id = ?",
+                    (kb_id, document.doc_id),
+                ).fetchone()
+                if row is None or row[0] != document.content_hash or row[1] != len(vectors):
+                    db.execute("ROLLBACK")
+                    return False
+                ids = db.execute(
+                    "SELECT id FROM chunks WHERE kb_id = ? AND doc_id = ? ORDER BY position",
+                    (kb_id, document.doc_id),
+                ).fetchall()
+                db.executemany(
+                    "UPDATE chunks SET vector = ? WHERE id = ?",
+                    [
+                        (v.astype(np.float32).tobytes(), i)
+                        for (i,), v in zip(ids, vectors, strict=True)
+                    ],
+                )
+                self._record_model(db, kb_id, document.doc_id, vector_model)
+                self._bump(db, kb_id)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return True
+
     def _record_model(self, db: sqlite3.Connection, kb_id: str, doc_id: str, model: str) -> None:
         # One model's vectors per knowledge base: a new model's first document drops the
         # others' vectors (those chunks are found lexically until they are re-embedded).

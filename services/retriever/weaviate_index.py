@@ -315,6 +315,36 @@ class WeaviateIndex:
         """None: another model's vectors live in other collections, never in these."""
         return []
 
+    def set_vectors(
+        self,
+        tenant_id: str,
+        kb_id: str,
+        document: Document,
+        vectors: np.ndarray,
+        vector_model: str,
+    ) -> bool:
+        """New vectors for the document's chunks, unless it was replaced (checked first:
+        Weaviate has no transactions, so an upload in between can still race this)."""
+        from weaviate.util import generate_uuid5
+
+        if vector_model != self.vector_model_id:
+            raise ValueError(
+                f"this index stores vectors of {self.vector_model_id!r}, not {vector_model!r}"
+            )
+        stored = {d.doc_id: d for d in self.documents(tenant_id, kb_id)}.get(document.doc_id)
+        if stored is None or stored.content_hash != document.content_hash:
+            return False
+        chunks = self.chunks(tenant_id, kb_id, document.doc_id)
+        if len(chunks) != len(vectors):
+            return False
+        store = self._collection(self._chunks, tenant_id)
+        with _weaviate_errors("write"):
+            for chunk, vector in zip(chunks, vectors, strict=True):
+                store.data.update(
+                    uuid=generate_uuid5(f"{tenant_id}/{chunk.chunk_id}"), vector=vector.tolist()
+                )
+        return True
+
     def knowledge_bases(self) -> list[tuple[str, str]]:
         """None listed: nothing here is ever re-embedded in place (see stale_documents)."""
         return []
