@@ -11,6 +11,8 @@ from shared.text import sentences, tokenize
 
 MAX_SENTENCES = 3
 # A "how long" question is answered by a duration, a "how much" question by a price.
+# Figures are matched from the first digit of a number only (``(?<!\d)``), with possessive
+# quantifiers: a run of digits is read once, not once per way of splitting it (cubic).
 _FIGURES = (
     (
         re.compile(
@@ -18,14 +20,15 @@ _FIGURES = (
             re.IGNORECASE,
         ),
         re.compile(
-            r"\d+\s*(-|to|–)?\s*\d*\s*(business |working )?"
-            r"(days?|weeks?|hours?|minutes?|months?)\b|\d+\s*(天|小时|个?工作日)|\d{1,2}:\d{2}",
+            r"(?<!\d)\d++\s*+(?:(?:-|to|–)\s*+)?\d*+\s*+(?:business |working )?"
+            r"(?:days?|weeks?|hours?|minutes?|months?)\b|(?<!\d)\d++\s*+(?:天|小时|个?工作日)"
+            r"|\d{1,2}:\d{2}",
             re.IGNORECASE,
         ),
     ),
     (
         re.compile(r"\b(how much|cost|price|fee|charge)\b|多少钱|费用|运费", re.IGNORECASE),
-        re.compile(r"[$€¥£]\s?\d|\d+(\.\d+)?\s?(usd|eur|rmb|元)", re.IGNORECASE),
+        re.compile(r"[$€¥£]\s?\d|(?<!\d)\d++(?:\.\d++)?\s?(?:usd|eur|rmb|元)", re.IGNORECASE),
     ),
     (re.compile(r"\bhow many\b|多少", re.IGNORECASE), re.compile(r"\d")),
 )

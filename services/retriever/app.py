@@ -23,6 +23,7 @@ from services.retriever.handlers import build_router
 from services.retriever.hybrid_search import HybridSearch
 from services.retriever.index import KnowledgeIndex
 from services.retriever.ingestion import Ingestor
+from services.retriever.isolated_parsing import IsolatedParser, ParseLimits
 from services.retriever.sqlite_index import SqliteIndex
 from shared import segmentation
 from shared.errors import AppError
@@ -85,7 +86,8 @@ def warm_up(settings: Settings, embedder: Embedder | None) -> None:
 def create_retriever(settings: Settings, client: redis.Redis) -> Retriever:
     """The retriever over the configured index and embedder."""
     embedder = build_embedder(settings)
-    ingestor = Ingestor(build_index(settings, embedder), embedder)
+    parser = IsolatedParser(ParseLimits.from_settings(settings))
+    ingestor = Ingestor(build_index(settings, embedder), embedder, parser)
     cache = RedisHotCache(client, settings.redis_prefix, settings.cache_ttl_seconds)
 
     async def knowledge_changed(tenant_id: str) -> None:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-_HEADING = re.compile(r"^(#{1,6})\s+(.*\S)\s*$")
+# Possessive ``\s++``/``\s*+``: a line of spaces is read once, not once per split of it.
+_HEADING = re.compile(r"^(#{1,6})\s++(.*\S)\s*$")
 _EMPHASIS = re.compile(r"(\*\*|__|`)")
-_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}")
+_TABLE_RULE = re.compile(r"^\s*+\|?\s*+:?-{2,}")
 MAX_CHUNK_CHARS = 900  # longer chunks blur their vector and their snippet
+MAX_HEADING_CHARS = 200  # a heading goes into every title below it: keep it bounded
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ class TokenBudget:
 # Where a too-long text may be cut, coarsest first, with what rejoins its pieces: paragraphs,
 # lines (a PDF page is one paragraph of lines), sentences, then clauses and words.
 _BREAKS = (
-    (re.compile(r"\n\s*\n"), "\n\n"),
+    (re.compile(r"\n[^\S\n]*+\n"), "\n\n"),
     (re.compile(r"\n"), "\n"),
     (re.compile(r"(?<=[.!?;。！？；])\s*"), " "),
     (re.compile(r"(?<=[,，、:：])\s*|\s+"), " "),
@@ -149,20 +151,18 @@ class _Fitter:
         )
 
 
-def _fit_title(title: str, budget: TokenBudget | None) -> tuple[str, int | None]:
+def _fit_title(title: str, budget: TokenBudget) -> tuple[str, int]:
     """The title, shortened if it alone would take over a quarter of a chunk's tokens, and
     the tokens left for the text (the embedder reads "title\ntext")."""
-    if budget is None:
-        return title, None
     title = title[:MAX_CHUNK_CHARS]  # so that counting a runaway heading stays cheap
     while len(title) > 8 and budget.count(title) > budget.limit // 4:
         title = title[: len(title) // 2].rstrip() + "…"
     return title, budget.limit - budget.count(title + "\n")
 
 
-def chunk_markdown(doc_name: str, markdown: str, budget: TokenBudget | None = None) -> list[Chunk]:
-    """One chunk per section, split where a section is too long for a chunk; the title is
-    the path of headings above it. With a budget, no chunk exceeds the embedder's window."""
+def chunk_markdown(doc_name: str, markdown: str) -> list[Chunk]:
+    """One chunk per section, split where a section is longer than MAX_CHUNK_CHARS; the
+    title is the path of headings above it. ``fit_chunks`` then fits them to an embedder."""
     path: list[str] = []
     sections: list[tuple[str, str]] = []
     body: list[str] = []
@@ -180,18 +180,31 @@ def chunk_markdown(doc_name: str, markdown: str, budget: TokenBudget | None = No
             level = len(heading.group(1))
             del path[level - 1 :]
             path.extend([""] * (level - 1 - len(path)))
-            path.append(heading.group(2))
+            path.append(heading.group(2)[:MAX_HEADING_CHARS])
             path[:] = [p for p in path if p]
         else:
             body.append(line)
     flush()
 
     chunks: list[Chunk] = []
-    for heading_path, text in sections:
-        title, limit = _fit_title(heading_path, budget)
-        for piece in _Fitter(budget, limit).pack(text):
+    for title, text in sections:
+        for piece in _Fitter(None, None).pack(text):
             chunks.append(Chunk(doc_name, title, piece, len(chunks)))
     return chunks
+
+
+def fit_chunks(chunks: Sequence[Chunk], budget: TokenBudget) -> list[Chunk]:
+    """The chunks, each cut again where it exceeds the embedder's window, renumbered.
+
+    Separate from ``chunk_markdown`` because documents are parsed in a child process that
+    does not load the model; a chunk that already fits is kept as it is.
+    """
+    fitted: list[Chunk] = []
+    for chunk in chunks:
+        title, limit = _fit_title(chunk.title, budget)
+        for piece in _Fitter(budget, limit).pack(chunk.text):
+            fitted.append(Chunk(chunk.doc_name, title, piece, len(fitted)))
+    return fitted
 
 
 def load_directory(directory: Path) -> list[Chunk]:

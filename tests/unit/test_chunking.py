@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from services.retriever.chunking import MAX_CHUNK_CHARS, TokenBudget, chunk_markdown
+from services.retriever.chunking import MAX_CHUNK_CHARS, TokenBudget, chunk_markdown, fit_chunks
 from services.retriever.embeddings import LocalUseEmbedder, default_embedder
-from services.retriever.ingestion import Ingestor
+from services.retriever.ingestion import Ingestor, Parse
+from services.retriever.isolated_parsing import IsolatedParser, ParseLimits, parse_document
 from services.retriever.sqlite_index import SqliteIndex
 
 
@@ -60,11 +61,16 @@ def _words(text: str) -> list[str]:
     return re.findall(r"\w+", text)
 
 
+@pytest.mark.parametrize(
+    "parse",
+    [parse_document, IsolatedParser(ParseLimits())],
+    ids=["in-process", "child-process (the retriever's)"],
+)
 def test_a_long_pdf_page_and_paragraph_are_ingested_as_chunks_within_the_window(
-    tmp_path: Path, embedder: LocalUseEmbedder
+    tmp_path: Path, embedder: LocalUseEmbedder, parse: Parse
 ) -> None:
     index = SqliteIndex(tmp_path)
-    ingestor = Ingestor(index, embedder)
+    ingestor = Ingestor(index, embedder, parse)
     pdf = ingestor.ingest("acme", "kb", "returns.pdf", make_pdf_page(PDF_LINES)).document
     page = ingestor.ingest(
         "acme", "kb", "regions.md", f"# Regions\n\n{LONG_PARAGRAPH}\n\n{UNBROKEN_CHINESE}".encode()
@@ -89,7 +95,7 @@ def test_a_long_pdf_page_and_paragraph_are_ingested_as_chunks_within_the_window(
 def test_pdf_lines_are_kept_whole_when_a_page_is_cut(embedder: LocalUseEmbedder) -> None:
     markdown = "## Page 1\n\n" + "\n".join(PDF_LINES)
     budget = TokenBudget(embedder.count_tokens, embedder.max_tokens)
-    chunks = chunk_markdown("returns.pdf", markdown, budget)
+    chunks = fit_chunks(chunk_markdown("returns.pdf", markdown), budget)
     lines = [line for chunk in chunks for line in chunk.text.split("\n")]
     assert lines == PDF_LINES
 
@@ -97,7 +103,7 @@ def test_pdf_lines_are_kept_whole_when_a_page_is_cut(embedder: LocalUseEmbedder)
 def test_short_sections_stay_whole_and_keep_their_order(embedder: LocalUseEmbedder) -> None:
     markdown = "# Gifts\nWrapping is free.\n## Cards\n- Never expire\n- Up to 5 per order\n"
     budget = TokenBudget(embedder.count_tokens, embedder.max_tokens)
-    chunks = chunk_markdown("gifts.md", markdown, budget)
+    chunks = fit_chunks(chunk_markdown("gifts.md", markdown), budget)
     assert [(c.title, c.text, c.position) for c in chunks] == [
         ("Gifts", "Wrapping is free.", 0),
         ("Gifts > Cards", "- Never expire\n- Up to 5 per order", 1),
@@ -107,7 +113,7 @@ def test_short_sections_stay_whole_and_keep_their_order(embedder: LocalUseEmbedd
 def test_a_tiny_window_still_gives_chunks_that_fit() -> None:
     # Any embedder: here one "token" per word and a window of 12.
     budget = TokenBudget(lambda text: len(text.split()), 12)
-    chunks = chunk_markdown("regions.md", f"# Regions\n{LONG_PARAGRAPH}", budget)
+    chunks = fit_chunks(chunk_markdown("regions.md", f"# Regions\n{LONG_PARAGRAPH}"), budget)
     assert all(budget.count(f"{c.title}\n{c.text}") <= 12 for c in chunks)
     assert " ".join(c.text for c in chunks).split() == LONG_PARAGRAPH.split()
 
@@ -117,13 +123,14 @@ def test_an_overlong_heading_is_shortened_so_the_text_still_fits(
 ) -> None:
     heading = "Returns " * 400
     budget = TokenBudget(embedder.count_tokens, embedder.max_tokens)
-    chunks = chunk_markdown("long.md", f"# {heading}\n{LONG_PARAGRAPH}", budget)
+    chunks = fit_chunks(chunk_markdown("long.md", f"# {heading}\n{LONG_PARAGRAPH}"), budget)
     for chunk in chunks:
         assert embedder.count_tokens(f"{chunk.title}\n{chunk.text}") <= embedder.max_tokens
     assert chunks[0].title.startswith("Returns Returns") and chunks[0].title.endswith("…")
 
 
 def test_without_an_embedder_sections_are_cut_by_characters_only() -> None:
+    # What the parser (a child process without the model) produces.
     chunks = chunk_markdown("regions.md", f"# Regions\n{LONG_PARAGRAPH}")
     assert len(chunks) > 1
     assert all(len(c.text) <= MAX_CHUNK_CHARS for c in chunks)
