@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -199,6 +200,8 @@ def fit_chunks(chunks: Sequence[Chunk], budget: TokenBudget) -> list[Chunk]:
     Separate from ``chunk_markdown`` because documents are parsed in a child process that
     does not load the model; a chunk that already fits is kept as it is.
     """
+    # Long documents repeat themselves (boilerplate, copied sections): count each text once.
+    budget = TokenBudget(functools.lru_cache(maxsize=4096)(budget.count), budget.limit)
     fitted: list[Chunk] = []
     for chunk in chunks:
         title, limit = _fit_title(chunk.title, budget)

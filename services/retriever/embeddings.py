@@ -300,10 +300,13 @@ def passage_vectors(embedder: Embedder, titles: Sequence[str], texts: Sequence[s
     """One vector per passage (title and text), leaning towards its title."""
     if not titles:
         return np.zeros((0, embedder.dimensions), dtype=np.float32)
-    distinct = list(dict.fromkeys(titles))
-    rows = embedder.embed([f"{t}\n{x}" for t, x in zip(titles, texts, strict=True)] + distinct)
-    of_title = dict(zip(distinct, rows[len(titles) :], strict=True))
-    mixed = rows[: len(titles)] + TITLE_WEIGHT * np.stack([of_title[t] for t in titles])
+    # Each distinct text once: long documents repeat boilerplate, and titles repeat always.
+    passages = [f"{t}\n{x}" for t, x in zip(titles, texts, strict=True)]
+    distinct = list(dict.fromkeys([*passages, *titles]))
+    vector_of = dict(zip(distinct, embedder.embed(distinct), strict=True))
+    mixed = np.stack(
+        [vector_of[p] + TITLE_WEIGHT * vector_of[t] for p, t in zip(passages, titles, strict=True)]
+    )
     return _normalised(mixed)
 
 
