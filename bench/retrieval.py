@@ -3,12 +3,14 @@
     .venv/bin/python bench/retrieval.py [--quick]
 
 1. Ingests the sample help centre (services/retriever/knowledge_base) into a temporary
-   SqliteIndex with the default embedder and times it.
+   SqliteIndex with the default embedder (USE multilingual v3) and times it; reports the
+   longest chunk in the model's tokens against its window.
 2. Runs every labelled question of bench/data/retrieval_questions.jsonl in the lexical, vector
-   and hybrid modes and reports hit@1, hit@3 and MRR@10, overall and per language.
+   and hybrid modes and reports hit@1, hit@3 and MRR@10, overall and per language, and how
+   many searches the retriever calls a strong match.
 3. Builds a 10,000-chunk knowledge base (quick: 2,000): the sample pages plus generated
    help-centre filler, embedded with the real model, and measures search latency p50/p99
-   over 200 queries (quick: 50) per mode with an uncached embedder.
+   over 200 queries (quick: 50) per mode with no query cache.
 
 Prints tables and writes bench/results/retrieval-<timestamp>.json. No network is used.
 See bench/README.md ("Retrieval quality").
@@ -44,11 +46,17 @@ import numpy as np  # noqa: E402
 from tables import table  # noqa: E402 - bench/ is the script's own folder
 
 from services.retriever.chunking import MAX_CHUNK_CHARS, Chunk, chunk_markdown  # noqa: E402
-from services.retriever.embeddings import LocalOnnxEmbedder, default_embedder  # noqa: E402
+from services.retriever.embeddings import (  # noqa: E402
+    LocalUseEmbedder,
+    default_embedder,
+    passage_vectors,
+    vector_space,
+)
 from services.retriever.hybrid_search import HybridSearch  # noqa: E402
 from services.retriever.index import ChunkRecord, Document, doc_id_for  # noqa: E402
 from services.retriever.ingestion import Ingestor  # noqa: E402
 from services.retriever.sqlite_index import SqliteIndex  # noqa: E402
+from shared import segmentation  # noqa: E402
 from shared.text import sentences  # noqa: E402
 
 RESULTS_DIR = BENCH_DIR / "results"
@@ -142,6 +150,7 @@ def evaluate(search: HybridSearch, tenant: str, questions: list[Question], mode:
                 "rank": rank,
                 "hits": len(top_docs),
                 "failed": list(top.failed + deep.failed),
+                "strong": top.strong,
             }
         )
     return records
@@ -150,7 +159,15 @@ def evaluate(search: HybridSearch, tenant: str, questions: list[Question], mode:
 def summarise(records: list[dict]) -> dict[str, Any]:
     n = len(records)
     if not n:
-        return {"n": 0, "hit1": None, "hit3": None, "mrr": None, "no_hits": 0, "wrong_top1": 0}
+        return {
+            "n": 0,
+            "hit1": None,
+            "hit3": None,
+            "mrr": None,
+            "no_hits": 0,
+            "wrong_top1": 0,
+            "strong": 0,
+        }
     return {
         "n": n,
         "hit1": sum(r["hit1"] for r in records) / n,
@@ -158,6 +175,7 @@ def summarise(records: list[dict]) -> dict[str, Any]:
         "mrr": sum(1.0 / r["rank"] for r in records if r["rank"]) / n,
         "no_hits": sum(1 for r in records if r["hits"] == 0),
         "wrong_top1": sum(1 for r in records if r["hits"] and not r["hit1"]),
+        "strong": sum(1 for r in records if r["strong"]),
     }
 
 
@@ -420,7 +438,7 @@ class FillerGenerator:
 
 def build_large_kb(
     index: SqliteIndex,
-    embedder: LocalOnnxEmbedder,
+    embedder: LocalUseEmbedder,
     sample_chunks: Sequence[Chunk],
     filler_chunks: int,
     budget_s: float,
@@ -444,7 +462,7 @@ def build_large_kb(
         elapsed = time.perf_counter() - t0
         if count >= filler_chunks or elapsed >= budget_s:
             break
-        batch: list[str] = []
+        batch: list[FillerSection] = []
         for _ in range(EMBED_BATCH * 4):  # bounded; nearly every page adds a section
             if count >= filler_chunks or len(batch) >= EMBED_BATCH:
                 break
@@ -453,11 +471,13 @@ def build_large_kb(
                 pages.append((name, sections))
                 chinese_pages += chinese
                 count += len(sections)
-                batch.extend(s.embed_text for s in sections)
+                batch.extend(sections)
         if not batch:
             raise SystemExit("the filler generator stopped producing new sections")
-        for text, vector in zip(batch, embedder.embed(batch), strict=True):
-            vector_of[text] = vector
+        # The vectors ingestion stores: title and text, leaning towards the title.
+        rows = passage_vectors(embedder, [s.title for s in batch], [s.text for s in batch])
+        for section, vector in zip(batch, rows, strict=True):
+            vector_of[section.embed_text] = vector
         now = time.perf_counter()
         if now - last_report > 20 or count >= filler_chunks:
             rate = len(vector_of) / (now - t0)
@@ -502,7 +522,9 @@ def build_large_kb(
         digest = hashlib.sha256("\n".join(s.embed_text for s in sections).encode()).hexdigest()
         document = Document(doc_id, name, digest, len(chunks), time.time())
         rows = np.vstack([vector_of[s.embed_text] for s in sections])
-        index.replace_document(LATENCY_TENANT, KB_ID, document, chunks, rows)
+        index.replace_document(
+            LATENCY_TENANT, KB_ID, document, chunks, rows, vector_space(embedder)
+        )
     insert_s = time.perf_counter() - t1
     lengths = [len(s.text) for _, secs in pages for s in secs]
     return {
@@ -523,7 +545,7 @@ def build_large_kb(
 
 
 def measure_latency(
-    search: HybridSearch, embedder: LocalOnnxEmbedder, queries: list[str]
+    search: HybridSearch, embedder: LocalUseEmbedder, queries: list[str]
 ) -> dict[str, Any]:
     """Per-query wall time of search() for each mode, modes interleaved, plus embedding alone."""
     timings: dict[str, list[float]] = {m: [] for m in MODES}
@@ -651,12 +673,19 @@ def run(
     embedder = default_embedder()
     results["run"]["embedding_model"] = embedder.model_id
     t0 = time.perf_counter()
-    embedder.embed(["model warm-up"])  # loads the ONNX model; not part of ingestion time
+    embedder.embed(["model warm-up"])  # loads the model; not part of ingestion time
+    embedder.count_tokens("tokenizer warm-up")
+    segmentation.warm_up()  # jieba's dictionary (about a second)
     load_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     ingested = Ingestor(index, embedder).sync_directory(QUALITY_TENANT, KB_ID, SAMPLE_DIR)
     ingest_s = time.perf_counter() - t0
     sample_chunks = sum(r.document.chunk_count for r in ingested)
+    longest = max(
+        embedder.count_tokens(f"{c.title}\n{c.text}")
+        for r in ingested
+        for c in index.chunks(QUALITY_TENANT, KB_ID, r.document.doc_id)
+    )
     ingestion = {
         "documents": len(ingested),
         "chunks": sample_chunks,
@@ -664,12 +693,22 @@ def run(
         "documents_per_second": len(ingested) / ingest_s,
         "chunks_per_second": sample_chunks / ingest_s,
         "model_load_seconds": load_s,
+        "longest_chunk_tokens": longest,
+        "model_window_tokens": embedder.max_tokens,
     }
     results["ingestion"] = ingestion
     heading("Ingestion of the sample knowledge base (parse, chunk, embed, store)")
     print(
         table(
-            ["documents", "chunks", "seconds", "docs/s", "chunks/s", "model load s"],
+            [
+                "documents",
+                "chunks",
+                "seconds",
+                "docs/s",
+                "chunks/s",
+                "model load s",
+                "longest chunk / window (tokens)",
+            ],
             [
                 [
                     len(ingested),
@@ -678,6 +717,7 @@ def run(
                     fmt(ingestion["documents_per_second"], 2),
                     fmt(ingestion["chunks_per_second"], 1),
                     fmt(load_s, 2),
+                    f"{longest} / {embedder.max_tokens}",
                 ]
             ],
         )
@@ -714,10 +754,23 @@ def run(
                     fmt(s["mrr"]),
                     s["no_hits"],
                     s["wrong_top1"],
+                    s["strong"],
                 ]
             )
     print(
-        table(["mode / questions", "n", "hit@1", "hit@3", "MRR@10", "no hits", "wrong top-1"], rows)
+        table(
+            [
+                "mode / questions",
+                "n",
+                "hit@1",
+                "hit@3",
+                "MRR@10",
+                "no hits",
+                "wrong top-1",
+                "strong",
+            ],
+            rows,
+        )
     )
 
     print("\nhit@3 by labelled page (en+zh):")
@@ -730,7 +783,6 @@ def run(
         rows.append(row)
     print(table(["page", *MODES], rows))
 
-    misses = [r for r in records["hybrid"] if not r["hit3"]]
     misses = [r for r in records["hybrid"] if not r["hit3"]]
     by_id = {mode: {r["id"]: r for r in records[mode]} for mode in ("lexical", "vector")}
 
@@ -781,7 +833,7 @@ def run(
     filler_chunks = target_chunks - sample_chunks
     if filler_chunks < 0:
         raise SystemExit(f"--chunks must be at least {sample_chunks}")
-    plain = LocalOnnxEmbedder()  # no cache: every query below is really embedded
+    plain = LocalUseEmbedder()  # its own copy, so nothing below is served from a cache
     plain.embed(["model warm-up"])
     source_chunks = [
         c for p in page_files for c in chunk_markdown(p.name, p.read_text(encoding="utf-8"))
@@ -828,7 +880,7 @@ def run(
             f"about {build['estimated_seconds_to_embed_all']:.0f} s)"
         )
 
-    latency_search = HybridSearch(index, plain)
+    latency_search = HybridSearch(index, plain, query_cache_entries=0)  # every query embedded
     t0 = time.perf_counter()
     latency_search.search(
         LATENCY_TENANT, KB_ID, "warm up the vector matrix", LATENCY_TOP_K, "vector"

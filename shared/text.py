@@ -1,8 +1,11 @@
-"""Tokenising for search and extractive answers: English words and CJK character bigrams."""
+"""Tokenising for search and extractive answers: English words, CJK bigrams or jieba words."""
 
 from __future__ import annotations
 
 import re
+import unicodedata
+
+from shared.segmentation import chinese_words
 
 _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*|[\u3400-\u9fff\uf900-\ufaff]+")
 CJK_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -47,6 +50,19 @@ def tokenize(text: str, *, keep_stopwords: bool = False) -> list[str]:
         elif keep_stopwords or piece not in STOPWORDS:
             tokens.append(_stem(piece))
     return [t for t in tokens if keep_stopwords or t not in STOPWORDS]
+
+
+def search_terms(text: str) -> list[str]:
+    """What BM25 indexes and matches: stemmed English words and segmented Chinese words."""
+    terms: list[str] = []
+    # NFKC first, so full-width letters and digits match their ASCII forms.
+    for match in _WORD.finditer(unicodedata.normalize("NFKC", text).lower()):
+        piece = match.group()
+        if CJK_CHAR.match(piece):
+            terms.extend(chinese_words(piece))
+        elif piece not in STOPWORDS:
+            terms.append(_stem(piece))
+    return [t for t in terms if t not in STOPWORDS]
 
 
 def sentences(text: str) -> list[str]:

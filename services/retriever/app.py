@@ -17,6 +17,7 @@ from services.retriever.embeddings import (
     Embedder,
     OpenAIEmbedder,
     default_embedder,
+    vector_space,
 )
 from services.retriever.handlers import build_router
 from services.retriever.hybrid_search import HybridSearch
@@ -24,6 +25,8 @@ from services.retriever.index import KnowledgeIndex
 from services.retriever.ingestion import Ingestor
 from services.retriever.isolated_parsing import IsolatedParser, ParseLimits
 from services.retriever.sqlite_index import SqliteIndex
+from shared import segmentation
+from shared.errors import AppError
 from shared.messaging import topology_for
 from shared.settings import Settings
 from shared.stores.hot_cache import RedisHotCache
@@ -57,19 +60,34 @@ def build_embedder(settings: Settings) -> Embedder | None:
     return default_embedder()
 
 
-def build_index(settings: Settings) -> KnowledgeIndex:
+def build_index(settings: Settings, embedder: Embedder | None) -> KnowledgeIndex:
     """Weaviate when configured, otherwise the embedded SQLite index."""
     if settings.weaviate_url:
-        from services.retriever.weaviate_index import WeaviateIndex
+        from services.retriever.weaviate_index import LEXICAL_ONLY, WeaviateIndex
 
-        return WeaviateIndex(settings.weaviate_url, settings.weaviate_api_key.get_secret_value())
+        return WeaviateIndex(
+            settings.weaviate_url,
+            settings.weaviate_api_key.get_secret_value(),
+            vector_model=vector_space(embedder) if embedder is not None else LEXICAL_ONLY,
+        )
     return SqliteIndex(settings.index_dir)
+
+
+def warm_up(settings: Settings, embedder: Embedder | None) -> None:
+    """Load the Chinese dictionary and the model now, not on the first question."""
+    segmentation.warm_up(Path(settings.index_dir) / "jieba")
+    if embedder is not None:
+        try:
+            embedder.embed(["warm up"])
+        except AppError as exc:
+            logger.warning("embedding model not ready, searching lexically: %s", exc.message)
 
 
 def create_retriever(settings: Settings, client: redis.Redis) -> Retriever:
     """The retriever over the configured index and embedder."""
+    embedder = build_embedder(settings)
     parser = IsolatedParser(ParseLimits.from_settings(settings))
-    ingestor = Ingestor(build_index(settings), build_embedder(settings), parser)
+    ingestor = Ingestor(build_index(settings, embedder), embedder, parser)
     cache = RedisHotCache(client, settings.redis_prefix, settings.cache_ttl_seconds)
 
     async def knowledge_changed(tenant_id: str) -> None:
@@ -77,6 +95,11 @@ def create_retriever(settings: Settings, client: redis.Redis) -> Retriever:
         await cache.invalidate(tenant_id)
 
     async def seed() -> None:
+        await asyncio.to_thread(warm_up, settings, embedder)
+        # Knowledge embedded by another model (or while the model was down) is embedded
+        # again, so vector search never compares vectors of two models.
+        for tenant_id in await asyncio.to_thread(ingestor.refresh_all_vectors):
+            await knowledge_changed(tenant_id)
         if not settings.knowledge_dir:
             return
         results = await asyncio.to_thread(

@@ -80,6 +80,7 @@ def build_router(
                 for h in result.hits
             ],
             degraded=bool(result.failed),
+            strong_match=result.strong,
         )
 
     @router.subscriber(topology.document_uploads)

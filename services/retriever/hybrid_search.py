@@ -1,16 +1,18 @@
 """Hybrid retrieval: BM25 and vector rankings, each filtered for relevance, fused by rank.
 
-When the vector side fails (embedding model or vector store) search carries on lexically;
-each degraded search is counted, and the failure is logged once rather than per request.
+When the vector side fails (embedding model, vector store, or vectors of another model)
+search carries on lexically; each degraded search is counted, and the failure is logged once
+rather than per request.
 """
 
 from __future__ import annotations
 
 import logging
+import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
-from services.retriever.embeddings import Embedder
+from services.retriever.embeddings import CachedEmbedder, Embedder, Relevance, vector_space
 from services.retriever.index import Hit, KnowledgeIndex, reciprocal_rank_fusion
 from shared.observability import RETRIEVAL_DEGRADED
 from shared.text import is_cjk, tokenize
@@ -18,44 +20,41 @@ from shared.text import is_cjk, tokenize
 logger = logging.getLogger(__name__)
 
 Mode = Literal["hybrid", "lexical", "vector"]
-# Below this cosine a passage shares too little meaning with the question to cite it.
-MIN_VECTOR_SIMILARITY = 0.35
+# A question is read up to here: a 4,000-character message costs what a short one does. The
+# model reads fewer characters than BM25 (its time grows with every token, ~0.05 ms each).
+MAX_QUERY_CHARS = 512
+MAX_EMBEDDED_QUERY_CHARS = 256
+# Distinct recent questions whose vectors are kept (2 KB each for a 512-d model).
+QUERY_CACHE_ENTRIES = 4096
 # BM25 ranks well but cannot tell relevant from not: its hits count when a top chunk holds
 # more than half of the question's terms, or a quarter of them and the vector side agrees.
 MIN_TERM_COVERAGE = 0.5
 SUPPORTED_TERM_COVERAGE = 0.25
-SUPPORTING_SIMILARITY = 0.25
-# Chinese questions are matched by characters (the local model reads English only): half
-# of them must occur in a chunk, or the citation is more likely wrong than right.
-MIN_CJK_COVERAGE = 0.5
 RELEVANCE_WINDOW = 5
-# The vector side understands paraphrases that BM25 misses: it weighs more in the fusion.
-WEIGHTS = {"lexical": 0.6, "vector": 1.0}
+# A page's opening paragraph says what the page covers ("how long delivery takes, and what
+# shipping costs"), so it resembles every question about the page without answering it.
+# When the page's sections are candidates too, it yields to them by this much cosine, so
+# the passage with the details comes first ("3-5 business days", the list of methods).
+OVERVIEW_MARGIN = 0.03
+# A BM25 hit weighs in the fusion in proportion to the share of the question's terms it
+# holds, so a chunk that shares one word with the question (a Chinese section of an English
+# page, say) does not outvote the vector side, while one that holds them all counts as much.
+WEIGHTS = {"lexical": 1.0, "vector": 1.0}
 
 
 @dataclass(frozen=True)
 class SearchResult:
-    """Hits best first, and the sides (lexical, vector) that failed, if any."""
+    """Hits best first, the sides (lexical, vector) that failed, and whether the best hit
+    clearly answers the question."""
 
     hits: list[Hit]
     failed: tuple[str, ...] = ()
+    strong: bool = False
 
 
-def coverage_terms(text: str) -> set[str]:
-    """Words, and single characters of CJK text (its bigrams are too strict a test)."""
-    terms: set[str] = set()
-    for token in tokenize(text):
-        terms.update(token if is_cjk(token) else (token,))
-    return terms
-
-
-def term_coverage(query_terms: set[str], hit: Hit) -> float:
-    """Share of the query's terms that occur in the chunk."""
-    if not query_terms:
-        return 0.0
-    return len(query_terms & coverage_terms(f"{hit.chunk.title}\n{hit.chunk.text}")) / len(
-        query_terms
-    )
+def normalised_query(query: str) -> str:
+    """The question as searched: clipped, NFKC, whitespace collapsed (also the cache key)."""
+    return " ".join(unicodedata.normalize("NFKC", query[:MAX_QUERY_CHARS]).split())
 
 
 def mostly_cjk(text: str) -> bool:
@@ -64,12 +63,63 @@ def mostly_cjk(text: str) -> bool:
     return bool(tokens) and sum(is_cjk(t) for t in tokens) * 2 > len(tokens)
 
 
+def _is_overview(hit: Hit) -> bool:
+    return hit.chunk.position == 0 and " > " not in hit.chunk.title
+
+
+def ranked_for_answers(vector: list[Hit]) -> list[Hit]:
+    """Vector hits in answer order: page overviews after their own page's close sections."""
+    with_sections = {h.chunk.doc_id for h in vector if not _is_overview(h)}
+
+    def key(hit: Hit) -> float:
+        demote = _is_overview(hit) and hit.chunk.doc_id in with_sections
+        return -(hit.score - OVERVIEW_MARGIN) if demote else -hit.score
+
+    return sorted(vector, key=key)
+
+
+def lexical_relevant(best_coverage: float, vector_best: float, relevance: Relevance) -> bool:
+    """Whether BM25's ranking is worth fusing, from its best chunk's share of the terms."""
+    return (
+        best_coverage > MIN_TERM_COVERAGE
+        or best_coverage == 1.0
+        or (best_coverage >= SUPPORTED_TERM_COVERAGE and vector_best >= relevance.support)
+    )
+
+
+def strong_match(
+    similarity: float, *, across_languages: bool, agreed: bool, relevance: Relevance
+) -> bool:
+    """The best passage clearly answers the question, by the embedder's own thresholds.
+
+    ``similarity`` is the best passage's cosine to the question; ``agreed`` says BM25 ranks
+    that passage among its first three too.
+    """
+    if agreed and similarity >= relevance.strong_agreed:
+        return True
+    return similarity >= (relevance.strong_across if across_languages else relevance.strong)
+
+
+# Without an embedder only BM25 speaks: its hits count as before, and none is "strong"
+# (BM25 cannot tell a clear answer from a shared word).
+_LEXICAL_ONLY = Relevance(cite=1.0, support=1.0, strong=2.0, strong_across=2.0, strong_agreed=2.0)
+
+
 class HybridSearch:
     """Searches one index with an optional embedder."""
 
-    def __init__(self, index: KnowledgeIndex, embedder: Embedder | None) -> None:
+    def __init__(
+        self,
+        index: KnowledgeIndex,
+        embedder: Embedder | None,
+        query_cache_entries: int = QUERY_CACHE_ENTRIES,
+    ) -> None:
         self.index = index
         self.embedder = embedder
+        self._queries = (
+            CachedEmbedder(embedder, query_cache_entries) if embedder is not None else None
+        )
+        self.relevance = embedder.relevance if embedder is not None else _LEXICAL_ONLY
         self._failing: set[str] = set()
 
     def _note(self, side: str, error: Exception | None) -> None:
@@ -85,26 +135,19 @@ class HybridSearch:
 
     def _vector_hits(self, tenant_id: str, kb_id: str, query: str, depth: int) -> list[Hit]:
         """Raw vector hits; none when the model cannot read the question's language."""
-        if self.embedder is None or (not self.embedder.multilingual and mostly_cjk(query)):
+        if self.embedder is None or self._queries is None:
             return []
-        query_vector = self.embedder.embed([query])[0]
-        return self.index.vector(tenant_id, kb_id, query_vector, depth)
-
-    def _lexical_relevant(self, query: str, hits: list[Hit], vector_best: float) -> bool:
-        terms = coverage_terms(query)
-        best = max((term_coverage(terms, h) for h in hits[:RELEVANCE_WINDOW]), default=0.0)
-        if mostly_cjk(query):
-            return best >= MIN_CJK_COVERAGE
-        return (
-            best > MIN_TERM_COVERAGE
-            or best == 1.0
-            or (best >= SUPPORTED_TERM_COVERAGE and vector_best >= SUPPORTING_SIMILARITY)
-        )
+        if not self.embedder.multilingual and mostly_cjk(query):
+            return []
+        query_vector = self._queries.embed([query[:MAX_EMBEDDED_QUERY_CHARS]])[0]
+        space = vector_space(self.embedder)
+        return self.index.vector(tenant_id, kb_id, query_vector, depth, space)
 
     def search(
         self, tenant_id: str, kb_id: str, query: str, top_k: int = 4, mode: Mode = "hybrid"
     ) -> SearchResult:
         """The best ``top_k`` relevant chunks."""
+        query = normalised_query(query)
         depth = max(top_k * 5, 20)
         found: dict[str, list[Hit]] = {}
         failed: list[str] = []
@@ -122,12 +165,25 @@ class HybridSearch:
                 failed.append(side)
             else:
                 self._note(side, None)
+        lexical = found.get("lexical", [])
         vector = found.get("vector", [])
         vector_best = max((h.score for h in vector), default=0.0)
-        rankings: list[tuple[float, list[Hit]]] = []
-        if "lexical" in found and self._lexical_relevant(query, found["lexical"], vector_best):
-            rankings.append((WEIGHTS["lexical"], found["lexical"]))
-        rankings.append(
-            (WEIGHTS["vector"], [h for h in vector if h.score >= MIN_VECTOR_SIMILARITY])
+        coverage = max((h.coverage for h in lexical[:RELEVANCE_WINDOW]), default=0.0)
+        cited = [h for h in ranked_for_answers(vector) if h.score >= self.relevance.cite]
+        rankings = [[(WEIGHTS["vector"], h) for h in cited]]
+        fused_lexical = bool(lexical) and lexical_relevant(coverage, vector_best, self.relevance)
+        if fused_lexical:
+            rankings.append([(WEIGHTS["lexical"] * h.coverage, h) for h in lexical])
+        hits = reciprocal_rank_fusion(rankings, top_k)
+        return SearchResult(hits, tuple(failed), self._strong(query, hits, vector, lexical))
+
+    def _strong(self, query: str, hits: list[Hit], vector: list[Hit], lexical: list[Hit]) -> bool:
+        if not hits:
+            return False
+        best = hits[0].chunk  # the passage the customer is given first
+        similarity = next((h.score for h in vector if h.chunk.chunk_id == best.chunk_id), 0.0)
+        agreed = best.chunk_id in {h.chunk.chunk_id for h in lexical[:3]}
+        across = mostly_cjk(query) != mostly_cjk(best.text)
+        return strong_match(
+            similarity, across_languages=across, agreed=agreed, relevance=self.relevance
         )
-        return SearchResult(reciprocal_rank_fusion(rankings, top_k), tuple(failed))

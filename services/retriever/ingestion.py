@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from services.retriever.chunking import Chunk
-from services.retriever.embeddings import Embedder
+import numpy as np
+
+from services.retriever.chunking import Chunk, TokenBudget, fit_chunks
+from services.retriever.embeddings import Embedder, passage_vectors, vector_space
 from services.retriever.index import ChunkRecord, Document, KnowledgeIndex, doc_id_for
 from services.retriever.isolated_parsing import parse_document
 from shared.errors import AppError, InvalidInput
@@ -66,7 +68,7 @@ class Ingestor:
         if existing is not None and existing.content_hash == content_hash:
             return IngestResult(existing, "unchanged")
 
-        sections = self.parse(doc_name, content)
+        sections = self._fitted(self.parse(doc_name, content))
         if not sections:
             raise InvalidInput(f"{doc_name}: no text found")
         chunks = [
@@ -82,16 +84,72 @@ class Ingestor:
             )
             for s in sections
         ]
-        vectors = None
-        if self.embedder is not None:
-            try:
-                vectors = self.embedder.embed([f"{c.title}\n{c.text}" for c in chunks])
-            except AppError as exc:
-                # Lexical search still works; the document is re-embedded when re-ingested.
-                logger.warning("%s stored without vectors: %s", doc_name, exc.message)
+        vectors = self._vectors(doc_name, chunks)
         document = Document(doc_id, doc_name, content_hash, len(chunks), time.time())
-        self.index.replace_document(tenant_id, kb_id, document, chunks, vectors)
+        self._store(tenant_id, kb_id, document, chunks, vectors)
         return IngestResult(document, "created" if existing is None else "replaced")
+
+    def _fitted(self, chunks: list[Chunk]) -> list[Chunk]:
+        """Chunks cut to the embedder's window (parsing, in a child, cannot count its tokens)."""
+        if self.embedder is None:
+            return chunks
+        return fit_chunks(chunks, TokenBudget(self.embedder.count_tokens, self.embedder.max_tokens))
+
+    def _vectors(self, doc_name: str, chunks: list[ChunkRecord]) -> np.ndarray | None:
+        if self.embedder is None:
+            return None
+        try:
+            return passage_vectors(
+                self.embedder, [c.title for c in chunks], [c.text for c in chunks]
+            )
+        except AppError as exc:
+            # Lexical search still works; the document is embedded at the next start.
+            logger.warning("%s stored without vectors: %s", doc_name, exc.message)
+            return None
+
+    def _store(
+        self,
+        tenant_id: str,
+        kb_id: str,
+        document: Document,
+        chunks: list[ChunkRecord],
+        vectors: np.ndarray | None,
+    ) -> None:
+        model = vector_space(self.embedder) if vectors is not None and self.embedder else None
+        self.index.replace_document(tenant_id, kb_id, document, chunks, vectors, model)
+
+    def refresh_vectors(self, tenant_id: str, kb_id: str) -> bool:
+        """Embed the documents whose chunks lack this model's vectors (made by another model,
+        or stored while the model was down); True if any was.
+
+        Stored chunks are embedded again as they are: the original files are not kept.
+        """
+        if self.embedder is None:
+            return False
+        stale = self.index.stale_documents(tenant_id, kb_id, vector_space(self.embedder))
+        if stale:
+            logger.warning(
+                "knowledge base %s/%s: embedding %d documents with %s",
+                tenant_id,
+                kb_id,
+                len(stale),
+                self.embedder.model_id,
+            )
+        changed = False
+        for document in stale:
+            chunks = self.index.chunks(tenant_id, kb_id, document.doc_id)
+            vectors = self._vectors(document.doc_name, chunks)
+            if vectors is None:
+                break  # the model is down: the next start tries again
+            # An upload of the same document meanwhile wins: its vectors are already new.
+            model = vector_space(self.embedder)
+            changed |= self.index.set_vectors(tenant_id, kb_id, document, vectors, model)
+        return changed
+
+    def refresh_all_vectors(self) -> list[str]:
+        """Embed what lacks this model's vectors in every knowledge base; tenants changed."""
+        changed = {t for t, kb in self.index.knowledge_bases() if self.refresh_vectors(t, kb)}
+        return sorted(changed)
 
     def delete(self, tenant_id: str, kb_id: str, doc_id: str) -> bool:
         """Remove a document; False if the knowledge base has no such document."""

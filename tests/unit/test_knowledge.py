@@ -151,8 +151,13 @@ def test_extractive_answer_quotes_the_figure_asked_for(sample: HybridSearch) -> 
 
 class BrokenEmbedder:
     model_id = "broken"
-    dimensions = 384
+    dimensions = 512
     multilingual = False
+    max_tokens = 256
+    relevance = default_embedder().relevance
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
 
     def embed(self, texts: list[str]) -> np.ndarray:
         raise DependencyUnavailable("embedding model crashed")

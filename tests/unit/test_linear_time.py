@@ -27,22 +27,26 @@ from services.orchestrator.intents import IntentRecogniser
 from services.orchestrator.privacy import mask_personal_data
 from services.orchestrator.replies import chitchat
 from services.orchestrator.subtasks import split_message
-from services.retriever.chunking import chunk_markdown, clean_markdown
+from services.retriever.chunking import TokenBudget, chunk_markdown, clean_markdown, fit_chunks
 from services.retriever.documents import html_to_markdown, pdf_to_markdown
-from services.retriever.hybrid_search import coverage_terms, mostly_cjk
+from services.retriever.hybrid_search import mostly_cjk, normalised_query
 from services.retriever.ingestion import validate_names
 from services.retriever.sqlite_index import index_tokens
+from shared import segmentation
 from shared.errors import InvalidInput
 from shared.events import Passage
 from shared.stores.assistants import placeholders, render
 from shared.stores.hot_cache import normalise_question
-from shared.text import sentences, snippet, tokenize
+from shared.text import search_terms, sentences, snippet, tokenize
 from tests.support.hostile_pdfs import text_pdf
 
 SIZE = 100_000
 BOUND_SECONDS = 1.0
 _recogniser = IntentRecogniser()
 warm_up()  # jieba loads its dictionary on first use: not part of any one call's time
+segmentation.warm_up()  # the retriever's own jieba dictionary, likewise
+# The chunk fitter's own work, apart from any one model's tokenizer: a "token" per word.
+_WORD_BUDGET = TokenBudget(lambda text: len(text.split()) + 1, 64)
 
 
 def _passage(text: str) -> Passage:
@@ -100,8 +104,10 @@ TEXT_FUNCTIONS: dict[str, Callable[[str], object]] = {
     "documents.html_to_markdown": html_to_markdown,
     "documents.pdf_to_markdown": _pdf,
     "chunking.chunk_markdown": lambda text: chunk_markdown("Doc.md", text),
+    "chunking.fit_chunks": lambda text: fit_chunks(chunk_markdown("Doc.md", text), _WORD_BUDGET),
     "chunking.clean_markdown": clean_markdown,
-    "hybrid_search.coverage_terms": coverage_terms,
+    "text.search_terms": search_terms,
+    "hybrid_search.normalised_query": normalised_query,
     "hybrid_search.mostly_cjk": mostly_cjk,
     "sqlite_index.index_tokens": lambda text: index_tokens(text[:200], text),
     "ingestion.validate_names": _names,
