@@ -6,6 +6,7 @@ import redis.asyncio as redis
 from faststream.rabbit import RabbitBroker, RabbitRouter
 from starlette.applications import Starlette
 
+from services.orchestrator import crosslingual
 from services.orchestrator.clients import AgentForwarder, BrokerEscalation, BrokerRetrieval
 from services.orchestrator.emotion import warm_up
 from services.orchestrator.generation import Generator
@@ -39,6 +40,7 @@ def create_router(settings: Settings, client: redis.Redis, broker: RabbitBroker)
         else DemoMerchant()
     )
     warm_up()
+    crosslingual.warm_up()
     events = RedisEventLog(client, settings.redis_prefix, settings.session_ttl_seconds)
     deps = TurnDeps(
         settings=settings,
