@@ -56,6 +56,7 @@ def create_router(settings: Settings, client: redis.Redis, broker: RabbitBroker)
         generator=Generator(
             llm,
             CircuitBreaker(settings.llm_breaker_failures, settings.llm_breaker_cooldown_seconds),
+            settings.grounding_guard,
         ),
     )
     log = RedisTurnLog(client, settings.redis_prefix, TURN_LOG_TTL_SECONDS)

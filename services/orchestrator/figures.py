@@ -85,6 +85,7 @@ class Figure:
     high: float
     unit: str  # "s" (a duration), "USD", "EUR", "CNY", "GBP", "%", "time" (minutes after midnight), ""
     text: str
+    start: int = 0  # offset in the normalised text
 
     @property
     def values(self) -> tuple[float, ...]:
@@ -148,9 +149,15 @@ def _value(amount: str) -> tuple[float, bool] | None:
         return None  # 1.2.3 is a version or a code, not a figure
 
 
-def figures(text: str) -> list[Figure]:
-    """Every figure in ``text``, in order."""
-    text = _digits_for_words(unicodedata.normalize("NFKC", text))
+def normalised(text: str) -> str:
+    """The text figures are read from (and their offsets count in): NFKC, number words as
+    marked digits."""
+    return _digits_for_words(unicodedata.normalize("NFKC", text))
+
+
+def figures(text: str, *, ready: bool = False) -> list[Figure]:
+    """Every figure in ``text`` (already ``normalised`` when ``ready``), in order."""
+    text = text if ready else normalised(text)
     found: list[Figure] = []
     for match in _FIGURE.finditer(text):
         first = _value(match["a"])
@@ -163,14 +170,18 @@ def figures(text: str) -> list[Figure]:
             continue  # "one" or "两" with nothing counted is no figure
         (low, is_time), (high, _) = first, second
         if high < low and not is_time:  # 555-0142 is a phone number, not a range
-            found += [Figure(v, v, "", t) for v, t in ((low, match["a"]), (high, match["b"]))]
+            found += [
+                Figure(v, v, "", t, match.start())
+                for v, t in ((low, match["a"]), (high, match["b"]))
+            ]
             continue
         if unit_text in ("am", "pm"):
             low, high = (_clock(v, is_time, unit_text) for v in (low, high))
             is_time = True
         unit, scale = ("time", 1.0) if is_time else _UNITS.get(currency or unit_text, ("", 1.0))
         low, high = sorted((low * scale, high * scale))
-        found.append(Figure(low, high, unit, match.group().strip().replace(_WORD_MARK, "")))
+        text_of = match.group().strip().replace(_WORD_MARK, "")
+        found.append(Figure(low, high, unit, text_of, match.start()))
     return found
 
 
@@ -180,13 +191,28 @@ def _clock(value: float, in_minutes: bool, half: str) -> float:
     return (hours % 12 + (12 if half == "pm" else 0)) * 60 + minutes
 
 
-def supported_by(figure: Figure, evidence: list[Figure]) -> bool:
-    """True when ``evidence`` states ``figure``: the same unit, and each of its values.
+class FigureIndex:
+    """The figures some text states, for looking others up in it."""
 
-    A figure with no unit ("5 gift cards") is matched on its values alone.
-    """
-    if figure.unit:
-        stated = {v for e in evidence if e.unit == figure.unit for v in e.values}
-    else:
-        stated = {v for e in evidence for v in e.values}
-    return all(any(abs(v - s) < 1e-6 * max(1.0, abs(s)) for s in stated) for v in figure.values)
+    def __init__(self, stated: list[Figure]) -> None:
+        self._values: dict[str, set[float]] = {}
+        for figure in stated:
+            for unit in (figure.unit, "*"):
+                self._values.setdefault(unit, set()).update(map(_key, figure.values))
+
+    def supports(self, figure: Figure) -> bool:
+        """True when the text states ``figure``: the same unit, and each of its values.
+
+        A figure with no unit ("5 gift cards") is matched on its values alone.
+        """
+        values = self._values.get(figure.unit or "*", set())
+        return all(_key(v) in values for v in figure.values)
+
+
+def _key(value: float) -> float:
+    return round(value, 6)
+
+
+def supported_by(figure: Figure, evidence: list[Figure]) -> bool:
+    """True when ``evidence`` states ``figure`` (see FigureIndex)."""
+    return FigureIndex(evidence).supports(figure)
