@@ -153,6 +153,8 @@ class Evidence:
     codes: set[str] = field(default_factory=set)
     affirmed: set[str] = field(default_factory=set)  # words some clause affirms
     mentioned: set[str] = field(default_factory=set)  # words of any clause
+    denied_only: set[str] = field(default_factory=set)  # "cash" in "we do not accept cash"
+    denied_only: set[str] = field(default_factory=set)  # "cash" in "we do not accept cash"
     figures: FigureIndex = field(default_factory=lambda: FigureIndex([]))
     question_figures: FigureIndex = field(default_factory=lambda: FigureIndex([]))
     question_words: set[str] = field(default_factory=set)
@@ -173,9 +175,8 @@ class Evidence:
         evidence.question_words = _term_forms(asked)
         for clause in evidence.clauses:
             evidence.mentioned |= clause.words
-            evidence.affirmed |= (
-                clause.words if not clause.denies else clause.words - clause.predicate
-            )
+            evidence.affirmed |= clause.words - clause.predicate if clause.denies else clause.words
+        evidence.denied_only = evidence.mentioned - evidence.affirmed
         total = len(evidence.clauses)
         counts: dict[str, int] = {}
         for clause in evidence.clauses:
@@ -284,9 +285,13 @@ class Checker:
 
     def _rule(self, part: str, clause: Clause) -> list[str]:
         """A stated rule needs a passage clause on the same subject that does not say the
-        opposite; any clause that contradicts its closest passage clause is unsupported."""
+        opposite; any clause that contradicts its closest passage clause is unsupported, and
+        so is one that affirms what the passages only ever deny ("... including cash on
+        delivery" against "we do not accept cash on delivery")."""
         if not clause.words:
             return []
+        if not clause.denies and clause.words & self.evidence.denied_only:
+            return [part.strip()]
         closest = self.evidence.closest(clause)
         if not closest:
             # A denial of what only the customer brought up ("it does not take 15 days")
