@@ -196,17 +196,21 @@ class FigureIndex:
 
     def __init__(self, stated: list[Figure]) -> None:
         self._values: dict[str, set[float]] = {}
+        self._ranges: dict[str, set[tuple[float, float]]] = {}
         for figure in stated:
             for unit in (figure.unit, "*"):
                 self._values.setdefault(unit, set()).update(map(_key, figure.values))
+                if figure.low != figure.high:
+                    self._ranges.setdefault(unit, set()).add((_key(figure.low), _key(figure.high)))
 
     def supports(self, figure: Figure) -> bool:
-        """True when the text states ``figure``: the same unit, and each of its values.
-
-        A figure with no unit ("5 gift cards") is matched on its values alone.
-        """
-        values = self._values.get(figure.unit or "*", set())
-        return all(_key(v) in values for v in figure.values)
+        """True when the text states ``figure``, in the same unit: a value as a value or as
+        an end of a range ("5 days" from "3-5 days"), a range as that range ("2-3 days" is not
+        in "1-2 days, 3-5 days"). A figure with no unit is matched on its values alone."""
+        unit = figure.unit or "*"
+        if figure.low != figure.high:
+            return (_key(figure.low), _key(figure.high)) in self._ranges.get(unit, set())
+        return _key(figure.low) in self._values.get(unit, set())
 
 
 def _key(value: float) -> float:

@@ -2,7 +2,9 @@
 
 A sentence is checked for three kinds of claim:
 - **figures** (prices, durations, percentages, times, counts; figures.py): each must be stated
-  by a passage, with the same unit ("US: 15 days" is unsupported when the page says ¥15);
+  by a passage, with the same unit ("US: 15 days" is unsupported when the page says ¥15), and
+  that passage must share a word with the sentence (2FA's "2-3 business days" does not make
+  "standard shipping takes 2-3 business days" true);
 - **names** (capitalised words such as "Cash", "Klarna", "Diamond tier", and codes such as
   "RMA-2024-00123"): each word must occur in the passages, affirmed where the answer affirms
   it, so "we accept Cash" is unsupported when the page says "we do not accept cash";
@@ -53,7 +55,7 @@ _CONTRAST = re.compile(
     re.IGNORECASE,
 )
 _NEGATION = re.compile(
-    r"\b(?:not|no|never|cannot|none|nor|neither|without|unable)\b|n't\b|不|没|无|未|非|勿|禁止|别",
+    r"\b(?:not|no|never|cannot|none|nor|neither|unable)\b|n't\b|不|没|无|未|非|勿|禁止|别",
     re.IGNORECASE,
 )
 _RULE = re.compile(
@@ -74,7 +76,7 @@ _NOT_KNOWING = re.compile(
     r"|不确定|不清楚|没有找到|没有相关|无法回答",
     re.IGNORECASE,
 )
-_WORD = re.compile(r"[A-Za-z][A-Za-z'’&-]*")
+_WORD = re.compile(r"(?<![0-9A-Za-z])[A-Za-z][A-Za-z'’&-]*")
 SHORT_ITEM_WORDS = 5  # "- Cash": a short list item is a name even at the start of its line
 
 
@@ -90,6 +92,14 @@ _UNIT_WORDS = frozenset(
 )
 
 
+# Words any sentence with a figure may use: they do not say what the figure is about.
+_GENERIC_WORDS = (
+    "take takes taking took get gets getting make makes use uses need needs go goes come "
+    "comes give gives keep keeps let know see want put find help usually normally generally "
+    "typically within after before time times long anywhere around approximately about"
+)
+
+
 def _term_forms(text: str) -> set[str]:
     return {
         f
@@ -97,6 +107,9 @@ def _term_forms(text: str) -> set[str]:
         if t not in _UNIT_WORDS and not any(c.isdigit() for c in t)
         for f in forms(t)
     }
+
+
+_GENERIC_FORMS = frozenset(_term_forms(_GENERIC_WORDS))
 
 
 @dataclass(frozen=True)
@@ -155,7 +168,10 @@ class Evidence:
     mentioned: set[str] = field(default_factory=set)  # words of any clause
     denied_only: set[str] = field(default_factory=set)  # "cash" in "we do not accept cash"
     denied_only: set[str] = field(default_factory=set)  # "cash" in "we do not accept cash"
-    figures: FigureIndex = field(default_factory=lambda: FigureIndex([]))
+    # Each passage's figures and words: a figure counts as stated by a passage that is about
+    # what the answer's sentence is about ("2-3 business days" for restoring 2FA access does
+    # not support "standard shipping takes 2-3 business days").
+    figures: list[tuple[FigureIndex, set[str]]] = field(default_factory=list)
     question_figures: FigureIndex = field(default_factory=lambda: FigureIndex([]))
     question_words: set[str] = field(default_factory=set)
     question_codes: set[str] = field(default_factory=set)
@@ -166,12 +182,14 @@ class Evidence:
         """Index ``passages`` (and what the customer said, for denials and codes)."""
         evidence = cls()
         for passage in passages:
+            first = len(evidence.stated)
             evidence._add(" ".join(passage.title.split(" > ")))
             for unit in passage_units(_plain(passage.text), passage.title):
                 evidence._add(unit.text, unit.lead)
+            words = _term_forms(f"{passage.title} {passage.text}")
+            evidence.figures.append((FigureIndex(evidence.stated[first:]), words))
         asked, evidence.question_codes = _codes(_plain(question))
         evidence.question_figures = FigureIndex(figures(asked))
-        evidence.figures = FigureIndex(evidence.stated)
         evidence.question_words = _term_forms(asked)
         for clause in evidence.clauses:
             evidence.mentioned |= clause.words
@@ -190,6 +208,13 @@ class Evidence:
         self.codes |= codes
         self.stated += figures(text)
         self.clauses += [Clause.read(_in_list(lead, part)) for part in split_clauses(text)]
+
+    def states(self, figure: Figure, about: set[str]) -> bool:
+        """True when a passage sharing a word with ``about`` (any passage, when ``about`` has
+        no words) states ``figure``."""
+        return any(
+            index.supports(figure) and (words & about or not about) for index, words in self.figures
+        )
 
     def closest(self, clause: Clause) -> list[Clause]:
         """The passage clauses sharing most (rare) words with ``clause``; none if none does."""
@@ -253,17 +278,18 @@ class Checker:
         lead_negated = bool(lead) and negated_from(lead) < len(lead)
         for part in split_clauses(text):
             denial_from = 0 if lead_negated else negated_from(part)
-            problems += self._figures(part, lead_negated)
+            about = _term_forms(f"{lead} {text}") - _GENERIC_FORMS
+            problems += self._figures(part, lead_negated, about)
             problems += self._names(part, denial_from, is_item)
             problems += self._rule(part, Clause.read(_in_list(lead, part)))
         return list(dict.fromkeys(problems))
 
-    def _figures(self, part: str, lead_negated: bool) -> list[str]:
+    def _figures(self, part: str, lead_negated: bool, about: set[str]) -> list[str]:
         text = normalised(part)
         denial_from = 0 if lead_negated else negated_from(text)
         unsupported = []
         for figure in figures(text, ready=True):
-            if self.evidence.figures.supports(figure):
+            if self.evidence.states(figure, about):
                 continue
             denial = figure.start >= denial_from
             if not (denial and self.evidence.question_figures.supports(figure)):
@@ -312,6 +338,12 @@ def _contradicts(answer: Clause, passage: Clause) -> bool:
         return False
     shared = answer.predicate & passage.predicate
     return len(shared) >= 2 or bool(shared) and len(shared) * 2 >= len(answer.predicate)
+
+
+def stated_figures(answer: str) -> list[Figure]:
+    """The figures an answer states: list numbers ("1.") and citations ("[1]") are none."""
+    lines = (_LIST_MARK.sub("", _plain(line)) for line in answer.splitlines())
+    return [f for line in lines for f in figures(_codes(line)[0])]
 
 
 def worst_of(first: Grounding | None, second: Grounding | None) -> Grounding | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from services.orchestrator.extractive import extractive_answer
-from tests.unit.help_centre import passages
+from tests.support.help_centre import passages
 
 
 def test_which_methods_gets_the_list_of_methods() -> None:

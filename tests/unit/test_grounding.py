@@ -17,7 +17,7 @@ from services.orchestrator.grounding import Checker, Evidence
 from shared.events import AssistantSpec
 from shared.llm import ChatMessage, CircuitBreaker
 from shared.observability import GROUNDING_EVENTS
-from tests.unit.help_centre import passages
+from tests.support.help_centre import passages
 
 SHIPPING = passages(
     "ShippingGuide.md > Shipping options and costs",
@@ -54,6 +54,16 @@ def unsupported(passages: Sequence[Any], answer: str, question: str = "") -> lis
 )
 def test_figures_must_be_stated_by_the_passages(answer: str, claims: list[str]) -> None:
     assert unsupported(SHIPPING, answer) == claims
+
+
+def test_a_figure_counts_only_from_a_passage_about_the_same_thing() -> None:
+    found = passages(
+        "ShippingGuide.md > Shipping options and costs",
+        "AccountAndSecurity.md > Two-factor authentication (2FA)",
+    )
+    assert unsupported(found, "Standard shipping takes 2-3 business days.") == ["2-3 business days"]
+    assert unsupported(found, "Restoring access without 2FA takes 2-3 business days.") == []
+    assert unsupported(found, "3-5 business days.") == []  # no words: any passage will do
 
 
 def test_figures_normalise_dashes_currencies_units_and_chinese_numerals() -> None:
