@@ -77,13 +77,24 @@ def _in_language(question: Question, passages: Sequence[Passage]) -> list[int]:
     return wanted or list(range(len(passages)))
 
 
+def _best_page(question: Question, passages: Sequence[Passage], ranks: list[int]) -> str:
+    """The page to quote: the retriever's best, unless the question asks how to do something
+    ("how do I return the charger?") and a lower passage's heading names that task."""
+    if question.task:
+        for rank in ranks:
+            if forms(question.task) & _all_forms(passages[rank].title):
+                return passages[rank].doc_name
+    return passages[ranks[0]].doc_name
+
+
 def _candidates(question: Question, passages: Sequence[Passage]) -> list[_Candidate]:
     found = []
     ranks = _in_language(question, passages)
+    page = _best_page(question, passages, ranks)
     for rank in ranks:
         passage = passages[rank]
         section = passage.title.split(" > ")[-1]
-        elsewhere = passage.doc_name != passages[ranks[0]].doc_name
+        elsewhere = passage.doc_name != page
         for unit in passage_units(passage.text, passage.title):
             context = _all_forms(f"{unit.lead} {section}")
             found.append(_Candidate(unit, rank, section, _all_forms(unit.text), context, elsewhere))
@@ -102,6 +113,8 @@ def _score(question: Question, candidates: list[_Candidate]) -> list[_Candidate]
     on English pages, where the dictionary may miss); rare words count most."""
     question = question.split_compounds({f for c in candidates for f in c.forms})
     wanted = {term: forms(term) for term in question.terms}
+    if question.task in question.terms:  # in "how do I return the charger?" the task counts most
+        question.terms[question.task] *= 2
     total = len(candidates)
     weight = {
         term: question.terms[term]
@@ -170,6 +183,8 @@ def _choose(question: Question, scored: list[_Candidate], everything: list[_Cand
     ):
         return chosen
     best = max(scored, key=lambda c: c.score)
+    if question.task and best.unit.kind == "item":
+        return _block(everything, best)[:MAX_ITEMS]  # "how do I ...": all the steps
     if best.unit.text.endswith((":", "：")):
         # "If a battery swells, leaks, smokes or gets very hot:" introduces the steps.
         following = [

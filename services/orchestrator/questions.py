@@ -50,6 +50,10 @@ ASKS = {
 }
 # "How long" asks for a duration; its "long" is not what the question is about.
 _QUESTION_WORDS = re.compile(r"\bhow (?:long|soon|fast|quickly|often|much|many|far)\b", re.I)
+# "How do I return the charger?": the task (return) says more than its object.
+_TASK = re.compile(
+    r"\bhow (?:do|can|should|would|could) (?:i|we|you) (\w+)|\bhow to (\w+)", re.IGNORECASE
+)
 # Words customers add that say nothing about the topic.
 FILLER = frozenset(
     """already still now really actually anyway guys guy u ur im dont cant wont isnt whats
@@ -94,6 +98,7 @@ class Question:
     chinese: bool
     asks: frozenset[str]
     terms: dict[str, float] = field(default_factory=dict)  # topic word -> how much it counts
+    task: str = ""  # the verb of "how do I ...", as a term
 
     @classmethod
     def read(cls, text: str) -> Question:
@@ -109,7 +114,9 @@ class Question:
         if chinese:
             for term, weight in english_terms(text).items():
                 terms[term] = max(terms.get(term, 0.0), weight)
-        return cls(text, chinese, asks, terms)
+        found = _TASK.search(text)
+        task = next(iter(terms_of(found.group(1) or found.group(2))), "") if found else ""
+        return cls(text, chinese, asks, terms, task)
 
     def split_compounds(self, vocabulary: set[str]) -> Question:
         """ "giftcard" as "gift" and "card" when only those are in ``vocabulary``."""
@@ -123,4 +130,4 @@ class Question:
                     del terms[term]
                     terms[head] = terms[tail] = weight
                     break
-        return Question(self.text, self.chinese, self.asks, terms)
+        return Question(self.text, self.chinese, self.asks, terms, self.task)

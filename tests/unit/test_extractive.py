@@ -68,6 +68,16 @@ def test_a_yes_no_question_gets_the_rule() -> None:
     assert "You cannot delete your account while" in answer
 
 
+def test_how_do_i_gets_the_steps_from_the_page_on_that_task() -> None:
+    found = passages(
+        "ProductCareAndSafety.md > Chargers and cables",
+        "ReturnsAndExchanges.md > How to start a return",
+    )
+    answer = extractive_answer("how do I return the charger?", found)
+    assert answer.startswith("According to our Returns and Exchanges:")
+    assert "- Sign in and go to Account > Orders" in answer and "within 7 days" in answer
+
+
 def test_a_chinese_question_quotes_the_chinese_section() -> None:
     found = passages(
         "ReturnsAndExchanges.md > 退换货说明 (中文)", "ReturnsAndExchanges.md > Return windows"
