@@ -40,7 +40,7 @@ _LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
 # Each alternative starts only where its run of letters or word characters starts, so a long
 # run is read once, not once per character of it.
 _CODE = re.compile(
-    r"(?<![A-Za-z])[A-Za-z]{2,}+-\d[\w-]*+"
+    r"(?<![A-Za-z])[A-Za-z]{2,}+-[\w-]++"
     r"|(?<![\w.+-])[\w.+-]++@[\w-]++(?:\.[\w-]++)++"
     r"|https?://\S++"
 )
@@ -152,9 +152,18 @@ def _in_list(lead: str, part: str) -> str:
 
 
 def _codes(text: str) -> tuple[str, set[str]]:
-    """``text`` with its codes blanked out, and the codes (upper-cased)."""
-    found = {m.group().upper().rstrip(".,") for m in _CODE.finditer(text)}
-    return _CODE.sub(" ", text), found
+    """``text`` with its codes (ORD-2024-001, tkt-f6ef0c2d71f9, e-mail addresses, links)
+    blanked out, and the codes (upper-cased). "buy-now-pay-later" has no digit: no code."""
+    found: set[str] = set()
+
+    def blank(match: re.Match[str]) -> str:
+        code = match.group()
+        if "@" not in code and "://" not in code and not any(c.isdigit() for c in code):
+            return code
+        found.add(code.upper().rstrip(".,"))
+        return " "
+
+    return _CODE.sub(blank, text), found
 
 
 @dataclass

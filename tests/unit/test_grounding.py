@@ -13,7 +13,7 @@ from services.orchestrator.coalescer import TokenCoalescer
 from services.orchestrator.figures import figures, supported_by
 from services.orchestrator.generation import GROUNDING_RULES, Generator, build_prompt
 from services.orchestrator.grounded_stream import SentenceSplitter, relay
-from services.orchestrator.grounding import Checker, Evidence
+from services.orchestrator.grounding import Checker, Evidence, stated_figures
 from shared.events import AssistantSpec
 from shared.llm import ChatMessage, CircuitBreaker
 from shared.observability import GROUNDING_EVENTS
@@ -130,6 +130,8 @@ def test_what_only_the_customer_said_may_be_denied_never_confirmed() -> None:
     assert unsupported(PAYMENT, "We accept Klarna.", question) == ["Klarna"]
     assert unsupported(PAYMENT, "Your order ORD-2024-003 can be paid by PayPal.", question) == []
     assert unsupported(PAYMENT, "Use the code RMA-2024-99999.", question) == ["RMA-2024-99999"]
+    # A code is no figure: its digits are not counted.
+    assert stated_figures("I've opened ticket tkt-f6ef0c2d71f9 for you [1].\n1. Cash") == []
 
 
 def test_checking_stays_linear_on_a_huge_answer() -> None:
