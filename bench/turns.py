@@ -780,6 +780,7 @@ async def run(
             RATE_LIMIT_PER_KEY="1000000000",
             RATE_LIMIT_PER_TENANT="1000000000",
             MAX_CONNECTIONS_PER_TENANT="1000000",
+            MAX_CONNECTIONS_PER_KEY="1000000",
             LOG_LEVEL="WARNING",
             PYTHONUNBUFFERED="1",
         )

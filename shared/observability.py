@@ -1,12 +1,20 @@
-"""Logging with turn context on every line, and the Prometheus metrics all services share."""
+"""Logging with turn context on every line, and the Prometheus metrics all services share.
+
+No log line, at any level and from any library, carries message bodies or keys: every record
+is scrubbed as it is made of the request data pydantic quotes in its errors (``input_value=...``:
+message text, user ids), traceback included, and libraries that dump payloads at DEBUG stay at
+INFO.
+"""
 
 from __future__ import annotations
 
 import contextvars
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
 from prometheus_client import Counter, Histogram
 
@@ -20,6 +28,33 @@ def bind_turn(*, turn: str, tenant: str, session: str) -> None:
     correlation_id.set(turn)
     tenant_id.set(tenant)
     session_id.set(session)
+
+
+# They dump whole AMQP frames or LLM requests (message text included) at DEBUG: never below INFO.
+PAYLOAD_LOGGERS = ("aiormq", "aio_pika", "openai", "httpcore")
+# Greedy to the line's last input_type: the quoted value may itself hold ", input_type=".
+_INPUT_VALUE = re.compile(r"input_value=.*, input_type=")
+_TRACEBACKS = logging.Formatter()
+
+
+def scrub(text: str) -> str:
+    """``text`` without the input values quoted in validation errors."""
+    if "input_value=" not in text:
+        return text
+    return _INPUT_VALUE.sub("input_value=<hidden>, input_type=", text)
+
+
+class _ScrubbedRecord(logging.LogRecord):
+    """A log record whose message and traceback never quote request data, whoever formats it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.exc_info and self.exc_info[0] is not None:
+            # Formatters use a record's exc_text when it is set: theirs is this scrubbed one.
+            self.exc_text = scrub(_TRACEBACKS.formatException(self.exc_info))
+
+    def getMessage(self) -> str:  # noqa: N802 - the logging API's name
+        return scrub(super().getMessage())
 
 
 class _ContextFilter(logging.Filter):
@@ -42,12 +77,14 @@ class _JsonFormatter(logging.Formatter):
             "session_id": getattr(record, "session_id", "-"),
         }
         if record.exc_info:
-            line["exc"] = self.formatException(record.exc_info)
+            line["exc"] = record.exc_text or scrub(self.formatException(record.exc_info))
         return json.dumps(line, ensure_ascii=False)
 
 
 def configure_logging(level: str = "INFO", fmt: str = "text", service: str = "frontdesk") -> None:
-    """Root logging: JSON lines for production, readable text for a terminal."""
+    """Root logging: JSON lines for production, readable text for a terminal; every record of
+    the process (uvicorn's and FastStream's too) is scrubbed of request data."""
+    logging.setLogRecordFactory(_ScrubbedRecord)
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_ContextFilter())
     if fmt == "json":
@@ -62,6 +99,8 @@ def configure_logging(level: str = "INFO", fmt: str = "text", service: str = "fr
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    for name in PAYLOAD_LOGGERS:
+        logging.getLogger(name).setLevel(max(root.level, logging.INFO))
 
 
 TURNS = Counter(

@@ -16,7 +16,8 @@ from faststream.rabbit import RabbitBroker, RabbitQueue, RabbitRouter
 from faststream.rabbit.annotations import RabbitMessage
 from pydantic import BaseModel
 
-from shared.errors import DependencyTimeout, DependencyUnavailable
+from shared.errors import DependencyTimeout
+from shared.messaging import publish_confirmed
 
 
 class RpcClient:
@@ -46,18 +47,17 @@ class RpcClient:
         waiter: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._pending[correlation_id] = waiter
         try:
-            try:
-                # Expires with the wait: a worker that comes back later must not spend time
-                # on requests nobody is waiting for any more.
-                await self._broker.publish(
-                    body,
-                    queue=queue,
-                    reply_to=self._reply_queue.name,
-                    correlation_id=correlation_id,
-                    expiration=timeout,
-                )
-            except Exception as exc:  # aio-pika raises many unrelated types when RabbitMQ is down
-                raise DependencyUnavailable(f"Could not reach {queue}") from exc
+            # Confirmed and mandatory: a missing queue fails now, not after the timeout. It
+            # expires with the wait: a worker that comes back later must not spend time on
+            # requests nobody is waiting for any more.
+            await publish_confirmed(
+                self._broker,
+                body,
+                queue=queue,
+                reply_to=self._reply_queue.name,
+                correlation_id=correlation_id,
+                expiration=timeout,
+            )
             try:
                 return await asyncio.wait_for(waiter, timeout)
             except TimeoutError as exc:

@@ -36,7 +36,7 @@ def run_service(
     if distributed:
         _require_servers(name, settings)
     _check_dev_mode(name, settings, args.host)
-    serve(create_app(settings), args.host, args.port)
+    serve(create_app(settings), args.host, args.port, settings.turn_timeout_seconds)
 
 
 def _load_settings(name: str) -> Settings:
@@ -97,8 +97,19 @@ def _require_servers(name: str, settings: Settings) -> None:
         )
 
 
-def serve(app: ASGIApp, host: str, port: int) -> None:
-    """Serve an ASGI app with uvicorn, quietly (our own logging says what matters)."""
+# Past the turn timeout a stream has ended with done, error or a 504; a little more covers
+# the last events' trip through RabbitMQ.
+WS_MAX_FRAME_BYTES = 1024 * 1024
+STREAM_END_MARGIN_SECONDS = 5.0
+
+
+def serve(app: ASGIApp, host: str, port: int, turn_timeout: float = 60.0) -> None:
+    """Serve an ASGI app with uvicorn, quietly (our own logging says what matters).
+
+    SIGTERM drains: uvicorn stops listening (so readiness probes fail and no new turn
+    arrives), lets open streams finish for up to a turn's timeout, then runs the app's
+    shutdown, where workers finish their in-flight messages.
+    """
     uvicorn.run(
         app,
         host=host,
@@ -106,4 +117,8 @@ def serve(app: ASGIApp, host: str, port: int) -> None:
         log_level="warning",
         access_log=False,
         lifespan="on",
+        timeout_graceful_shutdown=int(turn_timeout + STREAM_END_MARGIN_SECONDS),
+        # uvicorn buffers a WebSocket frame up to 16 MiB by default; past 1 MiB the socket is
+        # closed (1009), and the gateway answers smaller oversized frames with an error frame.
+        ws_max_size=WS_MAX_FRAME_BYTES,
     )

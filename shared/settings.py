@@ -92,6 +92,7 @@ class Settings(BaseSettings):
     broker_prefix: str = "frontdesk"
     redis_prefix: str = "fd"
     session_ttl_seconds: int = Field(86_400, ge=60)
+    max_history_messages: int = Field(200, ge=2, description="a session keeps its newest ones")
     cache_ttl_seconds: int = Field(3_600, ge=1)
     failed_attempts_threshold: int = Field(3, ge=1)
     emotion_escalation_threshold: float = Field(0.4, ge=0, le=1)
@@ -104,6 +105,11 @@ class Settings(BaseSettings):
     token_flush_ms: int = Field(100, ge=0)
     knowledge_dir: str = str(SAMPLE_KNOWLEDGE_DIR)
     index_dir: Path = Path("data/index")
+    # Uploads are parsed in a child process, killed at this deadline; PDFs are read up to
+    # these many pages and this much page content once decompressed.
+    document_parse_timeout_seconds: float = Field(20.0, gt=0)
+    pdf_max_pages: int = Field(500, ge=1)
+    pdf_max_decompressed_mb: int = Field(64, ge=1)
     embedding_provider: Literal["local", "openai", "none"] = "local"
     embedding_model: str = "text-embedding-3-small"
     max_deliveries: int = Field(5, ge=1)
@@ -112,6 +118,9 @@ class Settings(BaseSettings):
     rate_limit_per_tenant: int = Field(1_000, ge=0, description="requests a minute per tenant")
     ws_messages_per_second: int = Field(10, ge=0)
     max_connections_per_tenant: int = Field(50, ge=0, description="open streams and sockets")
+    max_connections_per_user: int = Field(10, ge=0, description="the same, per end-user token")
+    # A backend key may serve many customers at once: by default only its tenant's cap applies.
+    max_connections_per_key: int = Field(0, ge=0, description="the same, per API key")
     resume_grace_seconds: float = Field(15.0, ge=0, description="a dropped stream waits this long")
     jwt_secret: SecretStr = SecretStr("")
     jwt_public_key_file: str = ""

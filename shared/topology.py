@@ -1,7 +1,9 @@
 """RabbitMQ topology, declared in one place: work queues, exchanges and the dead-letter path.
 
 Work queues are durable quorum queues: RabbitMQ counts deliveries itself and, past
-``x-delivery-limit``, dead-letters the message instead of retrying it forever.
+``x-delivery-limit``, dead-letters the message instead of retrying it forever. Every process
+declares all of it at start (``shared.messaging.declare_topology``), with these same
+arguments, so a message is never published before the queue that takes it exists.
 """
 
 from __future__ import annotations
@@ -73,6 +75,24 @@ class Topology:
     def document_listings(self) -> RabbitQueue:
         """Requests to list a knowledge base (request/reply)."""
         return self._work_queue("knowledge.list.requested")
+
+    @property
+    def work_queues(self) -> tuple[RabbitQueue, ...]:
+        """Every work queue: shared by competing workers, drained on shutdown."""
+        return (
+            self.chat_requests,
+            self.retrieval_requests,
+            self.escalation_requests,
+            self.agent_commands,
+            self.document_uploads,
+            self.document_deletions,
+            self.document_listings,
+        )
+
+    @property
+    def exchanges(self) -> tuple[RabbitExchange, ...]:
+        """Every exchange of the deployment."""
+        return (self.dead_letter_exchange, self.turn_control, self.escalations)
 
     @property
     def turn_control(self) -> RabbitExchange:

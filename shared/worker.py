@@ -1,4 +1,8 @@
-"""The process shell every broker worker shares: broker lifecycle plus ops endpoints."""
+"""The process shell every broker worker shares: broker lifecycle plus ops endpoints.
+
+On SIGTERM (uvicorn runs the lifespan's shutdown) a worker drains: it stops taking work and
+finishes the messages in hand, for up to ``TURN_TIMEOUT_SECONDS``, before it disconnects.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ import redis.asyncio as redis
 from faststream.rabbit import RabbitBroker, RabbitRouter
 from starlette.applications import Starlette
 
-from shared.messaging import build_broker, declare_topology, topology_for
+from shared.messaging import build_broker, declare_topology, drain, topology_for
 from shared.ops import ReadinessCheck, ops_routes
 from shared.settings import Settings
 
@@ -25,15 +29,18 @@ def create_worker_app(
     """A worker process: ``subscribers(broker)`` on RabbitMQ, and /healthz, /readyz, /metrics."""
     broker = build_broker(settings, service)
     broker.include_router(subscribers(broker))
+    topology = topology_for(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await broker.connect()
-        await declare_topology(broker, topology_for(settings))
+        await declare_topology(broker, topology)
         await broker.start()
         if on_start is not None:
             await on_start()
         yield
+        work = {queue.name for queue in topology.work_queues}
+        await drain(broker, work, settings.turn_timeout_seconds)
         await broker.stop()
         if client is not None:
             await client.aclose()

@@ -25,7 +25,7 @@ from shared.events import (
 )
 from shared.messaging import settle_errors
 from shared.observability import ESCALATIONS, bind_turn
-from shared.stores.escalations import RedisEscalationStore
+from shared.stores.escalations import TICKET_ID, RedisEscalationStore
 from shared.stores.event_log import RedisEventLog
 from shared.stores.sessions import Message, RedisSessionStore
 from shared.topology import Topology
@@ -114,6 +114,8 @@ def build_router(
                 error=error,
             )  # type: ignore[arg-type]
 
+        if not TICKET_ID.fullmatch(command.ticket_id):  # it would address another key
+            return completed("invalid", error="malformed ticket id")
         if command.action == "reply" and not command.text.strip():
             return completed("invalid", error="a reply needs text")
         outcome = await cards.apply(tenant, command.ticket_id, command.agent_id, command.action)

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from services.gateway.agents import AgentDesk
 from services.gateway.auth import Principal
-from services.gateway.deps import authenticate
-from services.gateway.event_streams import follow
+from services.gateway.deps import authenticate, held_stream
+from services.gateway.event_streams import follow, resume_from
 from services.gateway.schemas import ERROR_RESPONSES
 from services.gateway.sse import SSE_HEADERS
+from shared.stores.escalations import TICKET_ID_PATTERN
 from shared.stores.event_log import RedisEventLog
 
 
@@ -56,6 +57,7 @@ AgentDep = Annotated[str, Depends(require_agent)]
 AgentTenantDep = Annotated[str, Depends(agent_tenant)]
 DeskDep = Annotated[AgentDesk, Depends(get_desk)]
 EventsDep = Annotated[RedisEventLog, Depends(get_events)]
+TicketId = Annotated[str, Path(pattern=TICKET_ID_PATTERN, description="e.g. tkt-1a2b3c4d5e6f")]
 router = APIRouter(prefix="/api/v1/agent", tags=["agent workbench"], responses=ERROR_RESPONSES)
 
 
@@ -83,7 +85,7 @@ async def pending_escalations(
 
 @router.get("/escalations/{ticket_id}", response_model=TicketOut)
 async def open_escalation(
-    ticket_id: str, agent: AgentDep, tenant: AgentTenantDep, desk: DeskDep
+    ticket_id: TicketId, agent: AgentDep, tenant: AgentTenantDep, desk: DeskDep
 ) -> TicketOut:
     """A ticket with its conversation history."""
     view = await desk.open(tenant, ticket_id)
@@ -101,7 +103,7 @@ async def _act(
 
 @router.post("/escalations/{ticket_id}/claim")
 async def claim(
-    ticket_id: str, agent: AgentDep, tenant: AgentTenantDep, desk: DeskDep
+    ticket_id: TicketId, agent: AgentDep, tenant: AgentTenantDep, desk: DeskDep
 ) -> dict[str, Any]:
     """Take the conversation; 409 if another agent already holds it."""
     return await _act(desk, tenant, ticket_id, agent, "claim")
@@ -109,7 +111,7 @@ async def claim(
 
 @router.post("/escalations/{ticket_id}/messages")
 async def reply(
-    ticket_id: str, body: AgentReply, agent: AgentDep, tenant: AgentTenantDep, desk: DeskDep
+    ticket_id: TicketId, body: AgentReply, agent: AgentDep, tenant: AgentTenantDep, desk: DeskDep
 ) -> dict[str, Any]:
     """Send the customer a message (only the agent holding the ticket may)."""
     return await _act(desk, tenant, ticket_id, agent, "reply", body.text)
@@ -117,7 +119,7 @@ async def reply(
 
 @router.post("/escalations/{ticket_id}/resolve")
 async def resolve(
-    ticket_id: str, agent: AgentDep, tenant: AgentTenantDep, desk: DeskDep
+    ticket_id: TicketId, agent: AgentDep, tenant: AgentTenantDep, desk: DeskDep
 ) -> dict[str, Any]:
     """Close the ticket; the bot answers the session again."""
     return await _act(desk, tenant, ticket_id, agent, "resolve")
@@ -125,7 +127,7 @@ async def resolve(
 
 @router.post("/escalations/{ticket_id}/hand-back")
 async def hand_back(
-    ticket_id: str, agent: AgentDep, tenant: AgentTenantDep, desk: DeskDep
+    ticket_id: TicketId, agent: AgentDep, tenant: AgentTenantDep, desk: DeskDep
 ) -> dict[str, Any]:
     """Return the session to the bot without resolving the ticket."""
     return await _act(desk, tenant, ticket_id, agent, "hand_back")
@@ -133,15 +135,15 @@ async def hand_back(
 
 @router.get("/feed", response_class=StreamingResponse)
 async def agent_feed(
-    agent: AgentDep,
-    tenant: AgentTenantDep,
+    principal: Annotated[Principal, Depends(agent_principal)],
     events: EventsDep,
+    request: Request,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
-    """Live: new escalations, state changes, customer messages (SSE; resumes from Last-Event-ID)."""
-    stream = events.agent_feed(tenant)
-    return StreamingResponse(
-        follow(events, stream, last_event_id or "$"),
-        media_type="text/event-stream",
-        headers=SSE_HEADERS,
-    )
+    """Live: new escalations, state changes, customer messages (SSE; resumes from Last-Event-ID).
+
+    Holds a connection slot of the agent's tenant while open.
+    """
+    after = resume_from(last_event_id, "$")
+    frames = follow(events, events.agent_feed(principal.tenant_id), after)
+    return await held_stream(request, principal, frames, "text/event-stream", SSE_HEADERS)

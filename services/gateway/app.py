@@ -9,7 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 
 import redis.asyncio as redis
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from faststream.rabbit import RabbitBroker
 
 from services.gateway import openai_compat
@@ -18,6 +18,7 @@ from services.gateway.agents import AgentDesk, parse_agent_keys
 from services.gateway.assistant_routes import router as assistants_router
 from services.gateway.auth import Authenticator
 from services.gateway.chat import ChatService, Publish
+from services.gateway.connections import ConnectionSlots
 from services.gateway.errors import install_error_handlers
 from services.gateway.knowledge import KnowledgeAdmin
 from services.gateway.knowledge_routes import router as knowledge_router
@@ -27,10 +28,10 @@ from services.gateway.routes import router
 from services.gateway.session_routes import router as sessions_router
 from services.gateway.turn_relay import TurnRelay
 from services.gateway.turn_routes import router as turns_router
+from services.gateway.unicode_text import refuse_lone_surrogates
 from services.gateway.websocket_chat import router as websocket_router
-from shared.errors import DependencyUnavailable
 from shared.events import Event, new_id
-from shared.messaging import build_broker, declare_topology, topology_for
+from shared.messaging import build_broker, declare_topology, publish_confirmed, topology_for
 from shared.ops import ops_routes
 from shared.rpc import RpcClient
 from shared.settings import Settings
@@ -53,15 +54,15 @@ CONNECTION_LEASE_SECONDS = 300  # long-lived sockets renew their slot well withi
 IDEMPOTENCY_TTL = 86_400  # retries come within minutes; a day is generous
 
 
-def _publisher(broker: RabbitBroker, detached: bool, **target: object) -> Publish:
-    """Publish to ``target``; broker failures become DependencyUnavailable."""
+def _publisher(
+    broker: RabbitBroker, detached: bool, mandatory: bool = True, **target: object
+) -> Publish:
+    """Publish to ``target``, confirmed; an unroutable (``mandatory``) or unconfirmed message
+    raises DependencyUnavailable at once, so the caller gets a 503 instead of a silent wait."""
     pending: set[asyncio.Task[object]] = set()
 
     async def publish(event: Event) -> None:
-        try:
-            await broker.publish(event, persist=True, **target)  # type: ignore[arg-type]
-        except Exception as exc:  # aio-pika raises many unrelated types when RabbitMQ is down
-            raise DependencyUnavailable("The message broker is unavailable") from exc
+        await publish_confirmed(broker, event, mandatory=mandatory, persist=True, **target)
 
     async def publish_detached(event: Event) -> None:
         # The in-memory broker runs subscribers inside publish(); detach so the request
@@ -102,7 +103,12 @@ def create_app(
     assistants = RedisAssistantStore(client, settings.redis_prefix)
     chat = ChatService(
         settings=settings,
-        sessions=RedisSessionStore(client, settings.redis_prefix, settings.session_ttl_seconds),
+        sessions=RedisSessionStore(
+            client,
+            settings.redis_prefix,
+            settings.session_ttl_seconds,
+            settings.max_history_messages,
+        ),
         cache=RedisHotCache(client, settings.redis_prefix, settings.cache_ttl_seconds),
         leases=RedisLeasePool(
             client,
@@ -115,7 +121,10 @@ def create_app(
         # Resumed readers block on the turn log: it uses the feed readers' pool.
         turn_log=RedisTurnLog(feeds, settings.redis_prefix, TURN_LOG_TTL_SECONDS),
         publish_request=_publisher(broker, detached_publish, queue=topology.chat_requests.name),
-        publish_control=_publisher(broker, detached_publish, exchange=topology.turn_control),
+        # A stop is also remembered in Redis, so no orchestrator being bound is no error.
+        publish_control=_publisher(
+            broker, detached_publish, mandatory=False, exchange=topology.turn_control
+        ),
         assistants=assistants,
     )
 
@@ -133,6 +142,7 @@ def create_app(
                 await feeds.aclose()
 
     app = FastAPI(
+        dependencies=[Depends(refuse_lone_surrogates)],
         title="Frontdesk",
         version="1.0.0",
         description="Customer-service chat: intent, RAG answers with sources, streaming, hand-off.",
@@ -150,13 +160,13 @@ def create_app(
     )
     app.state.events = RedisEventLog(feeds, settings.redis_prefix, settings.session_ttl_seconds)
     app.state.agent_keys = parse_agent_keys(settings.agent_keys)
-    # A slot per open stream or socket; a crashed gateway's slots expire with their lease.
-    app.state.connections = RedisLeasePool(
+    app.state.connections = ConnectionSlots(
         client,
         settings.redis_prefix,
-        settings.max_connections_per_tenant or 1_000_000,
+        settings.max_connections_per_tenant,
+        settings.max_connections_per_user,
+        settings.max_connections_per_key,
         CONNECTION_LEASE_SECONDS,
-        name="connections",
     )
     app.state.api_keys = RedisApiKeyStore(client, settings.redis_prefix)
     app.state.auth = Authenticator(

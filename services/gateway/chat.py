@@ -179,7 +179,7 @@ class ChatService:
             raise TooManyRequests(TOO_MANY, retry_after=1)
         handle = TurnHandle(self, turn_id, session_id, tenant_id, lease_held)
         try:
-            await self.turn_log.accept(tenant_id, turn_id)
+            await self.turn_log.accept(tenant_id, turn_id, caller.user_id or "")
             await self._publish_request(
                 ChatRequested(
                     tenant_id=tenant_id,
@@ -269,26 +269,30 @@ class ChatService:
                 TurnCancelled(tenant_id=handle.tenant_id, correlation_id=handle.turn_id)
             )
 
-    async def stop(self, tenant_id: str, turn_id: str) -> None:
+    async def _require_turn(self, caller: Principal, turn_id: str, missing: str) -> None:
+        """NotFound unless the caller's tenant has the turn and, for an end user, it is theirs."""
+        owner = await self.turn_log.owner(caller.tenant_id, turn_id)
+        if owner is None or caller.user_id not in (None, owner):
+            raise NotFound(missing)
+
+    async def stop(self, caller: Principal, turn_id: str) -> None:
         """Ask the workers to stop generating; the partial answer is kept, marked stopped."""
-        if not await self.turn_log.exists(tenant_id, turn_id):
-            raise NotFound("No such turn")
-        await self.turn_log.request_stop(tenant_id, turn_id)
+        await self._require_turn(caller, turn_id, "No such turn")
+        await self.turn_log.request_stop(caller.tenant_id, turn_id)
         await self._publish_control(
-            TurnCancelled(tenant_id=tenant_id, correlation_id=turn_id, reason="stopped")
+            TurnCancelled(tenant_id=caller.tenant_id, correlation_id=turn_id, reason="stopped")
         )
 
     async def follow(
-        self, tenant_id: str, turn_id: str, after_seq: int, timeout: float
+        self, caller: Principal, turn_id: str, after_seq: int, timeout: float
     ) -> AsyncIterator[TurnEvent]:
         """A turn's logged events after ``after_seq``, live until ``done`` or ``error``.
 
         NotFound is raised here, before a response starts. Works on any gateway; while it
         reads, the turn's own gateway keeps the turn alive.
         """
-        if not await self.turn_log.exists(tenant_id, turn_id):
-            raise NotFound("No such turn, or it has expired")
-        return self._follow(tenant_id, turn_id, after_seq, timeout)
+        await self._require_turn(caller, turn_id, "No such turn, or it has expired")
+        return self._follow(caller.tenant_id, turn_id, after_seq, timeout)
 
     async def _follow(
         self, tenant_id: str, turn_id: str, after_seq: int, timeout: float

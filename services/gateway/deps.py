@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Mapping
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
+from fastapi.responses import StreamingResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.background import BackgroundTask
 from starlette.requests import HTTPConnection
 
 from services.gateway.auth import Authenticator, Principal
 from services.gateway.chat import ChatService
+from services.gateway.connections import ConnectionSlots
 from shared import observability
-from shared.errors import TooManyRequests
+from shared.events import new_id
 from shared.settings import Settings
-from shared.stores.leases import RedisLeasePool
 
 
 def get_settings(request: Request) -> Settings:
@@ -74,16 +77,35 @@ async def admin_tenant(principal: Annotated[Principal, Depends(admin)]) -> str:
 
 
 async def open_connection(connection: HTTPConnection, principal: Principal, holder: str) -> None:
-    """Count an open stream or socket against its tenant's cap; TooManyRequests past it."""
-    pool: RedisLeasePool = connection.app.state.connections
-    if not await pool.acquire(holder, scope=principal.tenant_id):
-        raise TooManyRequests("Too many open connections for this tenant", retry_after=1)
+    """Count an open stream or socket against its tenant's and its caller's caps (429 past
+    either)."""
+    slots: ConnectionSlots = connection.app.state.connections
+    await slots.open(principal, holder)
 
 
 async def close_connection(connection: HTTPConnection, principal: Principal, holder: str) -> None:
     """Free a connection slot (safe to call twice)."""
-    pool: RedisLeasePool = connection.app.state.connections
-    await pool.release(holder, scope=principal.tenant_id)
+    slots: ConnectionSlots = connection.app.state.connections
+    await slots.close(principal, holder)
+
+
+async def held_stream(
+    connection: HTTPConnection,
+    principal: Principal,
+    frames: AsyncIterator[bytes],
+    media_type: str,
+    headers: Mapping[str, str],
+) -> StreamingResponse:
+    """A stream that holds a connection slot until it ends or its client leaves."""
+    slot = new_id("conn")
+    await open_connection(connection, principal, slot)
+    return StreamingResponse(
+        frames,
+        media_type=media_type,
+        headers=headers,
+        # Runs after the stream ends or the client disconnects, even before the first byte.
+        background=BackgroundTask(close_connection, connection, principal, slot),
+    )
 
 
 PrincipalDep = Annotated[Principal, Depends(client)]

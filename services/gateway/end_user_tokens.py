@@ -7,6 +7,7 @@ backend that mints tokens for all tenants, or leave JWT_TENANT_CLAIM empty to pi
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,10 @@ import jwt
 from shared.errors import Unauthorized
 from shared.settings import Settings
 from shared.stores.api_keys import TENANT_NAME
+
+MAX_USER_ID_CHARS = 128  # what a user_id may be anywhere in the API
+# The user id lands in keys, events and responses: no control characters, no lone surrogates.
+USER_ID = re.compile(f"[^\\x00-\\x1f\\x7f\\ud800-\\udfff]{{1,{MAX_USER_ID_CHARS}}}")
 
 
 class EndUserTokens:
@@ -61,7 +66,12 @@ class EndUserTokens:
             tenant = str(claimed or self._default_tenant)
             if not TENANT_NAME.fullmatch(tenant):
                 raise Unauthorized("Invalid end-user token: malformed tenant claim")
-            return tenant, str(claims["sub"])
+            user_id = str(claims["sub"])
+            if not USER_ID.fullmatch(user_id):
+                raise Unauthorized(
+                    f"Invalid end-user token: sub must be 1-{MAX_USER_ID_CHARS} printable characters"
+                )
+            return tenant, user_id
         raise Unauthorized("Invalid end-user token: signature does not verify")
 
     def _candidates(self, token: str) -> list[tuple[Any, str]]:

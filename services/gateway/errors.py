@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.errors import (
     AppError,
@@ -39,14 +41,20 @@ def status_for(exc: AppError) -> int:
     return next((status for cls, status in STATUS_BY_ERROR if isinstance(exc, cls)), 503)
 
 
+def describe_errors(errors: Sequence[Any]) -> str:
+    """``field: problem; ...`` from pydantic's errors; the input itself is never echoed."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body') or 'body'}: "
+        f"{e.get('msg', 'invalid')}"
+        for e in errors
+    )
+
+
 def _describe_validation(exc: RequestValidationError) -> tuple[int, str]:
-    problems = []
-    for error in exc.errors():
-        if error.get("type") == "json_invalid":
-            return 400, "Request body is not valid JSON"
-        location = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
-        problems.append(f"{location or 'body'}: {error.get('msg', 'invalid')}")
-    return 422, "; ".join(problems)
+    errors = exc.errors()
+    if any(error.get("type") == "json_invalid" for error in errors):
+        return 400, "Request body is not valid JSON"
+    return 422, describe_errors(errors)
 
 
 def error_body(request: Request, status: int, detail: str) -> dict[str, Any]:
@@ -81,5 +89,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Only a summary of what is wrong: the body itself is never logged or echoed.
         status, detail = _describe_validation(exc)
         return JSONResponse(error_body(request, status, detail), status_code=status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # FastAPI's own: unknown route, wrong method, a body too deep or long to parse.
+        body = error_body(request, exc.status_code, str(exc.detail))
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)

@@ -1,4 +1,5 @@
-"""Rejects oversized request bodies before they are read (pure ASGI, so streaming stays fast)."""
+"""Request bodies are bounded while they stream: a body over its limit is refused with 413 the
+moment it crosses it, whatever it declares (pure ASGI, so streaming responses stay fast)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,29 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_UPLOAD_BYTES = 21 * 1024 * 1024  # a 20 MiB document plus multipart framing
 
 
+async def _too_large(send: Send, limit: int) -> None:
+    body = json.dumps({"detail": f"Request body exceeds {limit} bytes"}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
 class BodySizeLimit:
-    """413 for a declared Content-Length above the limit (uploads get a larger one)."""
+    """413 for a body above the limit (uploads get a larger one), declared or chunked.
+
+    The app never sees more than the limit: once it is crossed the 413 is sent, the app is told
+    the client left, and whatever it answers is dropped. Nothing has run yet by then: FastAPI
+    reads the whole body before any dependency, auth included.
+    """
 
     def __init__(
         self,
@@ -28,25 +50,47 @@ class BodySizeLimit:
         self.max_upload_bytes = max_upload_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            limit = (
-                self.max_upload_bytes
-                if scope["path"].startswith(self.large_prefixes)
-                else self.max_bytes
-            )
-            length = dict(scope["headers"]).get(b"content-length")
-            if length is not None and (not length.isdigit() or int(length) > limit):
-                body = json.dumps({"detail": f"Request body exceeds {limit} bytes"}).encode()
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 413,
-                        "headers": [(b"content-type", b"application/json")],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
-                return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = (
+            self.max_upload_bytes
+            if scope["path"].startswith(self.large_prefixes)
+            else self.max_bytes
+        )
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await _too_large(send, limit)
+            return
+        received, refused, started = 0, False, False
+
+        async def counted_receive() -> Message:
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    refused = True
+                    if not started:
+                        await _too_large(send, limit)
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if refused and message["type"].startswith("http.response"):
+                return  # the 413 is the answer
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, guarded_send)
+        except Exception:
+            if not refused:
+                raise
+            # The app failed on the body cut short; the client already has its 413.
 
 
 class RateLimitHeaders:

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 import redis.asyncio as redis
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.background import BackgroundTask
 
 from services.gateway.chat import CacheHit, TurnHandle
@@ -24,6 +24,7 @@ from services.gateway.deps import (
     close_connection,
     open_connection,
 )
+from services.gateway.errors import describe_errors
 from services.gateway.schemas import ERROR_RESPONSES, SESSION_ID_PATTERN, ChatRequest
 from services.gateway.sse import SSE_HEADERS
 from shared.errors import AppError, DependencyUnavailable, InvalidInput
@@ -285,7 +286,10 @@ async def chat_completions(
     if last.role != "user" or not message:
         raise InvalidInput("the last message must be a user message with text")
     user_id = principal.user_id or body.user or "anonymous"
-    chat = ChatRequest(message=message, user_id=user_id)
+    try:
+        chat = ChatRequest(message=message, user_id=user_id)
+    except ValidationError as exc:
+        raise InvalidInput(describe_errors(exc.errors())) from exc
     tenant, conversations = principal.tenant_id, request.app.state.conversations
     session_id = x_session_id
     if session_id is None and any(m.role not in SYSTEM_ROLES for m in prior):

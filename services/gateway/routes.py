@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
@@ -18,6 +19,7 @@ from services.gateway.deps import (
     PrincipalDep,
     SettingsDep,
     close_connection,
+    held_stream,
     open_connection,
 )
 from services.gateway.schemas import (
@@ -74,11 +76,6 @@ IdempotencyKey = Annotated[
 ]
 
 
-def _scoped(principal: Principal, idempotency_key: str) -> str:
-    """Idempotency keys are the caller's own: another key (or end user) never shares them."""
-    return f"{principal.key_id}:{idempotency_key}"
-
-
 TURN_MARKER = "turn:"  # what an Idempotency-Key holds for a turn first sent as a stream
 
 
@@ -87,12 +84,29 @@ def _turn_of(stored: str) -> str | None:
     return stored.removeprefix(TURN_MARKER) if stored.startswith(TURN_MARKER) else None
 
 
-async def _claim(keys: RedisIdempotencyStore, tenant: str, idempotency_key: str) -> str | None:
-    """None for a new key (now claimed), else what it holds; Conflict while its first runs."""
-    stored = await keys.claim(tenant, idempotency_key)
-    if stored == PENDING:
-        raise Conflict("A request with this Idempotency-Key is still being processed")
-    return stored
+@dataclass(frozen=True)
+class _Retry:
+    """One caller's Idempotency-Key: another API key (or end user) never shares it."""
+
+    keys: RedisIdempotencyStore
+    principal: Principal
+    key: str
+
+    async def claim(self) -> str | None:
+        """None for a new key (now claimed), else what it holds; Conflict while its first runs."""
+        stored = await self.keys.claim(self.principal.tenant_id, self.principal.key_id, self.key)
+        if stored == PENDING:
+            raise Conflict("A request with this Idempotency-Key is still being processed")
+        return stored
+
+    async def complete(self, answer: str, ttl_seconds: int | None = None) -> None:
+        """Remember what a retry gets."""
+        tenant, caller = self.principal.tenant_id, self.principal.key_id
+        await self.keys.complete(tenant, caller, self.key, answer, ttl_seconds)
+
+    async def release(self) -> None:
+        """Forget the key: the request failed, so a retry runs it again."""
+        await self.keys.release(self.principal.tenant_id, self.principal.key_id, self.key)
 
 
 @router.post("/chat", response_model=ChatResponse, tags=["chat"])
@@ -109,22 +123,21 @@ async def chat(
     With an ``Idempotency-Key``, a retry gets the first request's answer and never a second
     turn; a retry while the first is still running gets 409.
     """
-    tenant = principal.tenant_id
     if idempotency_key is None:
         return await _answer(body, principal, service, settings)
-    keys, idempotency_key = request.app.state.idempotency, _scoped(principal, idempotency_key)
-    stored = await _claim(keys, tenant, idempotency_key)
+    retry = _Retry(request.app.state.idempotency, principal, idempotency_key)
+    stored = await retry.claim()
     if stored is not None and (turn_id := _turn_of(stored)):  # first sent as a stream
-        events = await service.follow(tenant, turn_id, 0, settings.turn_timeout_seconds)
+        events = await service.follow(principal, turn_id, 0, settings.turn_timeout_seconds)
         return await _until_done(events)
     if stored is not None:
         return ChatResponse.model_validate_json(stored)
     try:
         response = await _answer(body, principal, service, settings)
     except BaseException:
-        await keys.release(tenant, idempotency_key)
+        await retry.release()
         raise
-    await keys.complete(tenant, idempotency_key, response.model_dump_json())
+    await retry.complete(response.model_dump_json())
     return response
 
 
@@ -193,28 +206,26 @@ async def chat_stream(
 
     The ``X-Turn-Id`` header names the turn, to stop it or resume it after a dropped connection.
     """
-    tenant = principal.tenant_id
     frame, media_type = framer_for(accept)
-    keys = request.app.state.idempotency
+    retry = None
     if idempotency_key is not None:
-        idempotency_key = _scoped(principal, idempotency_key)
-        stored = await _claim(keys, tenant, idempotency_key)
-        if stored is not None:
-            return await _replay(stored, tenant, service, settings, frame, media_type)
+        retry = _Retry(request.app.state.idempotency, principal, idempotency_key)
+        if (stored := await retry.claim()) is not None:
+            return await _replay(stored, principal, service, settings, request, frame, media_type)
     slot, started = new_id("conn"), None
     try:
         await open_connection(request, principal, slot)
         started = await service.begin(principal, body)
-        if idempotency_key is not None:
+        if retry is not None:
             # A turn can be replayed only while its log lives.
             ttl = TURN_LOG_TTL_SECONDS if isinstance(started, TurnHandle) else None
-            await keys.complete(tenant, idempotency_key, _replayable(started), ttl)
+            await retry.complete(_replayable(started), ttl)
     except BaseException:
         await close_connection(request, principal, slot)
         if started is not None:
             await started.close()
-        if idempotency_key is not None:
-            await keys.release(tenant, idempotency_key)
+        if retry is not None:
+            await retry.release()
         raise
 
     async def finish() -> None:
@@ -241,23 +252,24 @@ def _replayable(started: CacheHit | TurnHandle) -> str:
 
 async def _replay(
     stored: str,
-    tenant: str,
+    principal: Principal,
     service: ChatService,
     settings: Settings,
+    request: Request,
     frame: Framer,
     media_type: str,
 ) -> StreamingResponse:
     """A retried stream: the first request's turn again, from its first event."""
     if turn_id := _turn_of(stored):
-        events = await service.follow(tenant, turn_id, 0, settings.turn_timeout_seconds)
+        events = await service.follow(principal, turn_id, 0, settings.turn_timeout_seconds)
         headers = {"X-Turn-Id": turn_id}
     else:
-        cached = CacheHit(tenant, new_id("turn"), ChatResponse.model_validate_json(stored))
+        response = ChatResponse.model_validate_json(stored)
+        cached = CacheHit(principal.tenant_id, new_id("turn"), response)
         events = cached.events(settings.turn_timeout_seconds)
         headers = {"X-Session-Id": cached.session_id}
-    return StreamingResponse(
-        relay_frames(events, frame), media_type=media_type, headers={**SSE_HEADERS, **headers}
-    )
+    frames, headers = relay_frames(events, frame), {**SSE_HEADERS, **headers}
+    return await held_stream(request, principal, frames, media_type, headers)
 
 
 @router.post("/performance/cache/invalidate", response_model=InvalidateResponse, tags=["ops"])

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Channel = Literal["web", "app", "wechat", "dingtalk", "api"]
 SESSION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+TURN_ID_PATTERN = r"^turn-[A-Za-z0-9_-]{1,64}$"
 ASSISTANT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 VARIABLE_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
 VariableName = Annotated[str, Field(pattern=VARIABLE_NAME_PATTERN)]

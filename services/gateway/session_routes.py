@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.gateway.agent_routes import EventsDep
 from services.gateway.auth import Principal
-from services.gateway.deps import ChatDep, PrincipalDep, TenantDep
-from services.gateway.event_streams import follow
+from services.gateway.deps import ChatDep, PrincipalDep, TenantDep, held_stream
+from services.gateway.event_streams import follow, resume_from
 from services.gateway.schemas import (
     ASSISTANT_ID_PATTERN,
     ERROR_RESPONSES,
+    SESSION_ID_PATTERN,
     Channel,
     VariableName,
     VariableValue,
@@ -26,6 +27,10 @@ from shared.events import new_id
 from shared.stores.sessions import Message, Session
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"], responses=ERROR_RESPONSES)
+# Histories and a user's list are bounded far below this; past it a page is a 422, not a 500.
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+Limit = Annotated[int, Query(ge=1, le=200)]
+SessionId = Annotated[str, Path(pattern=SESSION_ID_PATTERN)]
 
 
 class SessionOut(BaseModel):
@@ -135,8 +140,8 @@ async def list_sessions(
     principal: PrincipalDep,
     chat: ChatDep,
     user_id: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Offset = 0,
+    limit: Limit = 50,
 ) -> SessionList:
     """A user's live sessions, newest first."""
     user = _user_of(principal, user_id)
@@ -150,7 +155,7 @@ async def list_sessions(
     )
 
 
-async def owned_session(session_id: str, principal: PrincipalDep, chat: ChatDep) -> Session:
+async def owned_session(session_id: SessionId, principal: PrincipalDep, chat: ChatDep) -> Session:
     """The addressed session; 404 for another tenant's, or another user's under an end-user token."""
     session = await chat.sessions.get(principal.tenant_id, session_id)
     if session is None or principal.user_id not in (None, session.user_id):
@@ -180,8 +185,8 @@ async def history(
     session: SessionDep,
     tenant: TenantDep,
     chat: ChatDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Offset = 0,
+    limit: Limit = 50,
     order: Literal["asc", "desc"] = "asc",
 ) -> HistoryPage:
     """Messages oldest first (``order=desc``: newest first), ``limit`` at a time."""
@@ -214,18 +219,17 @@ async def delete(session: SessionDep, tenant: TenantDep, chat: ChatDep) -> Respo
 @router.get("/{session_id}/events", response_class=StreamingResponse, tags=["chat"])
 async def session_events(
     session: SessionDep,
-    tenant: TenantDep,
+    principal: PrincipalDep,
     events: EventsDep,
+    request: Request,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     """Live hand-off events for the customer: queued, agent_joined, agent_message, agent_left.
 
     Starts from the session's first event unless Last-Event-ID says otherwise, so a widget
-    that reconnects (or opens late) never misses an agent's message.
+    that reconnects (or opens late) never misses an agent's message. Holds a connection slot.
     """
-    stream = events.session_stream(tenant, session.session_id)
-    return StreamingResponse(
-        follow(events, stream, last_event_id or "0"),
-        media_type="text/event-stream",
-        headers=SSE_HEADERS,
-    )
+    after = resume_from(last_event_id, "0")
+    stream = events.session_stream(principal.tenant_id, session.session_id)
+    frames = follow(events, stream, after)
+    return await held_stream(request, principal, frames, "text/event-stream", SSE_HEADERS)

@@ -14,11 +14,16 @@ logger = logging.getLogger(__name__)
 
 
 class TurnRelay:
-    """Routes events by turn id to the request that owns the turn."""
+    """Routes events by turn id to the request that owns the turn.
+
+    An event numbered no higher than one already delivered is a repeat (a turn run again
+    after its worker died re-sends the meta it may have sent) and is dropped.
+    """
 
     def __init__(self, queue: RabbitQueue) -> None:
         self.queue = queue
         self._turns: dict[str, asyncio.Queue[TurnEvent]] = {}
+        self._delivered: dict[str, int] = {}  # turn id -> highest seq handed over
 
     def router(self) -> RabbitRouter:
         """The subscriber on this gateway's reply queue."""
@@ -30,9 +35,15 @@ class TurnRelay:
         async def on_turn_event(body: dict) -> None:  # type: ignore[type-arg]
             """Deliver one event to its turn's waiter, if it is still waiting."""
             event = turn_event_adapter.validate_python(body)
-            waiter = self._turns.get(event.correlation_id)
-            if waiter is not None:
-                waiter.put_nowait(event)
+            turn_id = event.correlation_id
+            waiter = self._turns.get(turn_id)
+            if waiter is None:
+                return
+            if event.seq:
+                if event.seq <= self._delivered.get(turn_id, 0):
+                    return
+                self._delivered[turn_id] = event.seq
+            waiter.put_nowait(event)
 
         return router
 
@@ -45,6 +56,7 @@ class TurnRelay:
     def unregister(self, turn_id: str) -> None:
         """Stop collecting; later events for the turn are dropped."""
         self._turns.pop(turn_id, None)
+        self._delivered.pop(turn_id, None)
 
     @property
     def open_turns(self) -> int:

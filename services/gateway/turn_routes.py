@@ -1,28 +1,23 @@
-"""A turn after it started: resume its stream from any gateway, or stop its generation."""
+"""A turn after it started: resume its stream from any gateway, or stop its generation.
+
+A turn is its tenant's, and an end user's turn is theirs alone: anyone else is told it does
+not exist."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
-from starlette.background import BackgroundTask
 
-from services.gateway.deps import (
-    ChatDep,
-    PrincipalDep,
-    SettingsDep,
-    TenantDep,
-    close_connection,
-    open_connection,
-)
+from services.gateway.deps import ChatDep, PrincipalDep, SettingsDep, held_stream
 from services.gateway.routes import STREAM_RESPONSES, relay_frames
-from services.gateway.schemas import ERROR_RESPONSES
+from services.gateway.schemas import ERROR_RESPONSES, TURN_ID_PATTERN
 from services.gateway.sse import MAX_SEQ_DIGITS, SSE_HEADERS, framer_for, parse_event_id
-from shared.events import new_id
 
 router = APIRouter(prefix="/api/v1/turns", tags=["chat"], responses=ERROR_RESPONSES)
+TurnId = Annotated[str, Path(pattern=TURN_ID_PATTERN, description="From the X-Turn-Id header.")]
 
 
 class StopAccepted(BaseModel):
@@ -34,7 +29,7 @@ class StopAccepted(BaseModel):
 
 @router.get("/{turn_id}/events", response_class=StreamingResponse, responses=STREAM_RESPONSES)
 async def resume(
-    turn_id: str,
+    turn_id: TurnId,
     principal: PrincipalDep,
     service: ChatDep,
     settings: SettingsDep,
@@ -48,24 +43,17 @@ async def resume(
     """The turn's events after ``Last-Event-ID`` (or ``after``): nothing lost, nothing twice.
 
     Any gateway serves it; while it is read, the turn keeps running even though the first
-    connection dropped.
+    connection dropped. Holds a connection slot while open.
     """
     after_seq = after if after is not None else parse_event_id(last_event_id or "", turn_id)
-    timeout = settings.turn_timeout_seconds
-    events = await service.follow(principal.tenant_id, turn_id, after_seq, timeout)
+    events = await service.follow(principal, turn_id, after_seq, settings.turn_timeout_seconds)
     frame, media_type = framer_for(accept)
-    slot = new_id("conn")
-    await open_connection(request, principal, slot)
-    return StreamingResponse(
-        relay_frames(events, frame),
-        media_type=media_type,
-        headers={**SSE_HEADERS, "X-Turn-Id": turn_id},
-        background=BackgroundTask(close_connection, request, principal, slot),
-    )
+    headers = {**SSE_HEADERS, "X-Turn-Id": turn_id}
+    return await held_stream(request, principal, relay_frames(events, frame), media_type, headers)
 
 
 @router.post("/{turn_id}/stop", response_model=StopAccepted, status_code=202)
-async def stop(turn_id: str, tenant: TenantDep, service: ChatDep) -> StopAccepted:
+async def stop(turn_id: TurnId, principal: PrincipalDep, service: ChatDep) -> StopAccepted:
     """Stop generating: the LLM call is cancelled and the partial answer kept, marked stopped."""
-    await service.stop(tenant, turn_id)
+    await service.stop(principal, turn_id)
     return StopAccepted(turn_id=turn_id)

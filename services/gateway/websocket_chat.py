@@ -17,9 +17,10 @@ Server frames are JSON text; the first is ``{"type": "connection_established", "
   total_ms}}``. Timings run from the gateway's receipt of the message.
 
 Turns of one socket run one at a time, in order. A problem with one message is an ``error``
-frame ``{code, message}`` (400 bad frame, 413 too large, 422 invalid, 429 over the socket's
-``WS_MESSAGES_PER_SECOND`` or an LLM cap, with ``retry_after_ms``; 503/504 the turn failed) and
-the socket stays open. Closing the socket mid-turn cancels that turn.
+frame ``{code, message}`` (400 bad frame: not JSON, or nested too deeply; 413 too large; 422
+invalid, a lone surrogate included; 429 over the socket's ``WS_MESSAGES_PER_SECOND`` or an LLM
+cap, with ``retry_after_ms``; 503/504 the turn failed) and the socket stays open. Closing the
+socket mid-turn cancels that turn; a failure of the gateway itself closes it with 1011.
 """
 
 from __future__ import annotations
@@ -39,10 +40,11 @@ from pydantic import ValidationError
 from services.gateway.auth import Principal
 from services.gateway.chat import ChatService
 from services.gateway.deps import admit_caller, close_connection, open_connection
-from services.gateway.errors import status_for
+from services.gateway.errors import describe_errors, status_for
 from services.gateway.limits import MAX_BODY_BYTES
 from services.gateway.schemas import ChatRequest
 from services.gateway.sse import StreamMetrics
+from services.gateway.unicode_text import refuse_text
 from shared.errors import AppError, TooManyRequests
 from shared.events import new_id
 from shared.settings import Settings
@@ -65,12 +67,6 @@ def _error(code: int, message: str, retry_after_ms: int | None = None) -> dict[s
 def _app_error(exc: AppError) -> dict[str, Any]:
     retry = exc.retry_after * 1000 if isinstance(exc, TooManyRequests) else None
     return _error(status_for(exc), exc.message, retry)
-
-
-def _describe(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
-    )
 
 
 class _MessageRate:
@@ -130,6 +126,15 @@ class _ChatSocket:
         except ValueError:
             await self.send(_error(400, "Frame is not valid JSON"))
             return
+        except RecursionError:
+            await self.send(_error(400, "Frame is nested too deeply"))
+            return
+        if "\\u" in text:  # only an escape can hold a lone surrogate
+            try:
+                refuse_text(data)
+            except AppError as exc:
+                await self.send(_app_error(exc))
+                return
         kind = data.pop("type", None) if isinstance(data, dict) else None
         if kind == "ping":
             await self.send({"type": "pong"})
@@ -149,7 +154,7 @@ class _ChatSocket:
         try:
             request = ChatRequest.model_validate(data)
         except ValidationError as exc:
-            await self.send(_error(422, _describe(exc)))
+            await self.send(_error(422, describe_errors(exc.errors())))
             return
         try:
             self.inbox.put_nowait((request, metrics))
@@ -256,6 +261,10 @@ async def websocket_chat(websocket: WebSocket) -> None:
         await chat.read()
     except WebSocketDisconnect:
         pass
+    except Exception:
+        logger.exception("websocket failed unexpectedly")
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+            await websocket.close(1011)  # a close frame with a code, never a dropped socket
     finally:
         for task in tasks:
             task.cancel()

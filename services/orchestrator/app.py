@@ -44,7 +44,12 @@ def create_router(settings: Settings, client: redis.Redis, broker: RabbitBroker)
     events = RedisEventLog(client, settings.redis_prefix, settings.session_ttl_seconds)
     deps = TurnDeps(
         settings=settings,
-        sessions=RedisSessionStore(client, settings.redis_prefix, settings.session_ttl_seconds),
+        sessions=RedisSessionStore(
+            client,
+            settings.redis_prefix,
+            settings.session_ttl_seconds,
+            settings.max_history_messages,
+        ),
         cache=RedisHotCache(client, settings.redis_prefix, settings.cache_ttl_seconds),
         intents=IntentRecogniser(llm=llm),
         planner=Planner(

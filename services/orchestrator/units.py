@@ -12,6 +12,9 @@ from typing import Literal
 
 from shared.text import sentences
 
+# A chunk is at most about 900 characters (services/retriever/chunking.py); a longer passage
+# is read this far by the answerer and the guard, so their work stays bounded.
+PASSAGE_CHARS = 4_000
 _ITEM = re.compile(r"[-*•]\s|\d{1,2}[.)]\s")
 Kind = Literal["sentence", "item", "row"]
 

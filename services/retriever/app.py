@@ -22,6 +22,7 @@ from services.retriever.handlers import build_router
 from services.retriever.hybrid_search import HybridSearch
 from services.retriever.index import KnowledgeIndex
 from services.retriever.ingestion import Ingestor
+from services.retriever.isolated_parsing import IsolatedParser, ParseLimits
 from services.retriever.sqlite_index import SqliteIndex
 from shared.messaging import topology_for
 from shared.settings import Settings
@@ -67,7 +68,8 @@ def build_index(settings: Settings) -> KnowledgeIndex:
 
 def create_retriever(settings: Settings, client: redis.Redis) -> Retriever:
     """The retriever over the configured index and embedder."""
-    ingestor = Ingestor(build_index(settings), build_embedder(settings))
+    parser = IsolatedParser(ParseLimits.from_settings(settings))
+    ingestor = Ingestor(build_index(settings), build_embedder(settings), parser)
     cache = RedisHotCache(client, settings.redis_prefix, settings.cache_ttl_seconds)
 
     async def knowledge_changed(tenant_id: str) -> None:

@@ -6,10 +6,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-_HEADING = re.compile(r"^(#{1,6})\s+(.*\S)\s*$")
+# Possessive ``\s++``/``\s*+``: a line of spaces is read once, not once per split of it.
+_HEADING = re.compile(r"^(#{1,6})\s++(.*\S)\s*$")
 _EMPHASIS = re.compile(r"(\*\*|__|`)")
-_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}")
+_TABLE_RULE = re.compile(r"^\s*+\|?\s*+:?-{2,}")
 MAX_CHUNK_CHARS = 900  # about 256 MiniLM tokens: longer chunks lose their tails
+MAX_HEADING_CHARS = 200  # a heading goes into every title below it: keep it bounded
 
 
 @dataclass(frozen=True)
@@ -45,11 +47,22 @@ def clean_markdown(text: str) -> str:
     return "\n".join(lines)
 
 
+def _bounded(paragraph: str) -> list[str]:
+    """A paragraph in pieces of at most MAX_CHUNK_CHARS, cut at a space where there is one."""
+    pieces, start = [], 0
+    while len(paragraph) - start > MAX_CHUNK_CHARS:
+        cut = paragraph.rfind(" ", start + 1, start + MAX_CHUNK_CHARS)
+        cut = cut if cut > start else start + MAX_CHUNK_CHARS
+        pieces.append(paragraph[start:cut])
+        start = cut + 1 if paragraph[cut] == " " else cut
+    return [*pieces, paragraph[start:]]
+
+
 def _split_long(text: str) -> list[str]:
-    """Split an oversized section on paragraph boundaries."""
+    """Split an oversized section on paragraph boundaries (a huge paragraph on spaces)."""
     pieces: list[str] = []
     current = ""
-    for paragraph in text.split("\n\n"):
+    for paragraph in (p for block in text.split("\n\n") for p in _bounded(block)):
         if current and len(current) + len(paragraph) > MAX_CHUNK_CHARS:
             pieces.append(current.strip())
             current = ""
@@ -78,7 +91,7 @@ def chunk_markdown(doc_name: str, markdown: str) -> list[Chunk]:
             level = len(heading.group(1))
             del path[level - 1 :]
             path.extend([""] * (level - 1 - len(path)))
-            path.append(heading.group(2))
+            path.append(heading.group(2)[:MAX_HEADING_CHARS])
             path[:] = [p for p in path if p]
         else:
             body.append(line)

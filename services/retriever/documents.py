@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import io
 import re
-from html.parser import HTMLParser
+from dataclasses import dataclass
 from pathlib import PurePath
+
+from lxml import etree
+from pypdf import PdfReader, apply_configuration
+from pypdf.errors import LimitReachedError
 
 from shared.errors import InvalidInput
 
@@ -19,7 +23,29 @@ FORMATS = {
     ".pdf": "pdf",
 }
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+MIB = 1024 * 1024
 _SPACES = re.compile(r"[ \t]+")
+# pypdf's per-stream output limits, one per decoder: each is held to the document's budget.
+_PYPDF_OUTPUT_LIMITS = (
+    "maximum_declared_stream_length",
+    "array_based_stream_maximum_output_length",
+    "jbig2_maximum_output_length",
+    "lzw_maximum_output_length",
+    "run_length_maximum_output_length",
+    "zlib_maximum_output_length",
+    "brotli_maximum_output_length",
+)
+
+
+@dataclass(frozen=True)
+class PdfLimits:
+    """How much of a PDF is read: pages, and page content once decompressed."""
+
+    max_pages: int = 500
+    max_decompressed_bytes: int = 64 * MIB
+
+
+DEFAULT_PDF_LIMITS = PdfLimits()
 
 
 class UnsupportedDocument(InvalidInput):
@@ -42,8 +68,12 @@ def _decode(name: str, content: bytes) -> str:
         raise InvalidInput(f"{name}: not UTF-8 text") from exc
 
 
-class _HtmlToMarkdown(HTMLParser):
-    """Keeps headings, paragraphs, list items and table rows; drops scripts, styles, navigation."""
+class _HtmlToMarkdown:
+    """Keeps headings, paragraphs, list items and table rows; drops scripts, styles, navigation.
+
+    A parser target for lxml (libxml2 reads in linear time at any nesting depth; the standard
+    library's parser is quadratic on inputs such as a run of "<a ").
+    """
 
     _SKIP = {"script", "style", "nav", "footer", "header", "noscript", "svg", "form"}
     _BLOCK = {
@@ -67,7 +97,6 @@ class _HtmlToMarkdown(HTMLParser):
     }
 
     def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
         self.lines: list[str] = []
         self._current: list[str] = []
         self._prefix = ""
@@ -80,7 +109,7 @@ class _HtmlToMarkdown(HTMLParser):
             self.lines.append(self._prefix + text)
         self._current, self._prefix = [], ""
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+    def start(self, tag: str, attrib: object) -> None:
         if tag in self._SKIP:
             self._skipping += 1
         elif tag == "tr":
@@ -95,7 +124,7 @@ class _HtmlToMarkdown(HTMLParser):
             elif tag == "li":
                 self._prefix = "- "
 
-    def handle_endtag(self, tag: str) -> None:
+    def end(self, tag: str) -> None:
         if tag in self._SKIP:
             self._skipping = max(0, self._skipping - 1)
         elif tag in ("td", "th") and self._cells is not None:
@@ -109,30 +138,60 @@ class _HtmlToMarkdown(HTMLParser):
             if tag[0] == "h":
                 self.lines.append("")
 
-    def handle_data(self, data: str) -> None:
+    def data(self, data: str) -> None:
         if not self._skipping:
             self._current.append(data)
+
+    def close(self) -> list[str]:
+        self._flush()
+        return self.lines
 
 
 def html_to_markdown(html: str) -> str:
     """Readable Markdown from an HTML help page."""
-    parser = _HtmlToMarkdown()
+    parser = etree.HTMLParser(target=_HtmlToMarkdown(), huge_tree=True, no_network=True)
     parser.feed(html)
-    parser.close()
-    parser._flush()
-    return "\n".join(parser.lines)
+    lines: list[str] = parser.close()
+    return "\n".join(lines)
 
 
-def pdf_to_markdown(name: str, content: bytes) -> str:
+def _pdf_pages(name: str, reader: PdfReader, limits: PdfLimits) -> list[str]:
+    if reader.is_encrypted and not reader.decrypt(""):
+        raise InvalidInput(f"{name}: the PDF is password-protected; upload an unprotected copy")
+    if len(reader.pages) > limits.max_pages:
+        raise InvalidInput(
+            f"{name}: the PDF has {len(reader.pages)} pages; at most {limits.max_pages} are read"
+        )
+    texts, inflated = [], 0
+    for page in reader.pages:
+        # Counted per page, so one stream shared by many pages is counted each time it is read.
+        contents = page.get_contents()
+        inflated += len(contents.get_data()) if contents is not None else 0
+        if inflated > limits.max_decompressed_bytes:
+            raise InvalidInput(
+                f"{name}: the PDF's pages hold more than "
+                f"{limits.max_decompressed_bytes // MIB} MiB of content once decompressed"
+            )
+        texts.append(page.extract_text() or "")
+    return texts
+
+
+def pdf_to_markdown(name: str, content: bytes, limits: PdfLimits = DEFAULT_PDF_LIMITS) -> str:
     """One ``## Page N`` section per PDF page (PDFs carry no reliable headings)."""
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
+    budget = dict.fromkeys(_PYPDF_OUTPUT_LIMITS, limits.max_decompressed_bytes)
     try:
-        reader = PdfReader(io.BytesIO(content))
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except (PdfReadError, ValueError, KeyError) as exc:
-        raise InvalidInput(f"{name}: not a readable PDF ({exc})") from exc
+        with apply_configuration(**budget):
+            pages = _pdf_pages(name, PdfReader(io.BytesIO(content)), limits)
+    except InvalidInput:
+        raise
+    except LimitReachedError as exc:
+        raise InvalidInput(f"{name}: the PDF is past a reading limit ({exc})") from exc
+    except NotImplementedError as exc:
+        raise InvalidInput(f"{name}: the PDF uses a feature we cannot read ({exc})") from exc
+    except MemoryError as exc:
+        raise InvalidInput(f"{name}: the PDF needs too much memory to read") from exc
+    except Exception as exc:  # noqa: BLE001 - whatever a damaged file trips in pypdf is its fault
+        raise InvalidInput(f"{name}: not a readable PDF ({exc or type(exc).__name__})") from exc
     sections = []
     for number, text in enumerate(pages, start=1):
         text = _SPACES.sub(" ", text).strip()
@@ -141,13 +200,13 @@ def pdf_to_markdown(name: str, content: bytes) -> str:
     return "\n\n".join(sections)
 
 
-def to_markdown(name: str, content: bytes) -> str:
+def to_markdown(name: str, content: bytes, pdf_limits: PdfLimits = DEFAULT_PDF_LIMITS) -> str:
     """The document's text with headings marked the Markdown way."""
     if len(content) > MAX_DOCUMENT_BYTES:
-        raise InvalidInput(f"{name}: larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB")
+        raise InvalidInput(f"{name}: larger than {MAX_DOCUMENT_BYTES // MIB} MiB")
     kind = document_format(name)
     if kind == "pdf":
-        text = pdf_to_markdown(name, content)
+        text = pdf_to_markdown(name, content, pdf_limits)
     elif kind == "html":
         text = html_to_markdown(_decode(name, content))
     else:

@@ -6,14 +6,15 @@ import hashlib
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from services.retriever.chunking import chunk_markdown
-from services.retriever.documents import to_markdown
+from services.retriever.chunking import Chunk
 from services.retriever.embeddings import Embedder
 from services.retriever.index import ChunkRecord, Document, KnowledgeIndex, doc_id_for
+from services.retriever.isolated_parsing import parse_document
 from shared.errors import AppError, InvalidInput
 
 logger = logging.getLogger(__name__)
@@ -21,6 +22,8 @@ _DOC_NAME = re.compile(r"^[^/\\\x00-\x1f]{1,200}$")
 _KB_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 Status = Literal["created", "replaced", "unchanged"]
+# A file's chunks from its name and bytes; InvalidInput when it cannot be read.
+Parse = Callable[[str, bytes], list[Chunk]]
 
 
 @dataclass(frozen=True)
@@ -40,11 +43,17 @@ def validate_names(kb_id: str, doc_name: str | None = None) -> None:
 
 
 class Ingestor:
-    """Keeps an index in step with uploaded files."""
+    """Keeps an index in step with uploaded files.
 
-    def __init__(self, index: KnowledgeIndex, embedder: Embedder | None) -> None:
+    ``parse`` defaults to parsing in this process; the retriever passes an ``IsolatedParser``.
+    """
+
+    def __init__(
+        self, index: KnowledgeIndex, embedder: Embedder | None, parse: Parse = parse_document
+    ) -> None:
         self.index = index
         self.embedder = embedder
+        self.parse = parse
 
     def ingest(self, tenant_id: str, kb_id: str, doc_name: str, content: bytes) -> IngestResult:
         """Add or replace one document; an unchanged file is left alone (no re-embedding)."""
@@ -57,7 +66,7 @@ class Ingestor:
         if existing is not None and existing.content_hash == content_hash:
             return IngestResult(existing, "unchanged")
 
-        sections = chunk_markdown(doc_name, to_markdown(doc_name, content))
+        sections = self.parse(doc_name, content)
         if not sections:
             raise InvalidInput(f"{doc_name}: no text found")
         chunks = [

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 import redis.asyncio as redis
 
+from shared.errors import InvalidInput
 from shared.events import EscalationCard
 from shared.events.escalation import AgentAction
 from shared.stores.redis_client import KeySpace, translate_redis_errors
@@ -13,6 +15,9 @@ from shared.stores.redis_client import KeySpace, translate_redis_errors
 PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
 CARD_TTL_SECONDS = 30 * 86_400
 Outcome = Literal["ok", "conflict", "not_found"]
+# No ":": a ticket id is a key segment, and must never name another key (``<id>:state``).
+TICKET_ID_PATTERN = r"^tkt-[A-Za-z0-9_-]{1,64}$"
+TICKET_ID = re.compile(TICKET_ID_PATTERN)
 
 # Compare-and-set on a ticket's state, so two agents can never both hold one session.
 _TRANSITION = """
@@ -45,6 +50,8 @@ class RedisEscalationStore:
         self._transition = client.register_script(_TRANSITION)
 
     def _card_key(self, tenant_id: str, ticket_id: str) -> str:
+        if not TICKET_ID.fullmatch(ticket_id):
+            raise InvalidInput("Malformed ticket id; ticket ids look like tkt-1a2b3c4d5e6f")
         return self._key(tenant_id, "escalation", ticket_id)
 
     def _pending_key(self, tenant_id: str) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,8 +17,7 @@ import redis.asyncio as redis
 
 from shared.stores.redis_client import KeySpace, translate_redis_errors
 
-_SPACE = re.compile(r"\s+")
-_TRAILING_PUNCT = re.compile(r"[\s?!.。？！]+$")
+_TRAILING_PUNCT = " ?!.。？！"
 # Entries are read only under the current generation's keys. Generation 1 could hold answers
 # composed from one customer's history; none of them is ever served again.
 GENERATION = "v2"
@@ -27,7 +25,9 @@ GENERATION = "v2"
 
 def normalise_question(text: str) -> str:
     """Case, spacing and trailing punctuation do not make a question different."""
-    return _TRAILING_PUNCT.sub("", _SPACE.sub(" ", text.strip().lower()))
+    # str methods rather than a regex: ``[...]+$`` re-reads a run of "?" from each of its
+    # characters, which is quadratic in the run's length.
+    return " ".join(text.lower().split()).rstrip(_TRAILING_PUNCT)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,10 @@
-"""Builds the Redis client and turns redis-py exceptions into Frontdesk's error tree."""
+"""Builds the Redis client and turns redis-py exceptions into Frontdesk's error tree.
+
+A dropped connection or a restarted Redis costs a retry, not a failed request: every command
+is retried with exponential backoff on connection errors, timeouts and BUSY/LOADING, on a
+fresh connection. Scripts survive a restart too: redis-py's Script reloads itself when
+EVALSHA answers NOSCRIPT.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +14,22 @@ from typing import ParamSpec, TypeVar
 
 import redis.asyncio as redis
 from redis import exceptions as redis_errors
+from redis.asyncio.retry import Retry
+from redis.backoff import EqualJitterBackoff
 
 from shared.errors import DependencyTimeout, DependencyUnavailable
 from shared.settings import Settings
 
 P = ParamSpec("P")
 T = TypeVar("T")
+# Backoff doubles from 0.1 s to 1 s, half of it random: the retries span 1.7 to 3.4 s, over a
+# restart's gap, and a Redis that is really down still gets its 503 within a few seconds.
+RETRIES = 5
+RETRY_ON = (redis_errors.ConnectionError, redis_errors.TimeoutError, redis_errors.BusyLoadingError)
+
+
+def _retry() -> Retry:
+    return Retry(EqualJitterBackoff(cap=1.0, base=0.1), RETRIES, RETRY_ON)
 
 
 def connect_redis(
@@ -31,7 +47,9 @@ def connect_redis(
         timeout=5,
         socket_connect_timeout=2,
         socket_timeout=socket_timeout,
+        # A connection idle this long is PINGed before use (and replaced if dead).
         health_check_interval=15,
+        retry=_retry(),
         decode_responses=True,
     )
     return redis.Redis(connection_pool=pool)

@@ -1,4 +1,7 @@
-"""Tenant-scoped conversation sessions in Redis: state hash, message history, committed turns."""
+"""Tenant-scoped conversation sessions in Redis: state hash, message history, committed turns.
+
+A history keeps its newest ``max_messages`` messages; ``turn_count`` still counts every turn.
+"""
 
 from __future__ import annotations
 
@@ -14,12 +17,15 @@ from shared.stores.redis_client import KeySpace, translate_redis_errors
 Outcome = Literal["resolved", "unresolved", "neutral"]
 ANONYMOUS = "anonymous"  # the default user id: not one person, so never listed
 MAX_SESSIONS_PER_USER = 1_000  # a user's list keeps the newest
+MAX_HISTORY_MESSAGES = 200  # a history keeps the newest (MAX_HISTORY_MESSAGES)
+MIN_TURN_IDS = 100  # a redelivery comes within minutes: remembering this many ids is plenty
 AgentStatus = Literal["bot", "pending", "assigned", "resolved"]
 
 # One round trip, atomic and idempotent: a turn id already recorded changes nothing, so a
-# redelivered turn can never appear twice in the history.
+# redelivered turn can never appear twice in the history. The history and the recorded turn
+# ids (scored by turn number) keep only their newest entries.
 _RECORD_TURN = """
-if redis.call('SADD', KEYS[3], ARGV[1]) == 0 then
+if redis.call('ZSCORE', KEYS[3], ARGV[1]) then
   return {0, tonumber(redis.call('HGET', KEYS[1], 'turn_count') or '0'),
           tonumber(redis.call('HGET', KEYS[1], 'failed_attempts') or '0')}
 end
@@ -32,6 +38,8 @@ redis.call('HSETNX', KEYS[1], 'user_id', ARGV[9])
 redis.call('HSETNX', KEYS[1], 'channel', ARGV[10])
 redis.call('HSETNX', KEYS[1], 'agent_status', 'bot')
 local turns = redis.call('HINCRBY', KEYS[1], 'turn_count', 1)
+redis.call('ZADD', KEYS[3], turns, ARGV[1])
+redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -1 - tonumber(ARGV[15]))
 local failed
 if ARGV[7] == 'unresolved' then
   failed = redis.call('HINCRBY', KEYS[1], 'failed_attempts', 1)
@@ -47,6 +55,7 @@ if ARGV[4] == '' then
 else
   redis.call('RPUSH', KEYS[2], ARGV[3], ARGV[4])
 end
+redis.call('LTRIM', KEYS[2], -tonumber(ARGV[14]), -1)
 for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[2]) end
 return {1, turns, failed}
 """
@@ -125,16 +134,23 @@ def _session_from_hash(session_id: str, raw: dict[str, str]) -> Session:
 class RedisSessionStore:
     """Sessions keyed ``<prefix>:<tenant>:session:{<id>}``; idle sessions expire after the TTL."""
 
-    def __init__(self, client: redis.Redis, prefix: str, ttl_seconds: int) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        prefix: str,
+        ttl_seconds: int,
+        max_messages: int = MAX_HISTORY_MESSAGES,
+    ) -> None:
         self._redis = client
         self._key = KeySpace(prefix)
         self._ttl = ttl_seconds
+        self._max_messages = max_messages
         self._record = client.register_script(_RECORD_TURN)
 
     def _keys(self, tenant_id: str, session_id: str) -> tuple[str, str, str]:
         # The hash tag keeps a session's three keys in one Redis Cluster slot for the script.
         base = self._key(tenant_id, "session", "{" + session_id + "}")
-        return base, f"{base}:history", f"{base}:turns"
+        return base, f"{base}:history", f"{base}:turn-ids"
 
     def _user_index(self, tenant_id: str, user_id: str) -> str:
         return self._key(tenant_id, "user", "{" + user_id + "}", "sessions")
@@ -215,6 +231,8 @@ class RedisSessionStore:
                 session_id,
                 ANONYMOUS,
                 MAX_SESSIONS_PER_USER,
+                self._max_messages,
+                max(self._max_messages, MIN_TURN_IDS),
             ],
         )
         return TurnCounts(bool(recorded), int(turn_count), int(failed))
@@ -236,10 +254,11 @@ class RedisSessionStore:
 
     @translate_redis_errors
     async def append_message(self, tenant_id: str, session_id: str, message: Message) -> None:
-        """Add one message (an agent's reply) to the history."""
+        """Add one message (an agent's reply, an opener) to the history."""
         _, history, _ = self._keys(tenant_id, session_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.rpush(history, json.dumps(message.__dict__))
+            pipe.ltrim(history, -self._max_messages, -1)
             pipe.expire(history, self._ttl)
             await pipe.execute()
 

@@ -2,7 +2,8 @@
 request replays the turn instead of starting another.
 
 Entry ids are ``<seq>-0``: the event's own sequence number, which is also what clients see in
-``Last-Event-ID``. Sequence 0 marks a turn that was accepted but has no events yet.
+``Last-Event-ID``. Entry ``0-1`` marks the turn as accepted, and names the end user who owns it
+(empty for a turn sent with an API key).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import redis.asyncio as redis
 from shared.stores.redis_client import KeySpace, translate_redis_errors
 
 ACCEPTED = "accepted"
+ACCEPTED_ID = "0-1"
 TURN_LOG_TTL_SECONDS = 3_600  # long enough to resume or replay, short enough to stay small
 
 
@@ -43,9 +45,21 @@ class RedisTurnLog:
         return bool(await self._redis.exists(self._stop(tenant_id, turn_id)))
 
     @translate_redis_errors
-    async def accept(self, tenant_id: str, turn_id: str) -> None:
-        """Mark the turn as this tenant's before any worker has touched it."""
-        await self.append(tenant_id, turn_id, 0, ACCEPTED)
+    async def accept(self, tenant_id: str, turn_id: str, owner: str = "") -> None:
+        """Mark the turn as this tenant's (and ``owner``'s) before any worker has touched it."""
+        stream = self._stream(tenant_id, turn_id)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.xadd(stream, {"e": ACCEPTED, "u": owner}, id=ACCEPTED_ID)
+            pipe.expire(stream, self._ttl)
+            await pipe.execute()
+
+    @translate_redis_errors
+    async def owner(self, tenant_id: str, turn_id: str) -> str | None:
+        """The end user who owns the turn ("" for none); None if the tenant has no such turn."""
+        marker = await self._redis.xrange(
+            self._stream(tenant_id, turn_id), ACCEPTED_ID, ACCEPTED_ID
+        )
+        return str(marker[0][1].get("u", "")) if marker else None
 
     @translate_redis_errors
     async def append(self, tenant_id: str, turn_id: str, seq: int, event_json: str) -> None:
@@ -66,6 +80,13 @@ class RedisTurnLog:
         """The newest event's sequence number (0 when there is none)."""
         newest = await self._redis.xrevrange(self._stream(tenant_id, turn_id), count=1)
         return int(newest[0][0].split("-")[0]) if newest else 0
+
+    @translate_redis_errors
+    async def last_event(self, tenant_id: str, turn_id: str) -> tuple[int, str | None]:
+        """The newest event's sequence number and JSON; ``(0, None)`` before the first event."""
+        newest = await self._redis.xrevrange(self._stream(tenant_id, turn_id), count=1)
+        seq = int(newest[0][0].split("-")[0]) if newest else 0
+        return (seq, newest[0][1]["e"]) if seq else (0, None)
 
     @translate_redis_errors
     async def read(

@@ -13,29 +13,17 @@ import redis
 
 from shared.topology import Topology
 
-WORK_QUEUES = (
-    "chat_requests",
-    "retrieval_requests",
-    "escalation_requests",
-    "agent_commands",
-    "document_uploads",
-    "document_deletions",
-    "document_listings",
-    "dead_letter_queue",
-)
-EXCHANGES = ("dead_letter_exchange", "escalations", "turn_control")
-
 
 async def _purge_broker(url: str, prefix: str) -> None:
     topology = Topology(prefix=prefix)
     connection = await aio_pika.connect(url, timeout=10)
     async with connection:
-        for name in [getattr(topology, q).name for q in WORK_QUEUES]:
+        for queue in (*topology.work_queues, topology.dead_letter_queue):
             channel = await connection.channel()
-            await channel.queue_delete(name)
-        for name in [getattr(topology, e).name for e in EXCHANGES]:
+            await channel.queue_delete(queue.name)
+        for exchange in topology.exchanges:
             channel = await connection.channel()
-            await channel.exchange_delete(name)
+            await channel.exchange_delete(exchange.name)
 
 
 def purge_broker(url: str, prefix: str) -> None:

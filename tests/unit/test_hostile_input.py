@@ -1,0 +1,142 @@
+"""Hostile input in one process: bodies cut off at the limit while they stream, text no store
+can hold, ids that would address other keys, and logs that never quote what was sent."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from pydantic import BaseModel, Field, SecretStr
+from starlette.types import Message
+
+from services.embedded import create_app
+from services.gateway.limits import MAX_BODY_BYTES, BodySizeLimit
+from services.gateway.unicode_text import lone_surrogate_at
+from shared.errors import InvalidInput
+from shared.observability import configure_logging
+from shared.settings import Settings
+
+ADMIN = {"X-API-Key": "test-key-0123456789"}
+CHUNK = b"x" * 4096
+
+
+@pytest.fixture
+def client(embedded_settings: Settings) -> Iterator[TestClient]:
+    settings = embedded_settings.model_copy(update={"agent_keys": SecretStr("alice:alice-key")})
+    with TestClient(create_app(settings)) as http:
+        yield http
+
+
+async def _post_chunked(app: BodySizeLimit, chunks: int) -> tuple[list[Message], int]:
+    """POST ``chunks`` chunks (no Content-Length) through the app: what it sent, and how many
+    chunks it pulled."""
+    pulled, sent = 0, []
+
+    async def receive() -> Message:
+        nonlocal pulled
+        pulled += 1
+        return {"type": "http.request", "body": CHUNK, "more_body": pulled < chunks}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/echo",
+        "raw_path": b"/echo",
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/json")],
+    }
+    await app(scope, receive, send)
+    return sent, pulled
+
+
+async def test_a_chunked_body_is_refused_once_it_crosses_the_limit_without_being_read() -> None:
+    reached = []
+    inner = FastAPI()
+
+    @inner.post("/echo")
+    async def echo(body: dict[str, str]) -> dict[str, str]:
+        reached.append(body)
+        return body
+
+    forty_megabytes = 40 * 1024 * 1024 // len(CHUNK)
+    sent, pulled = await _post_chunked(BodySizeLimit(inner), forty_megabytes)
+    assert sent[0]["status"] == 413
+    assert json.loads(sent[1]["body"]) == {"detail": f"Request body exceeds {MAX_BODY_BYTES} bytes"}
+    assert len(sent) == 2, "nothing after the 413"
+    assert pulled * len(CHUNK) <= MAX_BODY_BYTES + len(CHUNK), "read no further than the limit"
+    assert not reached, "the endpoint never ran"
+
+
+def test_a_chunked_body_within_the_limit_is_served(client: TestClient) -> None:
+    body = json.dumps({"message": "How long does shipping take?"}).encode()
+    response = client.post(
+        "/api/v1/chat",
+        content=iter([body[:10], body[10:]]),
+        headers={**ADMIN, "content-type": "application/json"},
+    )
+    assert response.status_code == 200 and response.json()["reply"]
+
+
+def test_lone_surrogates_are_found_wherever_they_hide_and_pairs_are_fine() -> None:
+    found = lone_surrogate_at(json.loads('{"messages": [{"content": [{"text": "a\\ud800"}]}]}'))
+    assert found == "messages.0.content.0.text"
+    assert lone_surrogate_at(json.loads('{"variables": {"\\udc00": "v"}}')) is not None
+    assert lone_surrogate_at(json.loads('{"message": "emoji \\ud83d\\ude00 ok"}')) is None
+    deep = json.loads("[" * 900 + '"\\udfff"' + "]" * 900)
+    assert lone_surrogate_at(deep) == ".".join(["0"] * 900)
+
+
+def test_a_ticket_id_that_names_another_key_is_refused_by_the_escalation_worker(
+    client: TestClient,
+) -> None:
+    asked = client.post("/api/v1/chat", headers=ADMIN, json={"message": "I want a human agent"})
+    ticket = asked.json()["data"]["escalation_card"]["ticket_id"]
+    desk = client.app.state.agents  # type: ignore[attr-defined]
+    # Straight to the worker, past the gateway's own check: "<id>:state" is the ticket's state.
+    with pytest.raises(InvalidInput, match="malformed ticket id"):
+        client.portal.call(desk.act, "default", f"{ticket}:state", "alice", "claim")  # type: ignore[union-attr]
+    claimed = client.post(
+        f"/api/v1/agent/escalations/{ticket}/claim", headers={"X-API-Key": "alice-key"}
+    )
+    assert claimed.status_code == 200 and claimed.json()["card"]["agent_id"] == "alice"
+
+
+@pytest.fixture
+def restored_logging() -> Iterator[None]:
+    """The process's logging as it was, after a test that reconfigures it."""
+    root, factory = logging.getLogger(), logging.getLogRecordFactory()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:], root.level = handlers, level
+    logging.setLogRecordFactory(factory)
+
+
+class _Body(BaseModel):
+    message: str = Field(max_length=5)
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+@pytest.mark.usefixtures("restored_logging")
+def test_tracebacks_and_messages_never_quote_request_data(
+    capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    configure_logging("DEBUG", fmt, service="test")
+    secret = "my card number is 4111, input_type=str] and more"
+    try:
+        _Body(message=secret)
+    except ValueError:
+        logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+    logging.getLogger("anything").error(
+        "validation failed: %s", f"input_value='{secret}', input_type=str]"
+    )
+    logging.getLogger("aiormq.connection").debug("Prepare to send frame %r", secret)
+    written = capsys.readouterr().err
+    assert "ValidationError" in written and "input_value=<hidden>" in written
+    assert "4111" not in written
