@@ -29,9 +29,17 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from services.orchestrator.clauses import (
+    Clause,
+    contradicts,
+    in_list,
+    negated_from,
+    split_clauses,
+    term_forms,
+)
 from services.orchestrator.figures import Figure, FigureIndex, figures, normalised
-from services.orchestrator.questions import QUESTION_CHARS, forms, terms_of
-from services.orchestrator.units import PASSAGE_CHARS, is_table_row, passage_units
+from services.orchestrator.questions import QUESTION_CHARS, terms_of
+from services.orchestrator.units import PASSAGE_CHARS, passage_units
 from shared.events import Passage
 from shared.events.chat import GROUNDING_SEVERITY, Grounding
 
@@ -46,24 +54,11 @@ _CODE = re.compile(
 )
 # Currency codes and clock halves are written in capitals but name nothing.
 _NOT_NAMES = frozenset({"USD", "EUR", "CNY", "RMB", "GBP", "AM", "PM", "I"})
-# A clause ends at "but", "unless", ";" ..., and at a comma that opens a negation
-# ("..., at no cost"), so a trailing "no" does not deny what came before it.
-_CONTRAST = re.compile(
-    r"\b(?:but|however|although|though|except|unless|whereas|otherwise|instead)\b"
-    r"|,\s(?=(?:[A-Za-z]+\s){0,2}(?:no|not|never|without)\b)"
-    r"|但是|但|不过|除非|除了|否则|[;；]|，(?=[^，。；]{0,3}[不无没未])",
-    re.IGNORECASE,
-)
-_NEGATION = re.compile(
-    r"\b(?:not|no|never|cannot|none|nor|neither|unable)\b|n't\b|不|没|无|未|非|勿|禁止|别",
-    re.IGNORECASE,
-)
 _RULE = re.compile(
     r"\b(?:can|could|may|must|only|always|never|free|allowed|able|cannot|not|no)\b|n't\b"
     r"|可以|能|必须|只|仅|免|不|没|无",
     re.IGNORECASE,
 )
-_FREE = re.compile(r"\bfree\b|免费|免|包邮", re.IGNORECASE)
 # Courtesies and honest not-knowing state no rule of the business.
 _COURTESY = re.compile(
     r"\b(?:feel free|don't hesitate|do not hesitate|no problem|not a problem|no worries|"
@@ -85,13 +80,6 @@ def _plain(text: str) -> str:
     return _MARKUP.sub(" ", unicodedata.normalize("NFKC", text)).replace("’", "'")
 
 
-# Figures are checked as figures: their digits and units say nothing about a clause's subject.
-_UNIT_WORDS = frozenset(
-    "day week month year hour minute second busines business working calendar usd eur cny "
-    "rmb yuan dollar euro percent".split()
-)
-
-
 # Words any sentence with a figure may use: they do not say what the figure is about.
 _GENERIC_WORDS = (
     "take takes taking took get gets getting make makes use uses need needs go goes come "
@@ -100,55 +88,7 @@ _GENERIC_WORDS = (
 )
 
 
-def _term_forms(text: str) -> set[str]:
-    return {
-        f
-        for t in terms_of(text)
-        if t not in _UNIT_WORDS and not any(c.isdigit() for c in t)
-        for f in forms(t)
-    }
-
-
-_GENERIC_FORMS = frozenset(_term_forms(_GENERIC_WORDS))
-
-
-@dataclass(frozen=True)
-class Clause:
-    """What a clause says: its words; whether it denies; what it affirms or denies (the words
-    after its negation when it denies: the subject before "cannot" is neither); and whether
-    it says something is free."""
-
-    words: frozenset[str]
-    denies: bool
-    predicate: frozenset[str]
-    free: bool = False
-
-    @classmethod
-    def read(cls, text: str) -> Clause:
-        """Read one clause."""
-        cut = negated_from(text)
-        free = _FREE.search(text)
-        words = frozenset(_term_forms(text))
-        predicate = frozenset(_term_forms(text[cut:])) if cut < len(text) else words
-        return cls(words, cut < len(text), predicate, bool(free and free.start() < cut))
-
-
-def negated_from(text: str) -> int:
-    """Where the text's first negation starts (its length when it has none)."""
-    negation = _NEGATION.search(text)
-    return negation.start() if negation else len(text)
-
-
-def split_clauses(text: str) -> list[str]:
-    """A sentence cut at "but", "unless", ";" ...; a table row stays whole."""
-    if is_table_row(text):
-        return [text]
-    return [part for part in _CONTRAST.split(text) if part.strip()]
-
-
-def _in_list(lead: str, part: str) -> str:
-    """A list item is read after its lead: "Items that cannot be returned: Gift cards"."""
-    return f"{lead} {part}" if lead else part
+_GENERIC_FORMS = frozenset(term_forms(_GENERIC_WORDS))
 
 
 def _codes(text: str) -> tuple[str, set[str]]:
@@ -197,11 +137,11 @@ class Evidence:
             evidence._add(" ".join(passage.title.split(" > ")))
             for unit in passage_units(_plain(passage.text), passage.title):
                 evidence._add(unit.text, unit.lead)
-            words = _term_forms(f"{passage.title} {passage.text}")
+            words = term_forms(f"{passage.title} {passage.text}")
             evidence.figures.append((FigureIndex(evidence.stated[first:]), words))
         asked, evidence.question_codes = _codes(_plain(question))
         evidence.question_figures = FigureIndex(figures(asked))
-        evidence.question_words = _term_forms(asked)
+        evidence.question_words = term_forms(asked)
         for clause in evidence.clauses:
             evidence.mentioned |= clause.words
             evidence.affirmed |= clause.words - clause.predicate if clause.denies else clause.words
@@ -218,7 +158,7 @@ class Evidence:
         text, codes = _codes(text)
         self.codes |= codes
         self.stated += figures(text)
-        self.clauses += [Clause.read(_in_list(lead, part)) for part in split_clauses(text)]
+        self.clauses += [Clause.read(in_list(lead, part)) for part in split_clauses(text)]
 
     def states(self, figure: Figure, about: set[str]) -> bool:
         """True when a passage sharing a word with ``about`` (any passage, when ``about`` has
@@ -287,12 +227,12 @@ class Checker:
             return problems  # "I'm not sure" claims nothing
         text = _COURTESY.sub(" ", text)
         lead_negated = bool(lead) and negated_from(lead) < len(lead)
-        about = _term_forms(f"{lead} {text}") - _GENERIC_FORMS
+        about = term_forms(f"{lead} {text}") - _GENERIC_FORMS
         for part in split_clauses(text):
             denial_from = 0 if lead_negated else negated_from(part)
             problems += self._figures(part, lead_negated, about)
             problems += self._names(part, denial_from, is_item)
-            problems += self._rule(part, Clause.read(_in_list(lead, part)))
+            problems += self._rule(part, Clause.read(in_list(lead, part)))
         return list(dict.fromkeys(problems))
 
     def _figures(self, part: str, lead_negated: bool, about: set[str]) -> list[str]:
@@ -316,7 +256,7 @@ class Checker:
                 known = self.evidence.mentioned | self.evidence.question_words
             else:
                 known = self.evidence.affirmed
-            if not all(_term_forms(word) & known for word in name.split() if terms_of(word)):
+            if not all(term_forms(word) & known for word in name.split() if terms_of(word)):
                 unsupported.append(name)
         return unsupported
 
@@ -337,18 +277,9 @@ class Checker:
             return [part.strip()] if _RULE.search(part) and not echo else []
         if clause.free and not any(c.free for c in closest):
             return [part.strip()]
-        if all(_contradicts(clause, c) for c in closest):
+        if all(contradicts(clause, c) for c in closest):
             return [part.strip()]
         return []
-
-
-def _contradicts(answer: Clause, passage: Clause) -> bool:
-    """True when one denies what the other affirms: two words of the answer's predicate, or
-    half of them, in the passage's."""
-    if answer.denies == passage.denies:
-        return False
-    shared = answer.predicate & passage.predicate
-    return len(shared) >= 2 or bool(shared) and len(shared) * 2 >= len(answer.predicate)
 
 
 def stated_figures(answer: str) -> list[Figure]:
