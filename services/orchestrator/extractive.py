@@ -192,13 +192,30 @@ def _choose(question: Question, scored: list[_Candidate], everything: list[_Cand
         ]
         if following and following[0].unit.kind == "item":
             return [best] + following[:MAX_ITEMS]
-    floor = max(best.score, 0.0) * 0.55
+    if not question.asks - {"yes_no"}:
+        # A plain question: the best-matching sentences of the two best passages, whichever
+        # page they are on (the answer may be split across them).
+        top_two = set(sorted({c.rank for c in scored})[:2])
+        plain = sorted(
+            (c for c in scored if c.rank in top_two),
+            key=lambda c: c.score + OTHER_PAGE_PENALTY * c.elsewhere,
+            reverse=True,
+        )[:MAX_UNITS]
+        return sorted(plain, key=lambda c: (c.rank, c.unit.position))
+    chosen = [best]
+    if best.unit.kind == "sentence":
+        # A paragraph states its point first: quote its opening with the matching sentence.
+        opening = next(c for c in _block(everything, best))
+        if opening is not best and not _ABOUT_THE_PAGE.search(opening.unit.text):
+            chosen.append(opening)
+    floor = max(best.score, 0.0) * 0.2
     others = sorted(
-        (c for c in scored if c.rank == best.rank and c is not best and c.score >= floor > 0),
+        (c for c in scored if c.rank == best.rank and c not in chosen and c.score >= floor > 0),
         key=lambda c: c.score,
         reverse=True,
     )
-    return sorted([best, *others[: MAX_UNITS - 1]], key=lambda c: c.unit.position)
+    chosen += others[: MAX_UNITS - len(chosen)]
+    return sorted(chosen, key=lambda c: c.unit.position)
 
 
 def _render(units: Sequence[Unit]) -> str:
