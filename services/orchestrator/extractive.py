@@ -208,7 +208,7 @@ def _choose(question: Question, scored: list[_Candidate], everything: list[_Cand
         opening = next(c for c in _block(everything, best))
         if opening is not best and not _ABOUT_THE_PAGE.search(opening.unit.text):
             chosen.append(opening)
-    floor = max(best.score, 0.0) * 0.2
+    floor = max(best.score, 0.0) * 0.55
     others = sorted(
         (c for c in scored if c.rank == best.rank and c not in chosen and c.score >= floor > 0),
         key=lambda c: c.score,
