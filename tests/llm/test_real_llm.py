@@ -58,7 +58,9 @@ def _said(events: list[tuple[str, dict[str, Any]]]) -> str:
 
 def test_an_answer_streams_through_the_stack_checked(strict_stack: Stack) -> None:
     with client_of(strict_stack) as http:
-        _, events = stream_events(http, {"message": "How much does express shipping cost in the EU?"})
+        _, events = stream_events(
+            http, {"message": "How much does express shipping cost in the EU?"}
+        )
     names = [name for name, _ in events]
     assert names[0] == "meta" and "token" in names and names[-2:] == ["done", "metrics"]
     done = next(d for name, d in events if name == "done")
