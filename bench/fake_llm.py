@@ -8,9 +8,10 @@ Endpoints
                              stream=false -> one chat.completion (after the same simulated
                                              generation time)
   GET  /v1/models
-  POST /_control  {"mode": "normal"|"error"|"stall"|"rate_limit"|"quote_history",
+  POST /_control  {"mode": "normal"|"error"|"stall"|"rate_limit"|"quote_history"|
+                           "wrong_figures"|"quote_passage",
                    "stall_seconds": float,
-                   "retry_after": int, "count": int|null, "tokens_per_second": float,
+                   "retry_after": int, "count": int|null, "then": mode, "tokens_per_second": float,
                    "tokens": int}
                   error      -> HTTP 500 with an OpenAI-style JSON error
                   rate_limit -> HTTP 429 with a Retry-After header
@@ -19,8 +20,14 @@ Endpoints
                                 conversation (all but the system prompt and the last user
                                 message), as a model that repeats what it was told would;
                                 with no earlier messages it answers as in normal mode
+                  wrong_figures -> a fluent answer stating what the sample help centre does not:
+                                "Standard shipping to the US takes 15 days. We accept Visa,
+                                PayPal and Cash." (what a small model said; for the grounding
+                                guard)
+                  quote_passage -> the first sentence of passage [1] of the system prompt,
+                                cited: "<sentence> [1]" (a grounded answer)
                   count      -> apply the mode to the next `count` requests only, then go
-                                back to normal (null/absent = until changed)
+                                back to `then` (default normal; null/absent = until changed)
   GET  /_stats    {"requests", "completed", "cancelled", "errors", "rate_limited", "active"}
   GET  /_last_request  {"model", "temperature", "max_tokens", "system"} of the last completion
                   request (null before the first); "system" is its system message
@@ -63,8 +70,17 @@ VOCABULARY = (
     "international orders can incur customs fees collected by the carrier on delivery"
 ).split()
 
-MODES = ("normal", "error", "stall", "rate_limit", "quote_history")
+MODES = (
+    "normal",
+    "error",
+    "stall",
+    "rate_limit",
+    "quote_history",
+    "wrong_figures",
+    "quote_passage",
+)
 QUOTE_LEAD = "Earlier in this conversation: "
+WRONG_ANSWER = "Standard shipping to the US takes 15 days. We accept Visa, PayPal and Cash."
 
 
 @dataclass
@@ -75,6 +91,7 @@ class FakeLLMState:
     stall_seconds: float = 5.0
     retry_after: int = 1
     mode_count: int | None = None  # remaining requests the mode applies to; None = forever
+    then_mode: str = "normal"  # the mode once `mode_count` runs out
     stats: dict[str, int] = field(default_factory=dict)
     last_request: dict[str, Any] | None = None
 
@@ -97,7 +114,7 @@ class FakeLLMState:
         if self.mode_count is not None and mode != "normal":
             self.mode_count -= 1
             if self.mode_count <= 0:
-                self.mode, self.mode_count = "normal", None
+                self.mode, self.mode_count = self.then_mode, None
         return mode
 
     def control_view(self) -> dict[str, Any]:
@@ -106,6 +123,7 @@ class FakeLLMState:
             "stall_seconds": self.stall_seconds,
             "retry_after": self.retry_after,
             "count": self.mode_count,
+            "then": self.then_mode,
             "tokens_per_second": self.tokens_per_second,
             "tokens": self.tokens,
         }
@@ -135,6 +153,18 @@ def quoted_history(messages: list[dict[str, Any]]) -> list[str]:
     if not texts:
         return []
     return [word + " " for word in (QUOTE_LEAD + " | ".join(texts)).split()]
+
+
+def first_passage_sentence(messages: list[dict[str, Any]]) -> list[str]:
+    """Tokens of passage [1]'s first sentence in the system prompt, cited."""
+    system = next((str(m.get("content") or "") for m in messages if m.get("role") == "system"), "")
+    _, found, rest = system.partition("\n[1] ")
+    if not found:
+        return ["I'm ", "not ", "sure. "]
+    body = rest.split("\n", 1)[1] if "\n" in rest else rest
+    sentence = body.strip().lstrip("-* ").split("\n", 1)[0]
+    sentence = sentence.split(". ", 1)[0].rstrip(".")
+    return [word + " " for word in f"{sentence}. [1]".split()]
 
 
 def make_tokens(prompt: str, n: int) -> list[str]:
@@ -186,6 +216,10 @@ def create_app(tokens_per_second: float = 50.0, tokens: int = 50) -> FastAPI:
             state.tokens = int(body["tokens"])
         count = body.get("count")
         state.mode_count = int(count) if count is not None and mode != "normal" else None
+        then = body.get("then", "normal")
+        if then not in MODES:
+            return JSONResponse({"detail": f"then must be one of {MODES}"}, status_code=400)
+        state.then_mode = then
         return JSONResponse(state.control_view())
 
     @app.get("/_control")
@@ -260,6 +294,12 @@ def create_app(tokens_per_second: float = 50.0, tokens: int = 50) -> FastAPI:
         toks = make_tokens(prompt, n)
         if mode == "quote_history":
             toks = quoted_history(messages) + toks
+            n = len(toks)
+        elif mode == "wrong_figures":
+            toks = [word + " " for word in WRONG_ANSWER.split()]
+            n = len(toks)
+        elif mode == "quote_passage":
+            toks = first_passage_sentence(messages)
             n = len(toks)
         tps = state.tokens_per_second
         completion_id = "chatcmpl-" + uuid.uuid4().hex[:24]

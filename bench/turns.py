@@ -772,6 +772,9 @@ async def run(
             OPENAI_API_KEY="fake",
             LLM_MODEL="fake",
             MAX_CONCURRENT_LLM_CALLS="10000",
+            # The bare baseline streams unchecked, and the fake model writes no sentences to
+            # check; the guard's own cost is measured by bench/grounding.py.
+            GROUNDING_GUARD="off",
             API_KEY=API_KEY,
             # Counted (so their cost is measured) but never reached.
             RATE_LIMIT_PER_KEY="1000000000",

@@ -122,6 +122,12 @@ RETRIEVAL_DEGRADED = Counter(
     ["path"],
 )
 LLM_CALLS = Counter("frontdesk_llm_calls_total", "Calls to the LLM, by outcome.", ["outcome"])
+GROUNDING_EVENTS = Counter(
+    "frontdesk_grounding_events_total",
+    "Generated answers by the grounding guard's verdict: verified, regenerated, flagged, "
+    "replaced or unchecked.",
+    ["outcome"],
+)
 TOKEN_EVENTS = Counter(
     "frontdesk_token_events_total", "Coalesced token events published by orchestrators."
 )

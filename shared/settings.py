@@ -84,6 +84,7 @@ class Settings(BaseSettings):
     orders_api_key: SecretStr = SecretStr("")
     llm_timeout_seconds: float = Field(30.0, gt=0)
     max_concurrent_llm_calls: int = Field(10, ge=1)
+    grounding_guard: Literal["strict", "flag", "off"] = "strict"
     llm_breaker_failures: int = Field(5, ge=1)
     llm_breaker_cooldown_seconds: float = Field(30.0, gt=0)
 

@@ -61,6 +61,7 @@ def _response(done: TurnCompleted) -> ChatResponse:
             emotion_score=done.emotion_score,
             sub_tasks=[s.model_dump() for s in done.sub_tasks],
             references=[r.model_dump() for r in done.references],
+            grounding=done.grounding,
         ),
     )
 

@@ -81,6 +81,8 @@ class ChatData(BaseModel):
     emotion_score: float
     sub_tasks: list[SubTaskOut] = []
     references: list[ReferenceOut] = []
+    # The grounding guard's verdict on a generated answer; null when nothing was generated.
+    grounding: Literal["verified", "regenerated", "flagged", "replaced", "unchecked"] | None = None
 
 
 class ChatResponse(BaseModel):

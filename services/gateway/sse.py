@@ -67,6 +67,7 @@ def public_event(event: TurnEvent) -> tuple[str, dict[str, Any]]:
             "escalate": event.escalate_to_human,
             "answer": event.reply,
             "stopped": event.stopped,
+            "grounding": event.grounding,
         }
     return "error", {"message": event.message}
 

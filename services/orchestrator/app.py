@@ -6,6 +6,7 @@ import redis.asyncio as redis
 from faststream.rabbit import RabbitBroker, RabbitRouter
 from starlette.applications import Starlette
 
+from services.orchestrator import crosslingual
 from services.orchestrator.clients import AgentForwarder, BrokerEscalation, BrokerRetrieval
 from services.orchestrator.emotion import warm_up
 from services.orchestrator.generation import Generator
@@ -40,6 +41,7 @@ def create_router(settings: Settings, client: redis.Redis, broker: RabbitBroker)
     )
     warm_up()
     breaker = CircuitBreaker(settings.llm_breaker_failures, settings.llm_breaker_cooldown_seconds)
+    crosslingual.warm_up()
     events = RedisEventLog(client, settings.redis_prefix, settings.session_ttl_seconds)
     deps = TurnDeps(
         settings=settings,
@@ -57,7 +59,7 @@ def create_router(settings: Settings, client: redis.Redis, broker: RabbitBroker)
         merchant=orders,
         escalate=BrokerEscalation(rpc, topology),
         forward_to_agent=AgentForwarder(broker, topology, events),
-        generator=Generator(llm, breaker),
+        generator=Generator(llm, breaker, settings.grounding_guard),
     )
     log = RedisTurnLog(client, settings.redis_prefix, TURN_LOG_TTL_SECONDS)
     router = build_router(deps, topology, instance_id, log)

@@ -4,7 +4,8 @@ The gateway serves a cached answer to any customer who asks the same question of
 assistant, before it knows anything else about them. So an answer is cached only when it was
 composed from the question, the assistant and the knowledge base alone: never from the
 session's history (an agent's words reach an answer only through it), an order, or a question
-that carries personal data.
+that carries personal data. An answer the grounding guard flagged is never kept either: it was
+sent with claims its passages do not support, and must not be served again.
 """
 
 from __future__ import annotations
@@ -34,8 +35,9 @@ def cacheable(
     escalated: bool,
     used_history: bool,
     used_order: bool,
+    grounding: str | None = None,
 ) -> bool:
     """True when the answer to ``question`` may be served to every customer who asks it."""
     answered_from_knowledge = parts == 1 and intent == "knowledge_qa" and outcome == "resolved"
     personal = used_history or used_order or has_personal_data(question)
-    return answered_from_knowledge and not escalated and not personal
+    return answered_from_knowledge and not escalated and not personal and grounding != "flagged"

@@ -1,85 +1,285 @@
-"""The built-in answerer used when no LLM is configured: quotes the best-matching sentences."""
+"""The built-in answerer used when no LLM is configured: quotes what answers the question asked.
+
+It reads the passages as sentences, list items and table rows (units.py) and picks by what was
+asked (questions.py): "which methods" gets the list, "how long" the duration, "how much" the
+price, a yes/no question the rule, "tell me about ..." the page's key table or list. The quote
+comes from the retriever's best page, so it reads as one answer, and names that page. A Chinese
+question is answered from a Chinese section when one was retrieved; otherwise the English
+sentences are quoted, matched through a dictionary, after a short Chinese lead-in.
+"""
 
 from __future__ import annotations
 
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
+from services.orchestrator.figures import figures
+from services.orchestrator.questions import Question, forms, mostly_chinese, terms_of
+from services.orchestrator.units import PASSAGE_CHARS, Unit, passage_units
 from shared.events import Passage
-from shared.text import sentences, tokenize
 
-MAX_SENTENCES = 3
-# A "how long" question is answered by a duration, a "how much" question by a price.
-# Figures are matched from the first digit of a number only (``(?<!\d)``), with possessive
-# quantifiers: a run of digits is read once, not once per way of splitting it (cubic).
-_FIGURES = (
-    (
-        re.compile(
-            r"\b(how (long|soon|fast|quickly)|when|what time|which days?)\b|多久|几天|什么时候",
-            re.IGNORECASE,
-        ),
-        re.compile(
-            r"(?<!\d)\d++\s*+(?:(?:-|to|–)\s*+)?\d*+\s*+(?:business |working )?"
-            r"(?:days?|weeks?|hours?|minutes?|months?)\b|(?<!\d)\d++\s*+(?:天|小时|个?工作日)"
-            r"|\d{1,2}:\d{2}",
-            re.IGNORECASE,
-        ),
-    ),
-    (
-        re.compile(r"\b(how much|cost|price|fee|charge)\b|多少钱|费用|运费", re.IGNORECASE),
-        re.compile(r"[$€¥£]\s?\d|(?<!\d)\d++(?:\.\d++)?\s?(?:usd|eur|rmb|元)", re.IGNORECASE),
-    ),
-    (re.compile(r"\bhow many\b|多少", re.IGNORECASE), re.compile(r"\d")),
-)
+MAX_PASSAGES = 4
+MAX_UNITS = 3  # sentences quoted for a specific question
+MAX_ITEMS = 8  # list items or table rows quoted for a list or an overview
+MAX_ANSWER_CHARS = 700
 FIGURE_BONUS = 1.5
-# In "how do I return the charger?" the task (return) matters more than its object.
-_TASK = re.compile(r"\bhow (?:do|can|should|would|could) (?:i|we|you) (\w+)|\bhow to (\w+)", re.I)
-MAX_ANSWER_CHARS = 600
+HEADING_BONUS = 0.5
+RANK_PENALTY = 0.35
+# Dictionary words are a weaker match than the customer's own, so for a Chinese question on
+# English pages the retriever's ranking counts more.
+CROSS_LINGUAL_RANK_PENALTY = 0.6
+# The retriever's best page is the one to quote; another page must match far better.
+OTHER_PAGE_PENALTY = 1.5
+# "This page explains how to ..." describes the page; it never answers.
+_ABOUT_THE_PAGE = re.compile(r"\bthis (?:page|section|article)\b|本页", re.IGNORECASE)
+# A section whose heading names the kind of answer asked for ("Warranty length", "Shipping
+# options and costs") is where that answer is.
+_KIND_HEADINGS = {
+    "duration": re.compile(
+        r"\b(?:length|long|times?|timelines?|windows?|hours|period|days|expiry)\b", re.I
+    ),
+    "price": re.compile(r"\b(?:costs?|prices?|fees?|charges?|pricing)\b", re.I),
+    "count": re.compile(r"\b(?:limits?|minimum|maximum)\b", re.I),
+}
+_FIGURE_UNITS = {"duration": ("s", "time"), "price": ("USD", "EUR", "CNY", "GBP", "%")}
+_RULE = re.compile(
+    r"\b(?:can|cannot|can't|not|no|never|only|must|free|always|available|unavailable|allowed)\b"
+    r"|不|可以|可|免|只|须",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class _Candidate:
+    unit: Unit
+    rank: int
+    section: str
+    forms: set[str]
+    context: set[str]  # forms of the list's lead and the section's heading
+    elsewhere: bool  # from another page than the best passage's
+    score: float = field(default=0.0)
 
 
 def _doc_title(passage: Passage) -> str:
     return passage.title.split(" > ")[0]
 
 
-def extractive_answer(question: str, passages: Sequence[Passage]) -> str:
-    """A grounded reply built from the passages' sentences that share most with the question."""
-    wanted = set(tokenize(question))
-    candidates = [
-        (p_rank, s_rank, sentence, set(tokenize(sentence)))
-        for p_rank, passage in enumerate(passages[:2])
-        for s_rank, sentence in enumerate(sentences(passage.text))
-    ]
-    # Rare question words say more about what was asked than words every sentence shares.
+def _all_forms(text: str) -> set[str]:
+    return {f for term in terms_of(text) for f in forms(term)}
+
+
+def _in_language(question: Question, passages: Sequence[Passage]) -> list[int]:
+    """Ranks of the passages to quote: those in the customer's language when there are any."""
+    chinese = [i for i, p in enumerate(passages) if mostly_chinese(p.text)]
+    wanted = chinese if question.chinese else [i for i in range(len(passages)) if i not in chinese]
+    return wanted or list(range(len(passages)))
+
+
+def _best_page(question: Question, passages: Sequence[Passage], ranks: list[int]) -> str:
+    """The page to quote: the retriever's best, unless the question asks how to do something
+    ("how do I return the charger?") and a lower passage's heading names that task."""
+    if question.task:
+        for rank in ranks:
+            if forms(question.task) & _all_forms(passages[rank].title):
+                return passages[rank].doc_name
+    return passages[ranks[0]].doc_name
+
+
+def _candidates(question: Question, passages: Sequence[Passage]) -> list[_Candidate]:
+    found = []
+    ranks = _in_language(question, passages)
+    page = _best_page(question, passages, ranks)
+    for rank in ranks:
+        passage = passages[rank]
+        section = passage.title.split(" > ")[-1]
+        elsewhere = passage.doc_name != page
+        for unit in passage_units(passage.text[:PASSAGE_CHARS], passage.title):
+            context = _all_forms(f"{unit.lead} {section}")
+            found.append(_Candidate(unit, rank, section, _all_forms(unit.text), context, elsewhere))
+    return found
+
+
+def _wanted_figure(question: Question, text: str) -> bool:
+    """True when ``text`` states the kind of figure the question asks for."""
+    found = figures(text)
+    units = {u for kind in question.asks for u in _FIGURE_UNITS.get(kind, ())}
+    return bool(found) and ("count" in question.asks or any(f.unit in units for f in found))
+
+
+def _score(question: Question, candidates: list[_Candidate]) -> list[_Candidate]:
+    """Score the units that share a word with the question (every unit, for a Chinese question
+    on English pages, where the dictionary may miss); rare words count most."""
+    question = question.split_compounds({f for c in candidates for f in c.forms})
+    wanted = {term: forms(term) for term in question.terms}
+    if question.task in question.terms:  # in "how do I return the charger?" the task counts most
+        question.terms[question.task] *= 2
+    total = len(candidates)
     weight = {
-        term: math.log(1 + len(candidates) / (1 + sum(term in c[3] for c in candidates)))
-        for term in wanted
+        term: question.terms[term]
+        * math.log(1 + total / (1 + sum(bool(fs & (c.forms | c.context)) for c in candidates)))
+        for term, fs in wanted.items()
     }
-    task = _TASK.search(question)
-    if task:
-        for term in tokenize(task.group(1) or task.group(2)):
-            if term in weight:
-                weight[term] *= 2
-    figure = next((answer for asks, answer in _FIGURES if asks.search(question)), None)
-    # A section whose heading names what was asked ("How to start a return") is on topic.
-    on_topic = [0.5 * sum(weight[t] for t in wanted & set(tokenize(p.title))) for p in passages[:2]]
-    scored: list[tuple[float, int, int, str]] = []
-    for p_rank, s_rank, sentence, terms in candidates:
-        overlap = sum(weight[t] for t in wanted & terms)
-        if overlap:
-            overlap += on_topic[p_rank]
-            # "How much / how long" questions are answered by the sentence with the figure.
-            overlap += FIGURE_BONUS if figure is not None and figure.search(sentence) else 0.0
-            # The top passage is trusted more; earlier sentences usually state the rule.
-            scored.append((overlap - 0.3 * p_rank - 0.01 * s_rank, p_rank, s_rank, sentence))
-    if not scored:
-        best = sentences(passages[0].text)[:2]
-        return f"According to our {_doc_title(passages[0])}: {' '.join(best)}"
-    chosen = sorted(scored, reverse=True)[:MAX_SENTENCES]
-    chosen.sort(key=lambda item: (item[1], item[2]))
-    text = ""
-    for *_, sentence in chosen:
-        if text and len(text) + len(sentence) > MAX_ANSWER_CHARS:
+    scored = []
+    for c in candidates:
+        overlap = sum(weight[t] for t, fs in wanted.items() if fs & c.forms)
+        overlap += 0.5 * sum(
+            weight[t] for t, fs in wanted.items() if fs & c.context and not fs & c.forms
+        )
+        if overlap <= 0 and not question.chinese or _ABOUT_THE_PAGE.search(c.unit.text):
+            continue
+        bonus = FIGURE_BONUS if question.asks and _wanted_figure(question, c.unit.text) else 0.0
+        if any(_KIND_HEADINGS[k].search(c.section) for k in question.asks & _KIND_HEADINGS.keys()):
+            bonus += HEADING_BONUS
+        if "yes_no" in question.asks and _RULE.search(c.unit.text):
+            bonus += 0.5
+        if "list" in question.asks and c.unit.kind == "item":
+            bonus += 0.5
+        if overlap <= 0:
+            bonus *= 0.5  # a Chinese question with no word in common: the figure still helps
+        cross = question.chinese and not mostly_chinese(c.unit.text)
+        penalty = CROSS_LINGUAL_RANK_PENALTY if cross else RANK_PENALTY
+        c.score = overlap + bonus - penalty * c.rank - 0.02 * c.unit.position
+        c.score -= OTHER_PAGE_PENALTY if c.elsewhere else 0.0
+        scored.append(c)
+    return scored
+
+
+def _block(candidates: list[_Candidate], member: _Candidate) -> list[_Candidate]:
+    return [c for c in candidates if c.rank == member.rank and c.unit.block == member.unit.block]
+
+
+def _structured(question: Question, scored: list[_Candidate], everything: list[_Candidate]):
+    """For a list or an overview: the list or table that answers, with its opening sentence."""
+    structured = [c for c in scored if c.unit.kind != "sentence" and c.score > 0]
+    if not structured:
+        return None
+    if "overview" in question.asks:
+        # A page's key facts are in its tables and lists: the one stating most figures.
+        def facts(c: _Candidate) -> tuple[float, float]:
+            stated = sum(bool(figures(b.unit.text)) for b in _block(everything, c))
+            return (stated + (c.unit.kind == "row") - RANK_PENALTY * c.rank, c.score)
+
+        best = max(structured, key=facts)
+    else:
+        best = max(structured, key=lambda c: c.score)
+    block = _block(everything, best)[:MAX_ITEMS]
+    before = [
+        c
+        for c in everything
+        if c.rank == best.rank
+        and c.unit.kind == "sentence"
+        and c.unit.position < block[0].unit.position
+    ]
+    opening = [c for c in before[-1:] if c in scored and not _ABOUT_THE_PAGE.search(c.unit.text)]
+    return opening + block
+
+
+def _choose(question: Question, scored: list[_Candidate], everything: list[_Candidate]):
+    """The units that answer the question, in the order the passage has them."""
+    if {"list", "overview"} & question.asks and (
+        chosen := _structured(question, scored, everything)
+    ):
+        return chosen
+    best = max(scored, key=lambda c: c.score)
+    if question.task and best.unit.kind == "item":
+        return _block(everything, best)[:MAX_ITEMS]  # "how do I ...": all the steps
+    if best.unit.text.endswith((":", "：")):
+        # "If a battery swells, leaks, smokes or gets very hot:" introduces the steps.
+        following = [
+            c for c in everything if c.rank == best.rank and c.unit.block == best.unit.block + 1
+        ]
+        if following and following[0].unit.kind == "item":
+            return [best] + following[:MAX_ITEMS]
+    if not question.asks - {"yes_no"}:
+        # A plain question: the best-matching sentences of the two best passages, whichever
+        # page they are on (the answer may be split across them).
+        top_two = set(sorted({c.rank for c in scored})[:2])
+        plain = sorted(
+            (c for c in scored if c.rank in top_two),
+            key=lambda c: c.score + OTHER_PAGE_PENALTY * c.elsewhere,
+            reverse=True,
+        )[:MAX_UNITS]
+        return sorted(plain, key=lambda c: (c.rank, c.unit.position))
+    chosen = [best]
+    if best.unit.kind == "sentence":
+        # A paragraph states its point first: quote its opening with the matching sentence.
+        opening = next(c for c in _block(everything, best))
+        if opening is not best and not _ABOUT_THE_PAGE.search(opening.unit.text):
+            chosen.append(opening)
+    floor = max(best.score, 0.0) * 0.55
+    others = sorted(
+        (c for c in scored if c.rank == best.rank and c not in chosen and c.score >= floor > 0),
+        key=lambda c: c.score,
+        reverse=True,
+    )
+    chosen += others[: MAX_UNITS - len(chosen)]
+    return sorted(chosen, key=lambda c: c.unit.position)
+
+
+def _render(units: Sequence[Unit]) -> str:
+    """Sentences run on; list items and table rows go on their own lines."""
+    text, listing = "", False
+    for unit in units:
+        line = unit.text
+        if unit.kind == "row":
+            cells = [cell.partition(": ")[2] for cell in line.rstrip(".").split("; ")]
+            line = f"{cells[0]}: {cells[1]}" if len(cells) == 2 else line
+        if unit.kind == "sentence":
+            text += ("\n" if listing else " " if text else "") + line
+            listing = False
+        else:
+            text += ("\n" if text else "") + f"- {line}"
+            listing = True
+    return text
+
+
+def _fit(units: Sequence[Unit]) -> list[Unit]:
+    """As many units as fit; a Chinese character says about as much as three English ones."""
+    kept: list[Unit] = []
+    size = 0
+    for unit in units:
+        width = len(unit.text) * (3 if mostly_chinese(unit.text) else 1) + 1
+        if kept and size + width > MAX_ANSWER_CHARS:
             break
-        text += (" " if text else "") + sentence.rstrip()
-    return f"According to our {_doc_title(passages[chosen[0][1]])}: {text}"
+        kept.append(unit)
+        size += width
+    return kept
+
+
+def _lead_in(question: Question, passage: Passage) -> str:
+    title = _doc_title(passage)
+    if not question.chinese:
+        return f"According to our {title}:"
+    if mostly_chinese(passage.text):
+        return f"根据我们的《{title}》："
+    return f"我们的《{title}》页面（英文）写道："
+
+
+def _quote(question: Question, passage: Passage, units: Sequence[Unit]) -> str:
+    units = _fit(units)
+    separator = "\n" if units and units[0].kind != "sentence" else " "
+    return f"{_lead_in(question, passage)}{separator}{_render(units)}"
+
+
+def extractive_answer(question: str, passages: Sequence[Passage]) -> str:
+    """A reply quoted from the passages that answers ``question``, naming its page."""
+    asked = Question.read(question)
+    passages = passages[:MAX_PASSAGES]
+    everything = _candidates(asked, passages)
+    scored = _score(asked, everything)
+    if not any(not c.elsewhere for c in scored):
+        # Nothing on the best page shares a word with the question ("can I swap it" against
+        # "you can exchange ..."): the retriever matched its meaning, so quote its opening.
+        top = passages[_in_language(asked, passages)[0]]
+        opening = [
+            u
+            for u in passage_units(top.text[:PASSAGE_CHARS], top.title)
+            if not _ABOUT_THE_PAGE.search(u.text)
+        ]
+        return _quote(
+            asked, top, opening[:2] or passage_units(top.text[:PASSAGE_CHARS], top.title)[:2]
+        )
+    chosen = _choose(asked, scored, everything)
+    return _quote(asked, passages[chosen[0].rank], [c.unit for c in chosen])

@@ -14,6 +14,7 @@ from services.orchestrator.cacheability import cacheable
 from services.orchestrator.coalescer import TokenCoalescer
 from services.orchestrator.emotion import emotion_score
 from services.orchestrator.generation import Generator, stream_text
+from services.orchestrator.grounding import worst_of
 from services.orchestrator.intents import IntentRecogniser
 from services.orchestrator.merchant import MerchantSystems
 from services.orchestrator.planning import Part, Plan, Planner
@@ -31,7 +32,7 @@ from shared.events import (
     TurnCompleted,
     TurnStarted,
 )
-from shared.events.chat import Intent
+from shared.events.chat import Grounding, Intent
 from shared.events.escalation import VIP_LEVELS, Reason
 from shared.observability import TOKEN_EVENTS, TURN_SECONDS, TURNS
 from shared.settings import Settings
@@ -83,6 +84,7 @@ class Turn:
         self.stop_requested = False
         self._intent: Intent = "chitchat"
         self._emotion = 1.0
+        self._grounding: Grounding | None = None
 
     def _event(self, cls: type[E], **fields: object) -> E:
         return cls(
@@ -177,6 +179,7 @@ class Turn:
             escalated=card is not None,
             used_history=used_history,
             used_order=any(p.intent == "business_query" for p in plan.parts),
+            grounding=self._grounding,
         ):
             await deps.cache.put(
                 req.tenant_id,
@@ -204,6 +207,7 @@ class Turn:
             else [],
             resolved=plan.outcome == "resolved",
             references=references,
+            grounding=self._grounding,
         )
         await self._emit(done)
         return done
@@ -246,6 +250,7 @@ class Turn:
                 )
                 reply += generated.text
                 used_history = used_history or generated.used_history
+                self._grounding = worst_of(self._grounding, generated.grounding)
                 if not generated.grounded:
                     part.outcome = "unresolved"
         return reply, used_history

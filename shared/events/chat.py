@@ -14,6 +14,18 @@ Channel = Literal["web", "app", "wechat", "dingtalk", "api"]
 Intent = Literal[
     "chitchat", "knowledge_qa", "business_query", "emotion_sensitive", "transfer_to_human", "ticket"
 ]
+# The grounding guard's verdict on a generated answer: every claim checked and supported
+# (verified), supported at the second try (regenerated), sent with unsupported claims marked
+# (flagged), unsupported text withheld and the help centre quoted instead (replaced), or
+# sent unchecked (the guard is off).
+Grounding = Literal["verified", "regenerated", "flagged", "replaced", "unchecked"]
+GROUNDING_SEVERITY: tuple[Grounding, ...] = (
+    "flagged",
+    "replaced",
+    "regenerated",
+    "verified",
+    "unchecked",
+)
 
 
 class ChatRequested(Event):
@@ -95,6 +107,8 @@ class TurnCompleted(TurnStreamEvent):
     resolved: bool = False
     references: list[Reference] = []
     stopped: bool = False
+    # None: no answer of this turn was generated (extractive, fixed replies, hot cache).
+    grounding: Grounding | None = None
 
 
 class TurnFailed(TurnStreamEvent):

@@ -32,6 +32,9 @@ def start_stack(
             "OPENAI_BASE_URL": f"{llm}/v1",
             "OPENAI_API_KEY": "fake",
             "LLM_MODEL": "fake-model",
+            # The fake model's normal answers are random words, not prose to check; tests of
+            # the grounding guard turn it on (test_grounding_guard.py).
+            "GROUNDING_GUARD": "off",
         } | env
     require(RABBITMQ_URL, "RabbitMQ")
     require(REDIS_URL, "Redis")

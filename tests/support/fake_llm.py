@@ -49,8 +49,11 @@ def running_fake_llm(log_dir: Path, tokens_per_second: float, tokens: int) -> It
 
 
 def set_llm_mode(url: str, mode: str, **options: Any) -> None:
-    """Switch the fake model: normal, error, stall, rate_limit, or quote_history (its answer
-    first repeats the conversation's earlier messages; see bench/fake_llm.py)."""
+    """Switch the fake model: normal, error, stall, rate_limit, quote_history (its answer
+    first repeats the conversation's earlier messages), wrong_figures (states "15 days" for
+    standard shipping and "Cash" as a payment method) or quote_passage (cites passage [1]'s
+    first sentence); ``count`` and ``then`` limit a mode to the next requests (see
+    bench/fake_llm.py)."""
     httpx.post(f"{url}/_control", json={"mode": mode, **options}).raise_for_status()
 
 

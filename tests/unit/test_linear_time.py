@@ -22,11 +22,16 @@ from services.orchestrator.coalescer import TokenCoalescer
 from services.orchestrator.emotion import _VADER, distressed, emotion_score, warm_up
 from services.orchestrator.evidence import read
 from services.orchestrator.extractive import extractive_answer
+from services.orchestrator.figures import figures
 from services.orchestrator.generation import stream_text
+from services.orchestrator.grounded_stream import SentenceSplitter
+from services.orchestrator.grounding import Checker, Evidence, stated_figures
 from services.orchestrator.intents import IntentRecogniser
 from services.orchestrator.privacy import mask_personal_data
+from services.orchestrator.questions import Question
 from services.orchestrator.replies import chitchat
 from services.orchestrator.subtasks import split_message
+from services.orchestrator.units import passage_units
 from services.retriever.chunking import TokenBudget, chunk_markdown, clean_markdown, fit_chunks
 from services.retriever.documents import html_to_markdown, pdf_to_markdown
 from services.retriever.hybrid_search import mostly_cjk, normalised_query
@@ -91,6 +96,16 @@ TEXT_FUNCTIONS: dict[str, Callable[[str], object]] = {
         "How long do refunds take, and how much does it cost?",
         [_passage("Refunds take " + text), _passage("The cost is " + text)],
     ),
+    # The grounding guard, on a generated answer and on passages.
+    "figures.figures": figures,
+    "grounding.Checker.check (answer)": lambda text: Checker(
+        Evidence.of([_passage("Standard shipping takes 3-5 business days and costs $5.99.")])
+    ).check(text),
+    "grounding.Evidence.of (passages)": lambda text: Evidence.of([_passage(text)], text),
+    "grounding.stated_figures": stated_figures,
+    "grounded_stream.SentenceSplitter": lambda text: SentenceSplitter().feed(text),
+    "questions.Question.read": Question.read,
+    "units.passage_units": lambda text: passage_units(text, text[:200]),
     "privacy.mask_personal_data": mask_personal_data,
     "generation.stream_text": _streamed,
     "hot_cache.normalise_question": normalise_question,

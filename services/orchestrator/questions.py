@@ -1,0 +1,136 @@
+"""What a customer's question asks for, read for the extractive answerer: the kind of answer
+("which ..." wants a list, "how long" a duration) and the words that say what it is about."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from services.orchestrator.crosslingual import english_terms
+from services.orchestrator.figures import figures
+from shared.text import is_cjk, tokenize
+
+# Every pattern is an alternation of literals or bounded repeats: each reads the text once.
+ASKS = {
+    "list": re.compile(
+        r"\b(?:which|what)(?:\s+\w+){0,3}?\s+(?:methods?|options?|ways?|cards?|carriers?|"
+        r"couriers?|items?|products?|countries|regions|languages?|documents?|types?|kinds?|"
+        r"benefits?|services?|channels?|currencies|tiers?|things?|details|information|info)\b"
+        r"|\bwhat (?:do|can) (?:you|i|we) (?:accept|take|need|bring|provide|change)\b"
+        r"|哪些|哪几种|哪几个|几种|什么方式|哪种",
+        re.IGNORECASE,
+    ),
+    "duration": re.compile(
+        r"\bhow (?:long|soon|fast|quickly)\b|\bhow many (?:days|weeks|hours|minutes|months)\b"
+        r"|^\s*when\b|\bwhen (?:will|does|do|did|is|are|can|should|would|am)\b"
+        r"|\bwhat time\b|\bwhat hours\b|\bexpire|\bvalid\b"
+        r"|多久|多长|几天|几个小时|什么时候|几点|时效|期限|有效期|过期",
+        re.IGNORECASE,
+    ),
+    "price": re.compile(
+        r"\bhow much\b|\bcosts?\b|\bprices?\b|\bfees?\b|\bcharge|\bspend\b|\bpay for\b"
+        r"|多少钱|费用|运费|收费|价格|花多少|钱",
+        re.IGNORECASE,
+    ),
+    "count": re.compile(
+        r"\bhow many\b|\bminimum\b|\bmaximum\b|\blimit\b|多少(?!钱)|几个|几张|几次|最少|最多",
+        re.IGNORECASE,
+    ),
+    "yes_no": re.compile(
+        r"^\s*(?:can|could|do|does|did|is|are|was|will|would|may|should|am|have|has)\b"
+        r"|[吗么][？?\s]*$|能否|可否|是否|能不能|可不可以|会不会|有没有",
+        re.IGNORECASE,
+    ),
+    "overview": re.compile(
+        r"\btell me (?:about|more about)\b|\bexplain\b|\boverview\b|\bsummar"
+        r"|\bwhat(?:'s| is| are) (?:your|the)(?:\s+\w+){0,3}?\s+polic"
+        r"|政策|规定|规则|介绍|说明一下",
+        re.IGNORECASE,
+    ),
+}
+# "How long" asks for a duration; its "long" is not what the question is about.
+_QUESTION_WORDS = re.compile(r"\bhow (?:long|soon|fast|quickly|often|much|many|far)\b", re.I)
+# "How do I return the charger?": the task (return) says more than its object.
+_TASK = re.compile(
+    r"\bhow (?:do|can|should|would|could) (?:i|we|you) (\w+)|\bhow to (\w+)", re.IGNORECASE
+)
+# Longer than any real question; a 100,000-character one is read this far (bounded work).
+QUESTION_CHARS = 2_000
+# Words customers add that say nothing about the topic.
+FILLER = frozenset(
+    """already still now really actually anyway guys guy u ur im dont cant wont isnt whats
+    way stuff thing something anything everything bit lot ok okay legit even ever yet
+    someone anyone everyone like just maybe probably""".split()
+)
+
+
+def forms(term: str) -> set[str]:
+    """A term and the forms it may take after light stemming: "updated" meets "update",
+    "cancelled" "cancel", "getting" (stemmed "gett") "get", "changing" ("chang") "change"."""
+    found = {term}
+    if term.isascii() and len(term) > 4:
+        if term.endswith("ed"):
+            root = term[:-2]
+            found |= {root, term[:-1]}
+            if len(root) > 3 and root[-1] == root[-2]:
+                found.add(root[:-1])
+        elif term[-1] == term[-2] and term[-1] not in "aeiouls":
+            found.add(term[:-1])
+        elif term[-1] not in "aeiouy":
+            found.add(term + "e")
+    return found
+
+
+def terms_of(text: str) -> set[str]:
+    """The topic words of ``text``."""
+    return {t for t in tokenize(text) if t not in FILLER}
+
+
+def mostly_chinese(text: str) -> bool:
+    """True when most of the text's words are Chinese."""
+    tokens = tokenize(text, keep_stopwords=True)
+    return bool(tokens) and sum(map(is_cjk, tokens)) * 2 > len(tokens)
+
+
+@dataclass(frozen=True)
+class Question:
+    """What was asked, read once."""
+
+    text: str
+    chinese: bool
+    asks: frozenset[str]
+    terms: dict[str, float] = field(default_factory=dict)  # topic word -> how much it counts
+    task: str = ""  # the verb of "how do I ...", as a term
+
+    @classmethod
+    def read(cls, text: str) -> Question:
+        """Kinds of answer wanted, and the words that say what about; a Chinese question also
+        brings the English words of its dictionary senses, counting less."""
+        text = text[:QUESTION_CHARS]
+        chinese = mostly_chinese(text)
+        asks = frozenset(kind for kind, pattern in ASKS.items() if pattern.search(text))
+        # "2 hours ago" says when the customer ordered, not what the answer is about.
+        topic = _QUESTION_WORDS.sub(" ", text)
+        for figure in figures(topic):
+            topic = topic.replace(figure.text, " ")
+        terms = dict.fromkeys((t for t in terms_of(topic) if not t.isdigit()), 1.0)
+        if chinese:
+            for term, weight in english_terms(text).items():
+                terms[term] = max(terms.get(term, 0.0), weight)
+        found = _TASK.search(text)
+        task = next(iter(terms_of(found.group(1) or found.group(2))), "") if found else ""
+        return cls(text, chinese, asks, terms, task)
+
+    def split_compounds(self, vocabulary: set[str]) -> Question:
+        """ "giftcard" as "gift" and "card" when only those are in ``vocabulary``."""
+        terms = dict(self.terms)
+        for term, weight in self.terms.items():
+            if term in vocabulary or len(term) < 6 or not term.isascii():
+                continue
+            for cut in range(3, len(term) - 2):
+                head, tail = term[:cut], term[cut:]
+                if head in vocabulary and tail in vocabulary:
+                    del terms[term]
+                    terms[head] = terms[tail] = weight
+                    break
+        return Question(self.text, self.chinese, self.asks, terms, self.task)

@@ -1,0 +1,134 @@
+"""The extractive answerer on the sample help centre: it quotes what answers the question asked."""
+
+from __future__ import annotations
+
+import time
+
+from services.orchestrator.extractive import extractive_answer
+from tests.support.help_centre import passages
+
+
+def test_which_methods_gets_the_list_of_methods() -> None:
+    found = passages(
+        "PaymentMethods.md > Accepted payment methods",
+        "PaymentMethods.md > Payment Methods",
+        "PaymentMethods.md > Payment security",
+    )
+    answer = extractive_answer("What payment methods do you accept?", found)
+    assert answer.startswith("According to our Payment Methods:")
+    for method in ("Visa, Mastercard and American Express", "PayPal", "Alipay", "WeChat Pay"):
+        assert f"\n- {method}" in answer or method in answer
+    assert "Apple Pay" in answer and "gift cards" in answer
+
+
+def test_tell_me_about_the_policy_states_the_return_windows() -> None:
+    found = passages(
+        "ReturnsAndExchanges.md > Exchanges",
+        "ReturnsAndExchanges.md > Returns and Exchanges",
+        "ReturnsAndExchanges.md > Return windows",
+        "ReturnsAndExchanges.md > Inspection and refund",
+    )
+    answer = extractive_answer("Tell me about your return and exchange policy", found)
+    assert answer.startswith("According to our Returns and Exchanges:")
+    assert "Unopened, in original sealed packaging (any product): 30 days" in answer
+    assert "Opened electronics accessories and small appliances: 15 days" in answer
+
+
+def test_how_long_gets_the_duration_and_how_much_the_price() -> None:
+    shipping = passages(
+        "ShippingGuide.md > Shipping options and costs",
+        "ShippingGuide.md > Processing and dispatch times",
+    )
+    assert "3-5 business days" in extractive_answer(
+        "How long does standard shipping take?", shipping
+    )
+    assert "$14.99" in extractive_answer("How much does express shipping cost?", shipping)
+    orders = passages(
+        "OrderManagement.md > Changing an order", "OrderManagement.md > Cancelling an order"
+    )
+    edit = extractive_answer("how long can I still edit my order after placing it", orders)
+    assert "60 minutes" in edit and len(edit) < 300
+    warranty = passages(
+        "WarrantyAndRepairs.md > How to make a warranty claim",
+        "WarrantyAndRepairs.md > Warranty length",
+    )
+    assert "10-15 business days" in extractive_answer(
+        "how long does a warranty repair take", warranty
+    )
+
+
+def test_a_yes_no_question_gets_the_rule() -> None:
+    found = passages(
+        "ReturnsAndExchanges.md > Exchanges", "ReturnsAndExchanges.md > Returns and Exchanges"
+    )
+    answer = extractive_answer("can i exchange the same item a second time", found)
+    assert "Each item can be exchanged once" in answer
+    account = passages("AccountAndSecurity.md > Deleting your account")
+    answer = extractive_answer("can i delete my account while a return is still open?", account)
+    assert "You cannot delete your account while" in answer
+
+
+def test_how_do_i_gets_the_steps_from_the_page_on_that_task() -> None:
+    found = passages(
+        "ProductCareAndSafety.md > Chargers and cables",
+        "ReturnsAndExchanges.md > How to start a return",
+    )
+    answer = extractive_answer("how do I return the charger?", found)
+    assert answer.startswith("According to our Returns and Exchanges:")
+    assert "- Sign in and go to Account > Orders" in answer and "within 7 days" in answer
+
+
+def test_a_chinese_question_quotes_the_chinese_section() -> None:
+    found = passages(
+        "ReturnsAndExchanges.md > 退换货说明 (中文)", "ReturnsAndExchanges.md > Return windows"
+    )
+    answer = extractive_answer("退货政策是什么", found)
+    assert answer.startswith("根据我们的《Returns and Exchanges》：")
+    assert "未拆封商品 30 天内可退" in answer and "Return window" not in answer
+    assert "7 天" in extractive_answer("申请退货以后几天内要寄出去", found)
+
+
+def test_a_chinese_question_on_an_english_page_quotes_the_english_facts() -> None:
+    payment = passages(
+        "PaymentMethods.md > Accepted payment methods", "PaymentMethods.md > Payment Methods"
+    )
+    answer = extractive_answer("你们支持哪些支付方式？", payment)
+    assert answer.startswith("我们的《Payment Methods》页面（英文）写道：")
+    assert "PayPal" in answer and "Alipay" in answer
+    warranty = passages(
+        "WarrantyAndRepairs.md > Warranty length", "WarrantyAndRepairs.md > Your legal rights"
+    )
+    assert "12 months" in extractive_answer("保修期多长", warranty)
+    account = passages(
+        "AccountAndSecurity.md > Resetting your password", "AccountAndSecurity.md > Locked accounts"
+    )
+    assert "30 minutes" in extractive_answer("密码重置链接多久有效", account)
+    hours = passages(
+        "ContactAndSupportHours.md > Ways to contact us",
+        "ContactAndSupportHours.md > Support hours",
+    )
+    assert "09:00-21:00" in extractive_answer("人工客服几点上班", hours)
+
+
+def test_an_english_question_is_not_answered_from_the_chinese_section() -> None:
+    found = passages(
+        "ShippingGuide.md > 中国大陆配送", "ShippingGuide.md > Shipping options and costs"
+    )
+    answer = extractive_answer("How much is express shipping?", found)
+    assert "$14.99" in answer and "加急" not in answer
+
+
+def test_the_answer_comes_from_the_best_page_when_nothing_shares_a_word() -> None:
+    found = passages(
+        "ReturnsAndExchanges.md > Exchanges", "ShippingGuide.md > Processing and dispatch times"
+    )
+    answer = extractive_answer("i want the blue one instead of the black, can i swap it", found)
+    assert answer.startswith("According to our Returns and Exchanges: You can exchange an item")
+
+
+def test_a_huge_question_is_answered_in_linear_time() -> None:
+    found = passages("ShippingGuide.md > Shipping options and costs")
+    for hostile in ("how long " * 2_000, "which " + "x" * 20_000 + " methods", "吗 " * 8_000):
+        started = time.perf_counter()
+        extractive_answer(hostile, found)
+        assert time.perf_counter() - started < 5  # far above normal; catches a quadratic stall
