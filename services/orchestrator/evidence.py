@@ -9,6 +9,7 @@ one character class, words are matched one at a time, and no pattern backtracks.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -103,8 +104,9 @@ _ORDER_NOUNS = frozenset(
 _BOUGHT = frozenset("ordered bought purchased returned paid".split())
 # A question with a topic of its own ("Which heating system is cheapest to run?") is not
 # small talk, unless it is about the bot itself ("what do you think of the weather?").
-_THE_BOT = frozenset("you u yourself bot robot chatgpt ai assistant chatting".split())
-_ZH_THE_BOT = re.compile(r"你是|你叫|机器人|真人")
+_THE_BOT = frozenset("you u your yours ur yourself bot robot chatgpt ai assistant chatting".split())
+# 你 alone is the bot; 你们 is the company ("你们支持哪些支付方式") and 你好 a greeting.
+_ZH_THE_BOT = re.compile(r"你(?![们好])|机器人|真人")
 TOPIC_TERMS = 2
 
 _ZH_ASKS = re.compile(
@@ -138,7 +140,14 @@ def _words(clause: str) -> list[str]:
     return words[start:]
 
 
+@functools.cache
+def _first_words(openers: tuple[tuple[str, ...], ...]) -> frozenset[str]:
+    return frozenset(o[0] for o in openers)
+
+
 def _opens_with(words: list[str], openers: tuple[tuple[str, ...], ...]) -> bool:
+    if not words or words[0] not in _first_words(openers):
+        return False  # most clauses: one set look-up rather than a slice per opener
     return any(tuple(words[: len(o)]) == o for o in openers)
 
 
@@ -249,8 +258,6 @@ def read(message: str, emotion: float) -> Evidence:
 def _small_talk(asked: list[str], words: set[str], message: str) -> bool:
     """False for a question on a topic: small talk asks about the bot, or about little."""
     if not asked or words & _THE_BOT or _ZH_THE_BOT.search(message):
-        return True
-    if "name" in words and words & {"your", "ur"}:
         return True
     return len(content_terms(" ".join(asked))) < TOPIC_TERMS
 

@@ -41,6 +41,10 @@ UNFAMILIAR_WORDS = 2
 LLM_TIMEOUT_SECONDS = 1.5
 LLM_ANSWER_CHARS = 40
 
+# Like the emotion score, the intent reads the message's first 4,000 characters (the default
+# message limit), so its cost stays bounded whatever limit is configured.
+CLASSIFIED_CHARS = 4_000
+
 _FOLLOW_UP = re.compile(
     r"\b(it|its|it's|that|shipment|parcel|package|delivery|order|tracking|where|when)\b|它|那个",
     re.IGNORECASE,
@@ -162,7 +166,7 @@ class IntentRecogniser:
 
     def take_over(self, message: str, emotion: float) -> IntentGuess | None:
         """The decision when a rule takes the whole turn over, before anything is looked up."""
-        return take_over(read(message, emotion))
+        return take_over(read(message[:CLASSIFIED_CHARS], emotion))
 
     def classify(self, message: str, emotion: float, previous: str = "") -> IntentGuess:
         """The local decision: a rule if one fires, otherwise the model, which may abstain.
@@ -170,6 +174,7 @@ class IntentRecogniser:
         ``previous`` is the session's last intent: a short follow-up such as "where is it
         now?" continues an order conversation rather than starting a new question.
         """
+        message = message[:CLASSIFIED_CHARS]
         return judge(
             read(message, emotion),
             self._model.probabilities(message),

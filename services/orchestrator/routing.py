@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from services.orchestrator.intent_model import content_terms
 from services.orchestrator.intents import IntentGuess, IntentRecogniser, settle
 from services.orchestrator.planning import Lookup, Planner
 from services.orchestrator.subtasks import split_message
@@ -78,7 +79,14 @@ class Routing:
     async def _settled(self, text: str, guess: IntentGuess) -> Routed:
         """The part with its abstention settled, and its look-up when it answers from it."""
         if guess.sure and not self._planner.answers_from_knowledge(guess.intent, self._emotion):
-            return Routed(text, guess, None)
+            if not (guess.intent == "chitchat" and text in self._lookups and content_terms(text)):
+                return Routed(text, guess, None)
+            # Small talk with a topic word ("what is your favourite investment?") may be a
+            # page in the help centre: a strong match answers it from there.
+            lookup = await self._lookups[text]
+            if not lookup.strong:
+                return Routed(text, guess, None)
+            return Routed(text, IntentGuess("knowledge_qa", guess.confidence, "knowledge"), lookup)
         if text not in self._lookups:
             self._lookups[text] = self._start(text)  # the whole of a message split in vain
         lookup = await self._lookups[text]
