@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any, Protocol, TypedDict
+from typing import Protocol, TypedDict, cast
 
 import openai
+from openai.types.chat import ChatCompletionMessageParam
 
 from shared.errors import DependencyTimeout, DependencyUnavailable, TooManyRequests
 from shared.settings import Settings
@@ -106,18 +107,15 @@ class OpenAIChatModel:
         max_tokens: int | None = None,
     ) -> AsyncIterator[str]:
         """Yield content deltas; vendor errors become Frontdesk errors."""
-        # Unset options are left out, so the endpoint's own defaults apply.
-        options: dict[str, Any] = {
-            k: v
-            for k, v in (("temperature", temperature), ("max_tokens", max_tokens))
-            if v is not None
-        }
         try:
             response = await self._client.chat.completions.create(
                 model=model or self._model,
-                messages=list(messages),
-                stream=True,  # type: ignore[arg-type]
-                **options,
+                # ChatMessage is the same shape as openai's message params, with role a str.
+                messages=cast("list[ChatCompletionMessageParam]", list(messages)),
+                stream=True,
+                # Unset options are left out, so the endpoint's own defaults apply.
+                temperature=openai.omit if temperature is None else temperature,
+                max_tokens=openai.omit if max_tokens is None else max_tokens,
             )
             async with response:
                 async for chunk in response:

@@ -96,7 +96,9 @@ async def drain(broker: RabbitBroker, queues: Collection[str], timeout: float) -
     once; the process's other subscribers (replies, control) keep running meanwhile.
     """
     working = [
-        s for s in broker.subscribers if getattr(s, "queue", None) and s.queue.name in queues
+        s
+        for s in broker.subscribers
+        if (queue := getattr(s, "queue", None)) is not None and queue.name in queues
     ]
     await asyncio.gather(*(s.stop() for s in working))  # cancels at once: no graceful_timeout
     in_hand = [s.lock for s in working if isinstance(s.lock, MultiLock)]

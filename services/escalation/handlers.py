@@ -23,6 +23,7 @@ from shared.events import (
     EscalationRequested,
     EscalationUpdated,
 )
+from shared.events.escalation import CommandStatus
 from shared.messaging import settle_errors
 from shared.observability import ESCALATIONS, bind_turn
 from shared.stores.escalations import TICKET_ID, RedisEscalationStore
@@ -104,7 +105,7 @@ def build_router(
         tenant = command.tenant_id
 
         def completed(
-            status: str, card: EscalationCard | None = None, error: str | None = None
+            status: CommandStatus, card: EscalationCard | None = None, error: str | None = None
         ) -> AgentCommandCompleted:
             return AgentCommandCompleted(
                 tenant_id=tenant,
@@ -112,7 +113,7 @@ def build_router(
                 status=status,
                 card=card,
                 error=error,
-            )  # type: ignore[arg-type]
+            )
 
         if not TICKET_ID.fullmatch(command.ticket_id):  # it would address another key
             return completed("invalid", error="malformed ticket id")

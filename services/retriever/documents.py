@@ -180,7 +180,7 @@ def pdf_to_markdown(name: str, content: bytes, limits: PdfLimits = DEFAULT_PDF_L
     """One ``## Page N`` section per PDF page (PDFs carry no reliable headings)."""
     budget = dict.fromkeys(_PYPDF_OUTPUT_LIMITS, limits.max_decompressed_bytes)
     try:
-        with apply_configuration(**budget):
+        with apply_configuration(None, **budget):
             pages = _pdf_pages(name, PdfReader(io.BytesIO(content)), limits)
     except InvalidInput:
         raise

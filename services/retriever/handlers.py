@@ -7,6 +7,7 @@ import base64
 import binascii
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from faststream.rabbit import RabbitRouter
 
@@ -53,7 +54,7 @@ def build_router(
 
     def reply(
         event: DocumentUploaded | DocumentDeletionRequested | DocumentsListRequested,
-        **fields: object,
+        **fields: Any,
     ) -> KnowledgeReply:
         return KnowledgeReply(
             tenant_id=event.tenant_id, correlation_id=event.correlation_id, **fields

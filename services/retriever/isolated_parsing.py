@@ -24,8 +24,11 @@ from shared.settings import Settings
 MEMORY_LIMIT_BYTES = 1024 * MIB
 # Parses run side by side at most this many at a time; further uploads wait their turn.
 CONCURRENT_PARSES = 2
-_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-_CONTEXT = multiprocessing.get_context(_METHOD)
+_CONTEXT = (
+    multiprocessing.get_context("forkserver")
+    if "forkserver" in multiprocessing.get_all_start_methods()
+    else multiprocessing.get_context("spawn")
+)
 # The fork server imports these once; each child then starts with them loaded. "__main__"
 # (when it is a script, such as the ``frontdesk`` command) must be among them, or every
 # child would import the script again before it starts parsing.

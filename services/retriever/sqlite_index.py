@@ -253,7 +253,7 @@ class SqliteIndex:
 
     def knowledge_bases(self) -> list[tuple[str, str]]:
         """Every (tenant, knowledge base) with documents in the directory."""
-        found = []
+        found: list[tuple[str, str]] = []
         for path in sorted(self._directory.glob("*.sqlite3")):
             if not _TENANT.match(path.stem):
                 continue

@@ -87,6 +87,10 @@ class WeaviateIndex:
         import weaviate
         from weaviate.classes.config import Configure, DataType, Property, Tokenization
 
+        def _keyword(name: str) -> Property:
+            """A text property matched whole (ids and names), never tokenised."""
+            return Property(name=name, data_type=DataType.TEXT, tokenization=Tokenization.FIELD)
+
         secure = self._url.scheme == "https"
         client = weaviate.connect_to_custom(
             http_host=self._url.hostname or "localhost",
@@ -97,7 +101,6 @@ class WeaviateIndex:
             grpc_secure=secure,
             auth_credentials=weaviate.auth.Auth.api_key(self._api_key) if self._api_key else None,
         )
-        field = {"data_type": DataType.TEXT, "tokenization": Tokenization.FIELD}
         others = [
             name
             for name in client.collections.list_all(simple=True)
@@ -117,10 +120,10 @@ class WeaviateIndex:
                 multi_tenancy_config=Configure.multi_tenancy(enabled=True),
                 vector_config=Configure.Vectors.self_provided(),
                 properties=[
-                    Property(name="kb_id", **field),
-                    Property(name="doc_id", **field),
-                    Property(name="doc_name", **field),
-                    Property(name="chunk_id", **field),
+                    _keyword("kb_id"),
+                    _keyword("doc_id"),
+                    _keyword("doc_name"),
+                    _keyword("chunk_id"),
                     Property(name="position", data_type=DataType.INT),
                     Property(name="title", data_type=DataType.TEXT, skip_vectorization=True),
                     Property(name="text", data_type=DataType.TEXT, skip_vectorization=True),
@@ -135,10 +138,10 @@ class WeaviateIndex:
                 self._documents,
                 multi_tenancy_config=Configure.multi_tenancy(enabled=True),
                 properties=[
-                    Property(name="kb_id", **field),
-                    Property(name="doc_id", **field),
-                    Property(name="doc_name", **field),
-                    Property(name="content_hash", **field),
+                    _keyword("kb_id"),
+                    _keyword("doc_id"),
+                    _keyword("doc_name"),
+                    _keyword("content_hash"),
                     Property(name="chunk_count", data_type=DataType.INT),
                     Property(name="updated_at", data_type=DataType.NUMBER),
                 ],

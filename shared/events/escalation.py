@@ -99,12 +99,15 @@ class AgentCommandRequested(Event):
     text: str = ""
 
 
+CommandStatus = Literal["ok", "conflict", "not_found", "invalid"]
+
+
 class AgentCommandCompleted(Event):
     """The outcome of an agent command; ``conflict`` when another agent holds the ticket."""
 
     routing_key = "agent.command-completed.v1"
 
-    status: Literal["ok", "conflict", "not_found", "invalid"]
+    status: CommandStatus
     card: EscalationCard | None = None
     error: str | None = None
 
