@@ -7,7 +7,9 @@ AppError
 +-- PermanentError          retrying cannot help
     +-- InvalidInput            the caller sent something wrong
     +-- NotFound                no such session, turn, document ...
+    +-- Conflict                the resource's state forbids it (a ticket another agent holds)
     +-- Unauthorized            missing or wrong credentials
+    +-- Forbidden               valid credentials whose role may not do this
     +-- TooManyRequests         a limit was reached; retry after a pause
 """
 
