@@ -139,6 +139,39 @@ class ProcessGroup:
     def tails(self, n: int = 30) -> str:
         return "\n\n".join(c.tail(n) for c in self.children)
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time used so far by each child, with whatever it spawned."""
+        return {c.name: group_cpu_seconds(c.popen.pid) for c in self.children}
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU seconds of the live processes in process group ``pgid`` (Linux)."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # Fields after the command name, which may hold spaces: state is [0], the
+            # process group [2], utime and stime [11] and [12] (proc(5) fields 3, 5, 14, 15).
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # exited meanwhile
+        if int(fields[2]) == pgid:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ms_per_turn(
+    before: dict[str, float], after: dict[str, float], turns: dict[str, int]
+) -> dict[str, float | None]:
+    """Each target's processes' CPU milliseconds per completed turn of that target."""
+    out: dict[str, float | None] = {}
+    for name in after:
+        target = "baseline" if name == "baseline" else "frontdesk" if name in SERVICES else None
+        if target is None or target not in turns:
+            continue  # the fake LLM serves both targets
+        done = turns[target]
+        out[name] = (after[name] - before.get(name, 0.0)) * 1000 / done if done else None
+    return out
+
 
 def free_port() -> int:
     import socket
@@ -580,7 +613,25 @@ def render(results: dict[str, Any], names: list[str]) -> str:
                 lines.append("-+-".join("-" * w for w in widths))
         return "\n".join(lines)
 
-    parts = [fmt_table(table), "", fmt_table(load_table)]
+    cpu_table = [["CPU ms per turn", "baseline", *SERVICES, "frontdesk total", "ratio"]]
+    cpu_phases = [("miss, sequential", miss)] + [
+        (f"c={c}", phase) for c, phase in sorted(results.get("load", {}).items())
+    ]
+    for label, phase in cpu_phases:
+        cpu = phase.get("cpu_ms_per_turn") or {}
+        known = [cpu[s] for s in SERVICES if cpu.get(s) is not None]
+        total = sum(known) if known else None
+        cpu_table.append(
+            [
+                label,
+                _fmt(cpu.get("baseline")),
+                *(_fmt(cpu.get(s)) for s in SERVICES),
+                _fmt(total),
+                _ratio(total, cpu.get("baseline")),
+            ]
+        )
+
+    parts = [fmt_table(table), "", fmt_table(load_table), "", fmt_table(cpu_table)]
     notes = []
     if not has_fd:
         notes.append("(--baseline-only: Frontdesk not measured)")
@@ -846,15 +897,25 @@ async def run(
         print(
             f"cache miss: {n_miss} sequential POST /api/v1/chat/stream per target ...", flush=True
         )
+        cpu_before = procs.cpu_seconds()
         results["miss"] = await measure_miss(targets, n_miss, llm)
+        results["miss"]["cpu_ms_per_turn"] = cpu_ms_per_turn(
+            cpu_before,
+            procs.cpu_seconds(),
+            {t.name: results["miss"][t.name]["time_to_done_ms"]["n"] for t in targets},
+        )
         ensure_alive()
         results["load"] = {}
         for k, c in enumerate(concurrencies):
-            phase: dict[str, Any] = {}
+            phase: dict[str, Any] = {"cpu_ms_per_turn": {}}
             for t in ordered(targets, k):
                 print(f"load: {t.name}, concurrency {c}, {duration:.0f} s ...", flush=True)
                 await asyncio.sleep(1.0)  # let the previous phase's stragglers settle
+                cpu_before = procs.cpu_seconds()
                 phase[t.name] = await measure_load(t, c, duration, llm)
+                phase["cpu_ms_per_turn"] |= cpu_ms_per_turn(
+                    cpu_before, procs.cpu_seconds(), {t.name: phase[t.name]["turns"]}
+                )
                 ensure_alive()
             results["load"][str(c)] = phase
         results["fake_llm_stats_total"] = await llm_stats(llm)
