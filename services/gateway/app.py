@@ -26,6 +26,11 @@ from services.gateway.limits import BodySizeLimit, RateLimitHeaders
 from services.gateway.pages import router as pages_router
 from services.gateway.routes import router
 from services.gateway.session_routes import router as sessions_router
+from services.gateway.stores.api_keys import RedisApiKeyStore
+from services.gateway.stores.conversations import ConversationMap
+from services.gateway.stores.idempotency import RedisIdempotencyStore
+from services.gateway.stores.leases import RedisLeasePool
+from services.gateway.stores.rate_limits import RedisRateLimiter
 from services.gateway.turn_relay import TurnRelay
 from services.gateway.turn_routes import router as turns_router
 from services.gateway.unicode_text import refuse_lone_surrogates
@@ -35,14 +40,10 @@ from shared.messaging import build_broker, declare_topology, publish_confirmed, 
 from shared.ops import ops_routes
 from shared.rpc import RpcClient
 from shared.settings import Settings
-from shared.stores.api_keys import RedisApiKeyStore
 from shared.stores.assistants import RedisAssistantStore
 from shared.stores.escalations import CARD_TTL_SECONDS, RedisEscalationStore
 from shared.stores.event_log import RedisEventLog
 from shared.stores.hot_cache import RedisHotCache
-from shared.stores.idempotency import RedisIdempotencyStore
-from shared.stores.leases import RedisLeasePool
-from shared.stores.rate_limits import RedisRateLimiter
 from shared.stores.redis_client import connect_redis
 from shared.stores.sessions import RedisSessionStore
 from shared.stores.turn_log import TURN_LOG_TTL_SECONDS, RedisTurnLog
@@ -181,7 +182,7 @@ def create_app(
         ),
     )
     app.state.idempotency = RedisIdempotencyStore(client, settings.redis_prefix, IDEMPOTENCY_TTL)
-    app.state.conversations = openai_compat.ConversationMap(
+    app.state.conversations = ConversationMap(
         client, settings.redis_prefix, settings.session_ttl_seconds
     )
     app.include_router(router)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from services.gateway.auth import Principal
 from services.gateway.schemas import ChatData, ChatRequest, ChatResponse
+from services.gateway.stores.leases import RedisLeasePool
 from services.gateway.turn_relay import TurnRelay
 from shared.errors import DependencyTimeout, InvalidInput, NotFound, TooManyRequests
 from shared.events import (
@@ -28,7 +29,6 @@ from shared.observability import CACHE_LOOKUPS, bind_turn
 from shared.settings import Settings
 from shared.stores.assistants import RedisAssistantStore, cache_for
 from shared.stores.hot_cache import CachedAnswer, RedisHotCache
-from shared.stores.leases import RedisLeasePool
 from shared.stores.sessions import RedisSessionStore, TurnRecord
 from shared.stores.turn_log import RedisTurnLog
 

@@ -8,8 +8,8 @@ import hashlib
 import redis.asyncio as redis
 
 from services.gateway.auth import Principal
+from services.gateway.stores.leases import RedisLeaseCaps
 from shared.errors import TooManyRequests
-from shared.stores.leases import RedisLeaseCaps
 
 UNLIMITED = 1_000_000_000  # a cap of 0 means none
 REFUSALS = (

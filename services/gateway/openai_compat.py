@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-import redis.asyncio as redis
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -29,39 +28,12 @@ from services.gateway.schemas import ERROR_RESPONSES, SESSION_ID_PATTERN, ChatRe
 from services.gateway.sse import SSE_HEADERS
 from shared.errors import AppError, DependencyUnavailable, InvalidInput
 from shared.events import new_id
-from shared.stores.redis_client import KeySpace, translate_redis_errors
 from shared.text import tokenize
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["openai compatible"], responses=ERROR_RESPONSES)
-AMBIGUOUS = "-"  # two sessions produced the same conversation: continue neither
 DONE = b"data: [DONE]\n\n"
 SYSTEM_ROLES = ("system", "developer")  # Frontdesk has its own persona; a client's prompt varies
-
-
-class ConversationMap:
-    """Which session an OpenAI-style conversation (its whole history, hashed) continues."""
-
-    def __init__(self, client: redis.Redis, prefix: str, ttl_seconds: int) -> None:
-        self._redis = client
-        self._key = KeySpace(prefix)
-        self._ttl = ttl_seconds
-
-    @translate_redis_errors
-    async def find(self, tenant_id: str, digest: str) -> str | None:
-        """The session a conversation with this digest continues, if it is known and unique."""
-        found = await self._redis.get(self._key(tenant_id, "openai-conversation", digest))
-        return None if found in (None, AMBIGUOUS) else found
-
-    @translate_redis_errors
-    async def remember(self, tenant_id: str, digest: str, session_id: str) -> None:
-        """Map a conversation to its session; a digest two sessions share maps to neither."""
-        key = self._key(tenant_id, "openai-conversation", digest)
-        if await self._redis.set(key, session_id, nx=True, ex=self._ttl):
-            return
-        # Identical short chats (same question, same cached reply) are common across customers.
-        if await self._redis.get(key) != session_id:
-            await self._redis.set(key, AMBIGUOUS, ex=self._ttl)
 
 
 class TextPart(BaseModel):

@@ -37,10 +37,10 @@ from services.gateway.sse import (
     framer_for,
     public_event,
 )
+from services.gateway.stores.idempotency import PENDING, RedisIdempotencyStore
 from shared.errors import AppError, Conflict, DependencyUnavailable
 from shared.events import TurnCompleted, TurnEvent, new_id
 from shared.settings import Settings
-from shared.stores.idempotency import PENDING, RedisIdempotencyStore
 from shared.stores.turn_log import TURN_LOG_TTL_SECONDS
 
 logger = logging.getLogger(__name__)
