@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from services.gateway.deps import AdminTenantDep
+from services.gateway.deps import AdminTenantDep, AssistantsDep
 from services.gateway.schemas import (
     ASSISTANT_ID_PATTERN,
     ERROR_RESPONSES,
@@ -16,7 +16,7 @@ from services.gateway.schemas import (
     VariableValue,
 )
 from shared.errors import NotFound
-from shared.stores.assistants import Assistant, RedisAssistantStore
+from shared.stores.assistants import Assistant
 
 KbId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 AssistantId = Annotated[str, Path(pattern=ASSISTANT_ID_PATTERN, description="An assistant's id")]
@@ -71,12 +71,6 @@ EXAMPLE = {
 }
 
 
-def get_assistants(request: Request) -> RedisAssistantStore:
-    """The app's assistant store."""
-    return request.app.state.assistants  # type: ignore[no-any-return]
-
-
-AssistantsDep = Annotated[RedisAssistantStore, Depends(get_assistants)]
 router = APIRouter(prefix="/api/v1/assistants", tags=["assistants"], responses=ERROR_RESPONSES)
 
 

@@ -1,4 +1,4 @@
-"""Stream framing for the seed's events: server-sent events, or NDJSON when asked for. Every
+"""Stream framing for turn events: server-sent events, or NDJSON when asked for. Every
 turn event carries an id, ``<turn_id>:<seq>``, which is what a client resumes from."""
 
 from __future__ import annotations
@@ -48,28 +48,6 @@ def parse_event_id(raw: str, turn_id: str) -> int:
     owner, _, seq = raw.rpartition(":")
     valid = owner == turn_id and seq.isascii() and seq.isdigit() and len(seq) <= MAX_SEQ_DIGITS
     return int(seq) if valid else 0
-
-
-def public_event(event: TurnEvent) -> tuple[str, dict[str, Any]]:
-    """The public name and payload of an internal turn event."""
-    if event.type == "token":
-        return "token", {"content": event.content}
-    if event.type == "meta":
-        return "meta", {
-            "intent": event.intent,
-            "sources": event.sources,
-            "escalate": event.escalate,
-            "references": [r.model_dump() for r in event.references],
-        }
-    if event.type == "done":
-        return "done", {
-            "turn_count": event.turn_count,
-            "escalate": event.escalate_to_human,
-            "answer": event.reply,
-            "stopped": event.stopped,
-            "grounding": event.grounding,
-        }
-    return "error", {"message": event.message}
 
 
 class StreamMetrics:

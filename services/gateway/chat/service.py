@@ -1,30 +1,19 @@
-"""Starting a turn at the gateway: session, hot cache, LLM lease, publish, and its event stream."""
+"""The gateway's side of a turn: open it (hot cache or published), follow it, stop it."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 
 from services.gateway.auth import Principal
+from services.gateway.chat.turn import Plumbing, Publish, PublishedTurn, Turn, TurnEvents, answered
+from services.gateway.chat.wire import is_last
+from services.gateway.connections import ConnectionSlots
 from services.gateway.schemas import ChatData, ChatRequest, ChatResponse
 from services.gateway.stores.leases import RedisLeasePool
 from services.gateway.turn_relay import TurnRelay
 from shared.errors import DependencyTimeout, InvalidInput, NotFound, TooManyRequests
-from shared.events import (
-    ChatRequested,
-    Event,
-    Reference,
-    TokensStreamed,
-    TurnCancelled,
-    TurnCompleted,
-    TurnEvent,
-    TurnStarted,
-    new_id,
-    turn_event_adapter,
-)
+from shared.events import ChatRequested, TurnCancelled, new_id, turn_event_adapter
 from shared.observability import CACHE_LOOKUPS, bind_turn
 from shared.settings import Settings
 from shared.stores.assistants import RedisAssistantStore, cache_for
@@ -32,93 +21,8 @@ from shared.stores.hot_cache import CachedAnswer, RedisHotCache
 from shared.stores.sessions import RedisSessionStore, TurnRecord
 from shared.stores.turn_log import RedisTurnLog
 
-logger = logging.getLogger(__name__)
-
-Publish = Callable[[Event], Awaitable[None]]
+__all__ = ["ChatService", "Publish"]
 TOO_MANY = "Too many requests, please retry later"
-
-
-@dataclass
-class CacheHit:
-    """A turn answered from the hot cache, already recorded in the session. It streams the
-    same events as a published turn, so every protocol has one code path."""
-
-    tenant_id: str
-    turn_id: str
-    response: ChatResponse
-
-    @property
-    def session_id(self) -> str:
-        """The session the turn was recorded in."""
-        return self.response.session_id
-
-    async def events(self, timeout: float) -> AsyncIterator[TurnEvent]:
-        """meta, the whole reply as one token, done."""
-        data, reply = self.response.data, self.response.reply
-        turn = {"tenant_id": self.tenant_id, "correlation_id": self.turn_id}
-        references = [Reference.model_validate(r.model_dump()) for r in data.references]
-        common = {"intent": data.intent, "sources": data.sources, "references": references}
-        yield TurnStarted(**turn, seq=1, **common)
-        yield TokensStreamed(**turn, seq=2, content=reply)
-        yield TurnCompleted(
-            **turn,
-            seq=3,
-            **common,
-            session_id=self.session_id,
-            reply=reply,
-            turn_count=data.turn_count,
-            failed_attempts=data.failed_attempts,
-            emotion_score=data.emotion_score,
-            resolved=True,
-        )
-
-    async def close(self) -> None:
-        """Nothing is held for a cached answer."""
-
-    close_resumable = close
-
-
-class TurnHandle:
-    """A published turn whose events this gateway is collecting."""
-
-    def __init__(
-        self, service: ChatService, turn_id: str, session_id: str, tenant_id: str, lease_held: bool
-    ) -> None:
-        self.turn_id = turn_id
-        self.session_id = session_id
-        self.tenant_id = tenant_id
-        self.lease_held = lease_held
-        self.finished = False
-        self.closed = False
-        self._service = service
-        self._events = service.relay.register(turn_id)
-
-    async def next_event(self) -> TurnEvent:
-        """The next event as it arrives."""
-        return await self._events.get()
-
-    async def events(self, timeout: float) -> AsyncIterator[TurnEvent]:
-        """The turn's events up to and including ``done`` or ``error``."""
-        while True:
-            try:
-                event = await asyncio.wait_for(self._events.get(), timeout)
-            except TimeoutError as exc:
-                raise DependencyTimeout(
-                    f"The assistant did not answer within {timeout:.0f} seconds"
-                ) from exc
-            if event.type in ("done", "error"):
-                self.finished = True
-            yield event
-            if self.finished:
-                return
-
-    async def close(self) -> None:
-        """Stop collecting; a turn left unfinished is cancelled for the workers."""
-        await self._service.end_turn(self)
-
-    async def close_resumable(self) -> None:
-        """Like close, but an unfinished turn keeps running while a resumed reader follows it."""
-        await self._service.end_turn(self, linger=self._service.settings.resume_grace_seconds)
 
 
 class ChatService:
@@ -132,6 +36,7 @@ class ChatService:
         leases: RedisLeasePool,
         relay: TurnRelay,
         turn_log: RedisTurnLog,
+        connections: ConnectionSlots,
         publish_request: Publish,
         publish_control: Publish,
         assistants: RedisAssistantStore | None = None,
@@ -140,14 +45,48 @@ class ChatService:
         self.assistants = assistants
         self.sessions = sessions
         self.cache = cache
-        self.leases = leases
         self.relay = relay
         self.turn_log = turn_log
-        self._publish_request = publish_request
+        self.connections = connections
         self._publish_control = publish_control
+        self._plumbing = Plumbing(
+            relay,
+            leases if settings.llm_enabled else None,
+            turn_log,
+            publish_request,
+            publish_control,
+        )
 
-    async def begin(self, caller: Principal, request: ChatRequest) -> CacheHit | TurnHandle:
-        """Answer from the cache, or publish the turn and return its handle."""
+    @contextlib.asynccontextmanager
+    async def open_turn(
+        self,
+        caller: Principal,
+        request: ChatRequest,
+        *,
+        hold_slot: bool = False,
+        resumable: bool = False,
+    ) -> AsyncIterator[Turn]:
+        """A turn answered from the cache or published, held until the block exits.
+
+        Takes (with ``hold_slot``) a connection slot, then the LLM lease and the relay
+        registration; on exit frees them all and cancels the turn if it did not finish. A
+        ``resumable`` turn first runs on while a resumed reader follows it.
+        """
+        slot = await self.connections.take(caller) if hold_slot else None
+        published = None
+        try:
+            turn, published = await self._start(caller, request)
+            yield turn
+        finally:
+            if slot is not None:  # first: a reader resuming the lingering turn needs a slot
+                await self.connections.close(caller, slot)
+            if published is not None:
+                await published.close(self.settings.resume_grace_seconds if resumable else 0)
+
+    async def _start(
+        self, caller: Principal, request: ChatRequest
+    ) -> tuple[Turn, PublishedTurn | None]:
+        """Answer from the cache, or publish the turn."""
         tenant_id = caller.tenant_id
         if caller.user_id is not None:
             request = await self._as_end_user(caller, request)
@@ -172,15 +111,19 @@ class ChatService:
         cached = await cache_for(self.cache, assistant).get(tenant_id, message)
         CACHE_LOOKUPS.labels(outcome="hit" if cached else "miss").inc()
         if cached is not None:
-            return await self._answer_from_cache(tenant_id, session_id, turn_id, request, cached)
+            response = await self._answer_from_cache(
+                tenant_id, session_id, turn_id, request, cached
+            )
+            events = answered(tenant_id, turn_id, response)
+            return Turn(turn_id, session_id, events, cached=response), None
 
-        lease_held = self.settings.llm_enabled
-        if lease_held and not await self.leases.acquire(turn_id):
+        leases = self._plumbing.leases
+        if leases is not None and not await leases.acquire(turn_id):
             raise TooManyRequests(TOO_MANY, retry_after=1)
-        handle = TurnHandle(self, turn_id, session_id, tenant_id, lease_held)
+        published = PublishedTurn(self._plumbing, tenant_id, turn_id)
         try:
             await self.turn_log.accept(tenant_id, turn_id, caller.user_id or "")
-            await self._publish_request(
+            await published.publish(
                 ChatRequested(
                     tenant_id=tenant_id,
                     correlation_id=turn_id,
@@ -193,10 +136,10 @@ class ChatService:
                 )
             )
         except BaseException:
-            handle.finished = True
-            await handle.close()
+            await published.close()
             raise
-        return handle
+        events = published.events(self.settings.turn_timeout_seconds)
+        return Turn(turn_id, session_id, events), published
 
     async def _as_end_user(self, caller: Principal, request: ChatRequest) -> ChatRequest:
         """An end-user token speaks only as its user, and only in that user's sessions."""
@@ -213,7 +156,7 @@ class ChatService:
         turn_id: str,
         request: ChatRequest,
         cached: CachedAnswer,
-    ) -> CacheHit:
+    ) -> ChatResponse:
         counts = await self.sessions.record_turn(
             tenant_id,
             session_id,
@@ -238,36 +181,7 @@ class ChatService:
             emotion_score=cached.emotion_score,
             references=cached.references,
         )
-        response = ChatResponse(session_id=session_id, reply=cached.reply, data=data)
-        return CacheHit(tenant_id, turn_id, response)
-
-    async def end_turn(self, handle: TurnHandle, linger: float = 0) -> None:
-        """Release what the turn held; tell the workers to stop if it did not finish.
-
-        With ``linger``, an unfinished turn first runs on for as long as some reader (on any
-        gateway) keeps resuming it, checked every ``linger`` seconds.
-        """
-        if handle.closed:
-            return
-        handle.closed = True
-        clock = asyncio.get_running_loop().time
-        check_at = clock() + linger
-        while linger and not handle.finished:
-            if clock() >= check_at:
-                if not await self.turn_log.watched(handle.tenant_id, handle.turn_id):
-                    break
-                check_at = clock() + linger
-            with contextlib.suppress(TimeoutError):
-                event = await asyncio.wait_for(handle.next_event(), check_at - clock())
-                handle.finished = event.type in ("done", "error")
-        self.relay.unregister(handle.turn_id)
-        if handle.lease_held:
-            await self.leases.release(handle.turn_id)
-        if not handle.finished:
-            logger.info("client left before the turn finished; cancelling it")
-            await self._publish_control(
-                TurnCancelled(tenant_id=handle.tenant_id, correlation_id=handle.turn_id)
-            )
+        return ChatResponse(session_id=session_id, reply=cached.reply, data=data)
 
     async def _require_turn(self, caller: Principal, turn_id: str, missing: str) -> None:
         """NotFound unless the caller's tenant has the turn and, for an end user, it is theirs."""
@@ -283,21 +197,18 @@ class ChatService:
             TurnCancelled(tenant_id=caller.tenant_id, correlation_id=turn_id, reason="stopped")
         )
 
-    async def follow(
-        self, caller: Principal, turn_id: str, after_seq: int, timeout: float
-    ) -> AsyncIterator[TurnEvent]:
-        """A turn's logged events after ``after_seq``, live until ``done`` or ``error``.
+    async def follow(self, caller: Principal, turn_id: str, after_seq: int = 0) -> TurnEvents:
+        """A turn's logged events after ``after_seq``, live until its completion or failure.
 
         NotFound is raised here, before a response starts. Works on any gateway; while it
         reads, the turn's own gateway keeps the turn alive.
         """
         await self._require_turn(caller, turn_id, "No such turn, or it has expired")
-        return self._follow(caller.tenant_id, turn_id, after_seq, timeout)
+        return self._follow(caller.tenant_id, turn_id, after_seq)
 
-    async def _follow(
-        self, tenant_id: str, turn_id: str, after_seq: int, timeout: float
-    ) -> AsyncIterator[TurnEvent]:
+    async def _follow(self, tenant_id: str, turn_id: str, after_seq: int) -> TurnEvents:
         grace = max(self.settings.resume_grace_seconds, 1.0)
+        timeout = self.settings.turn_timeout_seconds
         waited = 0.0
         while True:
             await self.turn_log.watch(tenant_id, turn_id, grace * 2)
@@ -312,5 +223,5 @@ class ChatService:
                 after_seq = seq
                 event = turn_event_adapter.validate_json(raw)
                 yield event
-                if event.type in ("done", "error"):
+                if is_last(event):
                     return
