@@ -60,7 +60,7 @@ class CompletionRequest(BaseModel):
     messages: list[Message] = Field(min_length=1, description="The history; the last is a user's.")
     stream: bool | None = False
     stream_options: StreamOptions | None = None
-    user: str | None = Field(None, max_length=128, description="Frontdesk's user_id.")
+    user: str | None = Field(default=None, max_length=128, description="Frontdesk's user_id.")
 
 
 class Usage(BaseModel):

@@ -64,11 +64,11 @@ class SessionCreate(BaseModel):
         },
     )
 
-    user_id: str = Field("anonymous", min_length=1, max_length=128)
+    user_id: str = Field(default="anonymous", min_length=1, max_length=128)
     channel: Channel = "api"
-    name: str = Field("", max_length=200)
+    name: str = Field(default="", max_length=200)
     assistant_id: str | None = Field(
-        None, pattern=ASSISTANT_ID_PATTERN, description="Whose opener greets the customer."
+        default=None, pattern=ASSISTANT_ID_PATTERN, description="Whose opener greets the customer."
     )
     variables: dict[VariableName, VariableValue] = Field(default_factory=dict, max_length=32)
 

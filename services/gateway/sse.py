@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from shared.events import TurnEvent
+from shared.events import TokensStreamed, TurnEvent
 from shared.text import tokenize
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -57,9 +57,9 @@ class StreamMetrics:
         self._started = time.perf_counter()
         self._first_token: float | None = None
 
-    def saw(self, event_type: str) -> None:
+    def saw(self, event: TurnEvent) -> None:
         """Note an event going out."""
-        if event_type == "token" and self._first_token is None:
+        if isinstance(event, TokensStreamed) and self._first_token is None:
             self._first_token = time.perf_counter()
 
     def summary(self, answer: str) -> dict[str, Any]:

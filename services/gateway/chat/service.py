@@ -9,7 +9,7 @@ from services.gateway.auth import Principal
 from services.gateway.chat.turn import Plumbing, Publish, PublishedTurn, Turn, TurnEvents, answered
 from services.gateway.chat.wire import is_last
 from services.gateway.connections import ConnectionSlots
-from services.gateway.schemas import ChatData, ChatRequest, ChatResponse
+from services.gateway.schemas import ChatData, ChatRequest, ChatResponse, ReferenceOut
 from services.gateway.stores.leases import RedisLeasePool
 from services.gateway.turn_relay import TurnRelay
 from shared.errors import DependencyTimeout, InvalidInput, NotFound, TooManyRequests
@@ -179,7 +179,7 @@ class ChatService:
             turn_count=counts.turn_count,
             failed_attempts=counts.failed_attempts,
             emotion_score=cached.emotion_score,
-            references=cached.references,
+            references=[ReferenceOut.model_validate(r) for r in cached.references],
         )
         return ChatResponse(session_id=session_id, reply=cached.reply, data=data)
 

@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import cast
 
 from services.gateway.chat.wire import is_last
 from services.gateway.schemas import ChatResponse
@@ -23,6 +24,7 @@ from shared.events import (
     TurnEvent,
     TurnStarted,
 )
+from shared.events.chat import Intent
 from shared.stores.turn_log import RedisTurnLog
 
 logger = logging.getLogger(__name__)
@@ -54,12 +56,13 @@ def answered(tenant_id: str, turn_id: str, response: ChatResponse) -> TurnEvents
 
 async def _answered(tenant_id: str, turn_id: str, response: ChatResponse) -> TurnEvents:
     data, reply = response.data, response.reply
+    intent = cast(Intent, data.intent)  # it came from a turn event; the models check it again
     references = [Reference.model_validate(r.model_dump()) for r in data.references]
     yield TurnStarted(
         tenant_id=tenant_id,
         correlation_id=turn_id,
         seq=1,
-        intent=data.intent,
+        intent=intent,
         sources=data.sources,
         references=references,
     )
@@ -68,7 +71,7 @@ async def _answered(tenant_id: str, turn_id: str, response: ChatResponse) -> Tur
         tenant_id=tenant_id,
         correlation_id=turn_id,
         seq=3,
-        intent=data.intent,
+        intent=intent,
         sources=data.sources,
         references=references,
         session_id=response.session_id,

@@ -24,9 +24,8 @@ class StreamFrames:
         self._metrics = StreamMetrics()
 
     def _out(self, event: TurnEvent, data: dict[str, Any]) -> bytes:
-        name = wire_names(event).stream
-        self._metrics.saw(name)
-        return self._frame(name, data, event_id(event))
+        self._metrics.saw(event)
+        return self._frame(wire_names(event).stream, data, event_id(event))
 
     async def started(self, event: TurnStarted) -> list[bytes]:
         """``meta``: intent, sources, references."""

@@ -34,9 +34,8 @@ class SocketFrames:
 
     async def tokens(self, event: TokensStreamed) -> list[Frame]:
         """``message_stream_token``."""
-        name = wire_names(event)
-        self._metrics.saw(name.stream)
-        return [{"type": name.websocket, "content": event.content}]
+        self._metrics.saw(event)
+        return [{"type": wire_names(event).websocket, "content": event.content}]
 
     async def completed(self, event: TurnCompleted) -> list[Frame]:
         """``message_stream_ended``, with the metrics."""
