@@ -13,7 +13,7 @@ from fastapi import APIRouter, Header, Response
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
-from services.gateway.chat.render.json import until_done
+from services.gateway.chat.render.json import answer_of
 from services.gateway.chat.render.openai import completion_chunks
 from services.gateway.deps import ChatDep, ConversationsDep, PrincipalDep
 from services.gateway.errors import describe_errors
@@ -107,7 +107,7 @@ async def chat_completions(
 
     if not body.stream:
         async with service.open_turn(principal, chat) as turn:
-            answer = turn.cached if turn.cached is not None else await until_done(turn.events)
+            answer = await answer_of(turn)
         await _remember(conversations, tenant, chat.user_id, body, answer.reply, turn.session_id)
         response.headers["X-Session-Id"] = turn.session_id
         return ChatCompletion(

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header
 from fastapi.responses import StreamingResponse
 
 from services.gateway.chat.idempotency import replayed_answer, replayed_stream
-from services.gateway.chat.render.json import until_done
+from services.gateway.chat.render.json import answer_of, until_done
 from services.gateway.chat.render.stream import stream_frames
 from services.gateway.deps import (
     AdminTenantDep,
@@ -46,7 +46,7 @@ async def chat(
         if retry is not None:
             await stack.enter_async_context(retry.released_on_failure())
         turn = await stack.enter_async_context(service.open_turn(principal, body))
-        response = turn.cached if turn.cached is not None else await until_done(turn.events)
+        response = await answer_of(turn)
     if retry is not None:
         await retry.complete(response.model_dump_json())
     return response

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 
 from services.gateway.chat.render import render
-from services.gateway.chat.turn import TurnEvents
+from services.gateway.chat.turn import Turn, TurnEvents
 from services.gateway.schemas import ChatData, ChatResponse, ReferenceOut, SubTaskOut
 from shared.errors import DependencyUnavailable
 from shared.events import TokensStreamed, TurnCompleted, TurnFailed, TurnStarted
@@ -56,3 +56,8 @@ async def until_done(events: TurnEvents) -> ChatResponse:
         async for answer in answers:
             return answer
     raise AssertionError("unreachable: a turn's events end with its completion or failure")
+
+
+async def answer_of(turn: Turn) -> ChatResponse:
+    """A turn's whole response: the cached answer, or its completion."""
+    return turn.cached if turn.cached is not None else await until_done(turn.events)
