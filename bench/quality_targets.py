@@ -133,7 +133,7 @@ class EmbeddedTarget(_ChatClient):
         """Issue the tenant's admin key (as ``frontdesk keys create`` does) and upload each page
         through the knowledge API, as ``frontdesk ingest`` does."""
         assert self.http is not None
-        key, _ = await self._app.state.api_keys.create(tenant_of(kb), "admin", "quality-bench")
+        key, _ = await self._app.gateway.api_keys.create(tenant_of(kb), "admin", "quality-bench")
         self.keys[kb] = key
         for name, text in pages.items():
             response = await self.http.post(

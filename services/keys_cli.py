@@ -9,9 +9,9 @@ import sys
 import time
 from collections.abc import Sequence
 
+from services.gateway.stores.api_keys import ROLES, RedisApiKeyStore
 from shared.errors import AppError
 from shared.settings import Settings
-from shared.stores.api_keys import ROLES, RedisApiKeyStore
 from shared.stores.redis_client import connect_redis
 
 

@@ -8,35 +8,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Request
+from fastapi import APIRouter, Depends, Header, Path
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from services.gateway.agents import AgentDesk
 from services.gateway.auth import Principal
-from services.gateway.deps import authenticate, held_stream
+from services.gateway.deps import ConnectionsDep, DeskDep, EventsDep, GatewayDep, authenticate
 from services.gateway.event_streams import follow, resume_from
 from services.gateway.schemas import ERROR_RESPONSES
-from services.gateway.sse import SSE_HEADERS
+from services.gateway.streaming import held_stream
 from shared.stores.escalations import TICKET_ID_PATTERN
-from shared.stores.event_log import RedisEventLog
-
-
-def get_desk(request: Request) -> AgentDesk:
-    """The app's agent desk."""
-    return request.app.state.agents  # type: ignore[no-any-return]
-
-
-def get_events(request: Request) -> RedisEventLog:
-    """The app's event log (its own Redis pool: readers block on it)."""
-    return request.app.state.events  # type: ignore[no-any-return]
 
 
 async def agent_principal(
-    request: Request, principal: Annotated[Principal, Depends(authenticate)]
+    gateway: GatewayDep, principal: Annotated[Principal, Depends(authenticate)]
 ) -> Principal:
     """An agent key's holder; in development mode without agent keys, X-Agent-Id names one."""
-    if principal.key_id == "dev" and not request.app.state.agent_keys:
+    if principal.key_id == "dev" and not gateway.agent_keys:
         return Principal(
             principal.tenant_id, "agent", "dev", agent_id=principal.agent_id or "agent"
         )
@@ -55,8 +44,6 @@ async def agent_tenant(principal: Annotated[Principal, Depends(agent_principal)]
 
 AgentDep = Annotated[str, Depends(require_agent)]
 AgentTenantDep = Annotated[str, Depends(agent_tenant)]
-DeskDep = Annotated[AgentDesk, Depends(get_desk)]
-EventsDep = Annotated[RedisEventLog, Depends(get_events)]
 TicketId = Annotated[str, Path(pattern=TICKET_ID_PATTERN, description="e.g. tkt-1a2b3c4d5e6f")]
 router = APIRouter(prefix="/api/v1/agent", tags=["agent workbench"], responses=ERROR_RESPONSES)
 
@@ -137,7 +124,7 @@ async def hand_back(
 async def agent_feed(
     principal: Annotated[Principal, Depends(agent_principal)],
     events: EventsDep,
-    request: Request,
+    slots: ConnectionsDep,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     """Live: new escalations, state changes, customer messages (SSE; resumes from Last-Event-ID).
@@ -146,4 +133,4 @@ async def agent_feed(
     """
     after = resume_from(last_event_id, "$")
     frames = follow(events, events.agent_feed(principal.tenant_id), after)
-    return await held_stream(request, principal, frames, "text/event-stream", SSE_HEADERS)
+    return await held_stream(slots, principal, frames, "text/event-stream", {})

@@ -26,23 +26,25 @@ from services.gateway.limits import BodySizeLimit, RateLimitHeaders
 from services.gateway.pages import router as pages_router
 from services.gateway.routes import router
 from services.gateway.session_routes import router as sessions_router
+from services.gateway.stores.api_keys import RedisApiKeyStore
+from services.gateway.stores.conversations import ConversationMap
+from services.gateway.stores.idempotency import RedisIdempotencyStore
+from services.gateway.stores.leases import RedisLeasePool
+from services.gateway.stores.rate_limits import RedisRateLimiter
 from services.gateway.turn_relay import TurnRelay
 from services.gateway.turn_routes import router as turns_router
 from services.gateway.unicode_text import refuse_lone_surrogates
 from services.gateway.websocket_chat import router as websocket_router
+from services.gateway.wiring import Gateway, GatewayApp
 from shared.events import Event, new_id
 from shared.messaging import build_broker, declare_topology, publish_confirmed, topology_for
 from shared.ops import ops_routes
 from shared.rpc import RpcClient
 from shared.settings import Settings
-from shared.stores.api_keys import RedisApiKeyStore
 from shared.stores.assistants import RedisAssistantStore
 from shared.stores.escalations import CARD_TTL_SECONDS, RedisEscalationStore
 from shared.stores.event_log import RedisEventLog
 from shared.stores.hot_cache import RedisHotCache
-from shared.stores.idempotency import RedisIdempotencyStore
-from shared.stores.leases import RedisLeasePool
-from shared.stores.rate_limits import RedisRateLimiter
 from shared.stores.redis_client import connect_redis
 from shared.stores.sessions import RedisSessionStore
 from shared.stores.turn_log import TURN_LOG_TTL_SECONDS, RedisTurnLog
@@ -80,7 +82,7 @@ def create_app(
     broker: RabbitBroker | None = None,
     client: redis.Redis | None = None,
     detached_publish: bool = False,
-) -> FastAPI:
+) -> GatewayApp:
     """The gateway. Embedded mode passes its shared in-memory broker and store."""
     settings = settings or Settings()
     topology = topology_for(settings)
@@ -101,6 +103,14 @@ def create_app(
     broker.include_router(relay.router())
     broker.include_router(rpc.router())
     assistants = RedisAssistantStore(client, settings.redis_prefix)
+    connections = ConnectionSlots(
+        client,
+        settings.redis_prefix,
+        settings.max_connections_per_tenant,
+        settings.max_connections_per_user,
+        settings.max_connections_per_key,
+        CONNECTION_LEASE_SECONDS,
+    )
     chat = ChatService(
         settings=settings,
         sessions=RedisSessionStore(
@@ -120,6 +130,7 @@ def create_app(
         relay=relay,
         # Resumed readers block on the turn log: it uses the feed readers' pool.
         turn_log=RedisTurnLog(feeds, settings.redis_prefix, TURN_LOG_TTL_SECONDS),
+        connections=connections,
         publish_request=_publisher(broker, detached_publish, queue=topology.chat_requests.name),
         # A stop is also remembered in Redis, so no orchestrator being bound is no error.
         publish_control=_publisher(
@@ -141,48 +152,44 @@ def create_app(
             if feeds is not client:
                 await feeds.aclose()
 
-    app = FastAPI(
+    agent_keys = parse_agent_keys(settings.agent_keys)
+    api_keys = RedisApiKeyStore(client, settings.redis_prefix)
+    gateway = Gateway(
+        settings=settings,
+        chat=chat,
+        assistants=assistants,
+        knowledge=KnowledgeAdmin(rpc, topology),
+        agents=AgentDesk(
+            rpc,
+            topology,
+            RedisEscalationStore(client, settings.redis_prefix, CARD_TTL_SECONDS),
+            chat.sessions,
+        ),
+        events=RedisEventLog(feeds, settings.redis_prefix, settings.session_ttl_seconds),
+        agent_keys=agent_keys,
+        connections=connections,
+        api_keys=api_keys,
+        auth=Authenticator(
+            settings,
+            api_keys,
+            agent_keys,
+            RedisRateLimiter(
+                client,
+                settings.redis_prefix,
+                settings.rate_limit_per_key,
+                settings.rate_limit_per_tenant,
+            ),
+        ),
+        idempotency=RedisIdempotencyStore(client, settings.redis_prefix, IDEMPOTENCY_TTL),
+        conversations=ConversationMap(client, settings.redis_prefix, settings.session_ttl_seconds),
+    )
+    app = GatewayApp(
+        gateway,
         dependencies=[Depends(refuse_lone_surrogates)],
         title="Frontdesk",
         version="1.0.0",
         description="Customer-service chat: intent, RAG answers with sources, streaming, hand-off.",
         lifespan=lifespan,
-    )
-    app.state.settings = settings
-    app.state.chat = chat
-    app.state.assistants = assistants
-    app.state.knowledge = KnowledgeAdmin(rpc, topology)
-    app.state.agents = AgentDesk(
-        rpc,
-        topology,
-        RedisEscalationStore(client, settings.redis_prefix, CARD_TTL_SECONDS),
-        chat.sessions,
-    )
-    app.state.events = RedisEventLog(feeds, settings.redis_prefix, settings.session_ttl_seconds)
-    app.state.agent_keys = parse_agent_keys(settings.agent_keys)
-    app.state.connections = ConnectionSlots(
-        client,
-        settings.redis_prefix,
-        settings.max_connections_per_tenant,
-        settings.max_connections_per_user,
-        settings.max_connections_per_key,
-        CONNECTION_LEASE_SECONDS,
-    )
-    app.state.api_keys = RedisApiKeyStore(client, settings.redis_prefix)
-    app.state.auth = Authenticator(
-        settings,
-        app.state.api_keys,
-        app.state.agent_keys,
-        RedisRateLimiter(
-            client,
-            settings.redis_prefix,
-            settings.rate_limit_per_key,
-            settings.rate_limit_per_tenant,
-        ),
-    )
-    app.state.idempotency = RedisIdempotencyStore(client, settings.redis_prefix, IDEMPOTENCY_TTL)
-    app.state.conversations = openai_compat.ConversationMap(
-        client, settings.redis_prefix, settings.session_ttl_seconds
     )
     app.include_router(router)
     app.include_router(knowledge_router)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from fastapi import APIRouter, Path, Response
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from services.gateway.deps import AdminTenantDep
+from services.gateway.deps import AdminTenantDep, AssistantsDep
 from services.gateway.schemas import (
     ASSISTANT_ID_PATTERN,
     ERROR_RESPONSES,
@@ -16,7 +16,7 @@ from services.gateway.schemas import (
     VariableValue,
 )
 from shared.errors import NotFound
-from shared.stores.assistants import Assistant, RedisAssistantStore
+from shared.stores.assistants import Assistant
 
 KbId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 AssistantId = Annotated[str, Path(pattern=ASSISTANT_ID_PATTERN, description="An assistant's id")]
@@ -55,7 +55,7 @@ KnowledgeBases = Annotated[
         description="Knowledge bases searched for answers; results are merged by score.",
     ),
 ]
-EXAMPLE = {
+EXAMPLE: dict[str, JsonValue] = {
     "name": "Acme support",
     "system_prompt": "You are the support assistant of {company}. Answer only from the "
     "passages below, in a {tone} tone. If they do not answer the question, say so.",
@@ -71,12 +71,6 @@ EXAMPLE = {
 }
 
 
-def get_assistants(request: Request) -> RedisAssistantStore:
-    """The app's assistant store."""
-    return request.app.state.assistants  # type: ignore[no-any-return]
-
-
-AssistantsDep = Annotated[RedisAssistantStore, Depends(get_assistants)]
 router = APIRouter(prefix="/api/v1/assistants", tags=["assistants"], responses=ERROR_RESPONSES)
 
 
@@ -86,7 +80,7 @@ class VariableIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: VariableName
-    required: bool = Field(False, description="A chat without a value for it is a 422.")
+    required: bool = Field(default=False, description="A chat without a value for it is a 422.")
     default: VariableValue | None = None
 
 
@@ -95,9 +89,9 @@ class LlmIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    model: str | None = Field(None, min_length=1, max_length=100)
-    temperature: float | None = Field(None, ge=0, le=2)
-    max_tokens: int | None = Field(None, ge=1, le=100_000)
+    model: str | None = Field(default=None, min_length=1, max_length=100)
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    max_tokens: int | None = Field(default=None, ge=1, le=100_000)
 
 
 Variables = Annotated[list[VariableIn], Field(max_length=32)]
@@ -115,7 +109,7 @@ class AssistantCreate(BaseModel):
     variables: Variables = []
     llm: LlmIn = Field(default_factory=LlmIn)
     knowledge_bases: KnowledgeBases = ["default"]
-    is_default: bool = Field(False, description="Make it the tenant's default assistant.")
+    is_default: bool = Field(default=False, description="Make it the tenant's default assistant.")
 
 
 class AssistantUpdate(BaseModel):
@@ -137,7 +131,7 @@ class AssistantUpdate(BaseModel):
     llm: LlmIn | SkipJsonSchema[None] = None
     knowledge_bases: KnowledgeBases | SkipJsonSchema[None] = None
     is_default: bool | SkipJsonSchema[None] = Field(
-        None,
+        default=None,
         description="true makes it the tenant's default; false on the default leaves the "
         "tenant on the built-in assistant.",
     )

@@ -8,11 +8,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from services.gateway.end_user_tokens import EndUserTokens
+from services.gateway.stores.api_keys import RedisApiKeyStore, Role
+from services.gateway.stores.rate_limits import RateDecision, RedisRateLimiter, rate_limit_headers
 from shared.errors import Forbidden, TooManyRequests, Unauthorized
 from shared.security import presented_key
 from shared.settings import Settings
-from shared.stores.api_keys import RedisApiKeyStore, Role
-from shared.stores.rate_limits import RateDecision, RedisRateLimiter, rate_limit_headers
 
 MISSING = "Invalid or missing API key (send X-API-Key or Authorization: Bearer)"
 

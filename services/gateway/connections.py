@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+from collections.abc import AsyncIterator
 
 import redis.asyncio as redis
 
 from services.gateway.auth import Principal
+from services.gateway.stores.leases import RedisLeaseCaps
 from shared.errors import TooManyRequests
-from shared.stores.leases import RedisLeaseCaps
+from shared.events import new_id
 
 UNLIMITED = 1_000_000_000  # a cap of 0 means none
 REFUSALS = (
@@ -52,3 +55,18 @@ class ConnectionSlots:
     async def close(self, principal: Principal, holder: str) -> None:
         """Free ``holder``'s slots (safe to call twice)."""
         await self._leases.release(holder, self._scopes(principal))
+
+    async def take(self, principal: Principal) -> str:
+        """A new holder's slots; TooManyRequests when either cap is reached."""
+        holder = new_id("conn")
+        await self.open(principal, holder)
+        return holder
+
+    @contextlib.asynccontextmanager
+    async def held(self, principal: Principal) -> AsyncIterator[str]:
+        """Slots held by a new holder (its id) until the block exits."""
+        holder = await self.take(principal)
+        try:
+            yield holder
+        finally:
+            await self.close(principal, holder)

@@ -1,32 +1,79 @@
-"""FastAPI dependencies: the app's services, and the authenticated, rate-counted caller."""
+"""FastAPI dependencies: the gateway's collaborators, and the authenticated, rate-counted caller.
+
+Routes take what they need as one of the ``...Dep`` aliases below, never from the app itself.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
-from fastapi.responses import StreamingResponse
+from fastapi import Depends, Header, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from starlette.background import BackgroundTask
 from starlette.requests import HTTPConnection
 
-from services.gateway.auth import Authenticator, Principal
+from services.gateway.agents import AgentDesk
+from services.gateway.auth import Principal
 from services.gateway.chat import ChatService
+from services.gateway.chat.idempotency import Retry
 from services.gateway.connections import ConnectionSlots
+from services.gateway.knowledge import KnowledgeAdmin
+from services.gateway.stores.conversations import ConversationMap
+from services.gateway.wiring import Gateway, GatewayApp
 from shared import observability
-from shared.events import new_id
 from shared.settings import Settings
+from shared.stores.assistants import RedisAssistantStore
+from shared.stores.event_log import RedisEventLog
 
 
-def get_settings(request: Request) -> Settings:
+def get_gateway(connection: HTTPConnection) -> Gateway:
+    """The collaborators of the app serving this request or socket."""
+    app = connection.app
+    if not isinstance(app, GatewayApp):
+        raise TypeError("gateway routes are served by the app create_app builds")
+    return app.gateway
+
+
+GatewayDep = Annotated[Gateway, Depends(get_gateway)]
+
+
+def get_settings(gateway: GatewayDep) -> Settings:
     """The app's settings."""
-    return request.app.state.settings  # type: ignore[no-any-return]
+    return gateway.settings
 
 
-def get_chat_service(request: Request) -> ChatService:
+def get_chat_service(gateway: GatewayDep) -> ChatService:
     """The app's chat service."""
-    return request.app.state.chat  # type: ignore[no-any-return]
+    return gateway.chat
+
+
+def get_assistants(gateway: GatewayDep) -> RedisAssistantStore:
+    """The app's assistant store."""
+    return gateway.assistants
+
+
+def get_knowledge(gateway: GatewayDep) -> KnowledgeAdmin:
+    """The app's knowledge admin."""
+    return gateway.knowledge
+
+
+def get_desk(gateway: GatewayDep) -> AgentDesk:
+    """The app's agent desk."""
+    return gateway.agents
+
+
+def get_events(gateway: GatewayDep) -> RedisEventLog:
+    """The app's event log (its own Redis pool: readers block on it)."""
+    return gateway.events
+
+
+def get_connections(gateway: GatewayDep) -> ConnectionSlots:
+    """The cluster-wide connection caps."""
+    return gateway.connections
+
+
+def get_conversations(gateway: GatewayDep) -> ConversationMap:
+    """Which session an OpenAI-style conversation continues."""
+    return gateway.conversations
 
 
 # Declared for the OpenAPI document; the Authenticator reads the headers itself.
@@ -49,7 +96,7 @@ async def authenticate(
 
 async def admit_caller(connection: HTTPConnection, query_key: str = "") -> Principal:
     """The caller of a request or socket, counted against its rate limits."""
-    auth: Authenticator = connection.app.state.auth
+    auth = get_gateway(connection).auth
     principal = await auth.identify(connection.headers, query_key)
     observability.tenant_id.set(principal.tenant_id)  # on every log line of the connection
     connection.state.rate_limit = await auth.admit(principal)
@@ -76,40 +123,35 @@ async def admin_tenant(principal: Annotated[Principal, Depends(admin)]) -> str:
     return principal.tenant_id
 
 
-async def open_connection(connection: HTTPConnection, principal: Principal, holder: str) -> None:
-    """Count an open stream or socket against its tenant's and its caller's caps (429 past
-    either)."""
-    slots: ConnectionSlots = connection.app.state.connections
-    await slots.open(principal, holder)
-
-
-async def close_connection(connection: HTTPConnection, principal: Principal, holder: str) -> None:
-    """Free a connection slot (safe to call twice)."""
-    slots: ConnectionSlots = connection.app.state.connections
-    await slots.close(principal, holder)
-
-
-async def held_stream(
-    connection: HTTPConnection,
-    principal: Principal,
-    frames: AsyncIterator[bytes],
-    media_type: str,
-    headers: Mapping[str, str],
-) -> StreamingResponse:
-    """A stream that holds a connection slot until it ends or its client leaves."""
-    slot = new_id("conn")
-    await open_connection(connection, principal, slot)
-    return StreamingResponse(
-        frames,
-        media_type=media_type,
-        headers=headers,
-        # Runs after the stream ends or the client disconnects, even before the first byte.
-        background=BackgroundTask(close_connection, connection, principal, slot),
-    )
-
-
 PrincipalDep = Annotated[Principal, Depends(client)]
+
+
+def get_retry(
+    gateway: GatewayDep,
+    principal: PrincipalDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            max_length=200,
+            description="Retrying with the same key never starts a second turn: a finished "
+            "request's answer (or stream) is replayed.",
+        ),
+    ] = None,
+) -> Retry | None:
+    """The caller's Idempotency-Key, if the request has one."""
+    if idempotency_key is None:
+        return None
+    return Retry(gateway.idempotency, principal, idempotency_key)
+
+
 TenantDep = Annotated[str, Depends(client_tenant)]
 AdminTenantDep = Annotated[str, Depends(admin_tenant)]
 ChatDep = Annotated[ChatService, Depends(get_chat_service)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+AssistantsDep = Annotated[RedisAssistantStore, Depends(get_assistants)]
+KnowledgeDep = Annotated[KnowledgeAdmin, Depends(get_knowledge)]
+DeskDep = Annotated[AgentDesk, Depends(get_desk)]
+EventsDep = Annotated[RedisEventLog, Depends(get_events)]
+ConnectionsDep = Annotated[ConnectionSlots, Depends(get_connections)]
+ConversationsDep = Annotated[ConversationMap, Depends(get_conversations)]
+RetryDep = Annotated[Retry | None, Depends(get_retry)]

@@ -13,9 +13,9 @@ from typing import Any
 
 import jwt
 
+from services.gateway.stores.api_keys import TENANT_NAME
 from shared.errors import Unauthorized
 from shared.settings import Settings
-from shared.stores.api_keys import TENANT_NAME
 
 MAX_USER_ID_CHARS = 128  # what a user_id may be anywhere in the API
 # The user id lands in keys, events and responses: no control characters, no lone surrogates.

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, File, Path, Request, Response, UploadFile
+from fastapi import APIRouter, File, Path, Response, UploadFile
 from pydantic import BaseModel
 
-from services.gateway.deps import AdminTenantDep
+from services.gateway.deps import AdminTenantDep, KnowledgeDep
 from services.gateway.knowledge import KnowledgeAdmin
 from services.gateway.schemas import ERROR_RESPONSES
 from shared.events import DocumentInfo
@@ -16,12 +16,6 @@ KB_ID = Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Knowledge base id, e
 KbId = Annotated[str, KB_ID]
 
 
-def get_knowledge(request: Request) -> KnowledgeAdmin:
-    """The app's knowledge admin."""
-    return request.app.state.knowledge  # type: ignore[no-any-return]
-
-
-KnowledgeDep = Annotated[KnowledgeAdmin, Depends(get_knowledge)]
 router = APIRouter(prefix="/api/v1/knowledge-bases", tags=["knowledge"], responses=ERROR_RESPONSES)
 
 

@@ -7,7 +7,7 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.stores.rate_limits import rate_limit_headers
+from services.gateway.stores.rate_limits import rate_limit_headers
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_UPLOAD_BYTES = 21 * 1024 * 1024  # a 20 MiB document plus multipart framing

@@ -33,12 +33,14 @@ class ChatRequest(BaseModel):
 
     message: str = Field(min_length=1, description="The customer's message.")
     session_id: str | None = Field(
-        None, pattern=SESSION_ID_PATTERN, description="Continue this session; omit to start one."
+        default=None,
+        pattern=SESSION_ID_PATTERN,
+        description="Continue this session; omit to start one.",
     )
     channel: Channel = "api"
-    user_id: str = Field("anonymous", min_length=1, max_length=128)
+    user_id: str = Field(default="anonymous", min_length=1, max_length=128)
     assistant_id: str | None = Field(
-        None,
+        default=None,
         pattern=ASSISTANT_ID_PATTERN,
         description="Answer as this assistant (see /api/v1/assistants); omit, or send "
         "`default`, for the tenant's default assistant.",

@@ -5,13 +5,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.gateway.agent_routes import EventsDep
 from services.gateway.auth import Principal
-from services.gateway.deps import ChatDep, PrincipalDep, TenantDep, held_stream
+from services.gateway.deps import (
+    AssistantsDep,
+    ChatDep,
+    ConnectionsDep,
+    EventsDep,
+    PrincipalDep,
+    TenantDep,
+)
 from services.gateway.event_streams import follow, resume_from
 from services.gateway.schemas import (
     ASSISTANT_ID_PATTERN,
@@ -21,7 +27,7 @@ from services.gateway.schemas import (
     VariableName,
     VariableValue,
 )
-from services.gateway.sse import SSE_HEADERS
+from services.gateway.streaming import held_stream
 from shared.errors import InvalidInput, NotFound
 from shared.events import new_id
 from shared.stores.sessions import Message, Session
@@ -58,11 +64,11 @@ class SessionCreate(BaseModel):
         },
     )
 
-    user_id: str = Field("anonymous", min_length=1, max_length=128)
+    user_id: str = Field(default="anonymous", min_length=1, max_length=128)
     channel: Channel = "api"
-    name: str = Field("", max_length=200)
+    name: str = Field(default="", max_length=200)
     assistant_id: str | None = Field(
-        None, pattern=ASSISTANT_ID_PATTERN, description="Whose opener greets the customer."
+        default=None, pattern=ASSISTANT_ID_PATTERN, description="Whose opener greets the customer."
     )
     variables: dict[VariableName, VariableValue] = Field(default_factory=dict, max_length=32)
 
@@ -118,14 +124,12 @@ def _user_of(principal: Principal, asked: str | None) -> str:
 
 @router.post("", response_model=SessionCreated, status_code=201)
 async def create_session(
-    body: SessionCreate, principal: PrincipalDep, chat: ChatDep, request: Request
+    body: SessionCreate, principal: PrincipalDep, chat: ChatDep, assistants: AssistantsDep
 ) -> SessionCreated:
     """Start a session; its id is then passed with each chat message."""
     tenant, session_id = principal.tenant_id, new_id("sess")
     user_id = _user_of(principal, body.user_id)
-    opener = await request.app.state.assistants.opener_for(
-        tenant, body.assistant_id, body.variables
-    )
+    opener = await assistants.opener_for(tenant, body.assistant_id, body.variables)
     await chat.sessions.get_or_create(tenant, session_id, user_id, body.channel)
     if body.name:
         await chat.sessions.rename(tenant, session_id, body.name)
@@ -221,7 +225,7 @@ async def session_events(
     session: SessionDep,
     principal: PrincipalDep,
     events: EventsDep,
-    request: Request,
+    slots: ConnectionsDep,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     """Live hand-off events for the customer: queued, agent_joined, agent_message, agent_left.
@@ -232,4 +236,4 @@ async def session_events(
     after = resume_from(last_event_id, "0")
     stream = events.session_stream(principal.tenant_id, session.session_id)
     frames = follow(events, stream, after)
-    return await held_stream(request, principal, frames, "text/event-stream", SSE_HEADERS)
+    return await held_stream(slots, principal, frames, "text/event-stream", {})

@@ -1,4 +1,4 @@
-"""Stream framing for the seed's events: server-sent events, or NDJSON when asked for. Every
+"""Stream framing for turn events: server-sent events, or NDJSON when asked for. Every
 turn event carries an id, ``<turn_id>:<seq>``, which is what a client resumes from."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from shared.events import TurnEvent
+from shared.events import TokensStreamed, TurnEvent
 from shared.text import tokenize
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -50,28 +50,6 @@ def parse_event_id(raw: str, turn_id: str) -> int:
     return int(seq) if valid else 0
 
 
-def public_event(event: TurnEvent) -> tuple[str, dict[str, Any]]:
-    """The public name and payload of an internal turn event."""
-    if event.type == "token":
-        return "token", {"content": event.content}
-    if event.type == "meta":
-        return "meta", {
-            "intent": event.intent,
-            "sources": event.sources,
-            "escalate": event.escalate,
-            "references": [r.model_dump() for r in event.references],
-        }
-    if event.type == "done":
-        return "done", {
-            "turn_count": event.turn_count,
-            "escalate": event.escalate_to_human,
-            "answer": event.reply,
-            "stopped": event.stopped,
-            "grounding": event.grounding,
-        }
-    return "error", {"message": event.message}
-
-
 class StreamMetrics:
     """Timings of one streamed reply, measured where the client is: at the gateway."""
 
@@ -79,9 +57,9 @@ class StreamMetrics:
         self._started = time.perf_counter()
         self._first_token: float | None = None
 
-    def saw(self, event_type: str) -> None:
+    def saw(self, event: TurnEvent) -> None:
         """Note an event going out."""
-        if event_type == "token" and self._first_token is None:
+        if isinstance(event, TokensStreamed) and self._first_token is None:
             self._first_token = time.perf_counter()
 
     def summary(self, answer: str) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from faststream import AckPolicy
 from faststream.rabbit import RabbitQueue, RabbitRouter
@@ -32,7 +33,7 @@ class TurnRelay:
         # Replies are only useful to a live request; if this process dies the request died
         # with it, so there is nothing to redeliver.
         @router.subscriber(self.queue, ack_policy=AckPolicy.ACK_FIRST)
-        async def on_turn_event(body: dict) -> None:  # type: ignore[type-arg]
+        async def on_turn_event(body: dict[str, Any]) -> None:
             """Deliver one event to its turn's waiter, if it is still waiting."""
             event = turn_event_adapter.validate_python(body)
             turn_id = event.correlation_id

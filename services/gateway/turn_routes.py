@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from services.gateway.deps import ChatDep, PrincipalDep, SettingsDep, held_stream
-from services.gateway.routes import STREAM_RESPONSES, relay_frames
+from services.gateway.chat.render.stream import stream_frames
+from services.gateway.deps import ChatDep, ConnectionsDep, PrincipalDep
+from services.gateway.routes import STREAM_RESPONSES
 from services.gateway.schemas import ERROR_RESPONSES, TURN_ID_PATTERN
-from services.gateway.sse import MAX_SEQ_DIGITS, SSE_HEADERS, framer_for, parse_event_id
+from services.gateway.sse import MAX_SEQ_DIGITS, framer_for, parse_event_id
+from services.gateway.streaming import held_stream
 
 router = APIRouter(prefix="/api/v1/turns", tags=["chat"], responses=ERROR_RESPONSES)
 TurnId = Annotated[str, Path(pattern=TURN_ID_PATTERN, description="From the X-Turn-Id header.")]
@@ -32,8 +34,7 @@ async def resume(
     turn_id: TurnId,
     principal: PrincipalDep,
     service: ChatDep,
-    settings: SettingsDep,
-    request: Request,
+    slots: ConnectionsDep,
     last_event_id: Annotated[str | None, Header()] = None,
     after: Annotated[
         int | None, Query(ge=0, lt=10**MAX_SEQ_DIGITS, description="Resume after this seq.")
@@ -46,10 +47,10 @@ async def resume(
     connection dropped. Holds a connection slot while open.
     """
     after_seq = after if after is not None else parse_event_id(last_event_id or "", turn_id)
-    events = await service.follow(principal, turn_id, after_seq, settings.turn_timeout_seconds)
+    events = await service.follow(principal, turn_id, after_seq)
     frame, media_type = framer_for(accept)
-    headers = {**SSE_HEADERS, "X-Turn-Id": turn_id}
-    return await held_stream(request, principal, relay_frames(events, frame), media_type, headers)
+    frames, headers = stream_frames(events, frame), {"X-Turn-Id": turn_id}
+    return await held_stream(slots, principal, frames, media_type, headers)
 
 
 @router.post("/{turn_id}/stop", response_model=StopAccepted, status_code=202)

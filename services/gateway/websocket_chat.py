@@ -38,16 +38,15 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
 from services.gateway.auth import Principal
-from services.gateway.chat import ChatService
-from services.gateway.deps import admit_caller, close_connection, open_connection
+from services.gateway.chat.render import render
+from services.gateway.chat.render.websocket import SocketFrames
+from services.gateway.deps import admit_caller, get_gateway
 from services.gateway.errors import describe_errors, status_for
 from services.gateway.limits import MAX_BODY_BYTES
 from services.gateway.schemas import ChatRequest
 from services.gateway.sse import StreamMetrics
 from services.gateway.unicode_text import refuse_text
 from shared.errors import AppError, TooManyRequests
-from shared.events import new_id
-from shared.settings import Settings
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1")
@@ -95,8 +94,8 @@ class _ChatSocket:
     def __init__(self, websocket: WebSocket, principal: Principal) -> None:
         self.ws = websocket
         self.principal = principal
-        self.settings: Settings = websocket.app.state.settings
-        self.service: ChatService = websocket.app.state.chat
+        self.gateway = get_gateway(websocket)
+        self.settings = self.gateway.settings
         self.rate = _MessageRate(self.settings.ws_messages_per_second)
         self.inbox: asyncio.Queue[tuple[ChatRequest, StreamMetrics]] = asyncio.Queue(MAX_WAITING)
         self._send_lock = asyncio.Lock()
@@ -178,75 +177,50 @@ class _ChatSocket:
                 await self.send(_error(500, "Internal error; it has been logged"))
 
     async def _turn(self, request: ChatRequest, metrics: StreamMetrics) -> None:
-        started = await self.service.begin(self.principal, request)
-        try:
-            received = {"message_id": started.turn_id, "session_id": started.session_id}
+        # Leaving the block cancels the turn for the workers if it did not finish.
+        async with self.gateway.chat.open_turn(self.principal, request) as turn:
+            received = {"message_id": turn.turn_id, "session_id": turn.session_id}
             await self.send({"type": "message_received", **received})
-            async for event in started.events(self.settings.turn_timeout_seconds):
-                if event.type == "meta":
-                    references = [r.model_dump() for r in event.references]
-                    meta = {"intent": event.intent, "sources": event.sources}
-                    await self.send(
-                        {
-                            "type": "message_stream_started",
-                            **meta,
-                            "references": references,
-                            "escalate": event.escalate,
-                        }
-                    )
-                elif event.type == "token":
-                    metrics.saw("token")
-                    await self.send({"type": "message_stream_token", "content": event.content})
-                elif event.type == "done":
-                    ended = {
-                        "answer": event.reply,
-                        "session_id": event.session_id,
-                        "turn_count": event.turn_count,
-                        "escalate_to_human": event.escalate_to_human,
-                        "intent": event.intent,
-                        "stopped": event.stopped,
-                    }
-                    metrics_out = metrics.summary(event.reply)
-                    await self.send(
-                        {"type": "message_stream_ended", **ended, "metrics": metrics_out}
-                    )
-                else:
-                    logger.warning("websocket turn failed: %s", event.message)
-                    await self.send(_error(503, event.message))
-        finally:
-            await started.close()  # cancels the turn for the workers if it did not finish
+            async for frame in render(turn.events, SocketFrames(metrics)):
+                await self.send(frame)
 
     async def renew(self, holder: str) -> None:
         """Keep the connection slot while the socket stays open."""
         while True:
             await asyncio.sleep(RENEW_SECONDS)
             try:
-                await open_connection(self.ws, self.principal, holder)
+                await self.gateway.connections.open(self.principal, holder)
             except AppError as exc:  # keep serving; the next renewal may succeed
                 logger.warning("could not renew a websocket's connection slot: %s", exc.message)
 
 
-async def _admit(websocket: WebSocket, holder: str) -> Principal:
-    """The caller, counted once against its rate limits and holding a connection slot."""
+async def _admit(websocket: WebSocket) -> Principal:
+    """The caller, counted once against its rate limits."""
     query_key = websocket.query_params.get("api_key", "")
-    principal = (await admit_caller(websocket, query_key)).require("client", "admin")
-    await open_connection(websocket, principal, holder)
-    return principal
+    return (await admit_caller(websocket, query_key)).require("client", "admin")
 
 
 @router.websocket("/ws/chat")
 async def websocket_chat(websocket: WebSocket) -> None:
     """Chat over one long-lived socket (protocol in the module docstring)."""
-    holder = new_id("conn")
-    try:
-        principal = await _admit(websocket, holder)
-    except AppError as exc:
-        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
-            await websocket.accept()
-            await websocket.send_json(_app_error(exc))
-            await websocket.close(CLOSE_CODES.get(status_for(exc), 1011))
-        return
-    chat = _ChatSocket(websocket, principal)
+    async with contextlib.AsyncExitStack() as held:
+        try:
+            principal = await _admit(websocket)
+            holder = await held.enter_async_context(
+                get_gateway(websocket).connections.held(principal)
+            )
+        except AppError as exc:
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+                await websocket.accept()
+                await websocket.send_json(_app_error(exc))
+                await websocket.close(CLOSE_CODES.get(status_for(exc), 1011))
+            return
+        await _serve(_ChatSocket(websocket, principal), holder)
+
+
+async def _serve(chat: _ChatSocket, holder: str) -> None:
+    """Greet the client, then read its frames while a worker answers them in order."""
+    websocket = chat.ws
     tasks: list[asyncio.Task[None]] = []
     try:
         await websocket.accept()
@@ -254,7 +228,7 @@ async def websocket_chat(websocket: WebSocket) -> None:
             {
                 "type": "connection_established",
                 "connection_id": holder,
-                "tenant_id": principal.tenant_id,
+                "tenant_id": chat.principal.tenant_id,
             }
         )
         tasks = [asyncio.create_task(chat.work()), asyncio.create_task(chat.renew(holder))]
@@ -270,4 +244,3 @@ async def websocket_chat(websocket: WebSocket) -> None:
             task.cancel()
         # The worker's own cleanup cancels a turn the client walked away from.
         await asyncio.gather(*tasks, return_exceptions=True)
-        await close_connection(websocket, principal, holder)

@@ -1,1 +1,2 @@
-"""Redis-backed stores (sessions, hot cache, LLM leases, escalations) and their protocols."""
+"""Redis-backed stores the services share: sessions, hot cache, turn and event logs,
+escalations, assistants. The gateway's own (keys, limits, leases) are in services/gateway/stores."""

@@ -7,10 +7,10 @@ import redis.asyncio as redis
 
 from services.gateway.auth import Principal
 from services.gateway.connections import ConnectionSlots
+from services.gateway.stores.idempotency import RedisIdempotencyStore
+from services.gateway.stores.leases import RedisLeaseCaps
 from shared.errors import TooManyRequests
 from shared.settings import Settings
-from shared.stores.idempotency import RedisIdempotencyStore
-from shared.stores.leases import RedisLeaseCaps
 from shared.stores.sessions import RedisSessionStore, TurnRecord
 from shared.stores.turn_log import RedisTurnLog
 

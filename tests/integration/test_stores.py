@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import redis.asyncio as redis
 
+from services.gateway.stores.leases import RedisLeasePool
 from shared.settings import Settings
 from shared.stores.hot_cache import CachedAnswer, RedisHotCache
-from shared.stores.leases import RedisLeasePool
 from shared.stores.sessions import RedisSessionStore, TurnRecord
 
 

@@ -27,7 +27,7 @@ def client(embedded_settings: Settings) -> Iterator[TestClient]:
 
 def _events(client: TestClient, path: str, after: str = "0") -> list:  # type: ignore[type-arg]
     """Read what a stream holds now (the endpoint streams forever; read the log directly)."""
-    log = client.app.state.events  # type: ignore[attr-defined]
+    log = client.app.gateway.events  # type: ignore[attr-defined]
     stream = log.session_stream("default", path) if path != "feed" else log.agent_feed("default")
     events = client.portal.call(log.read, stream, after)  # type: ignore[union-attr]
     return [(e.type, e.data) for e in events]

@@ -24,7 +24,7 @@ def client(embedded_settings: Settings) -> Iterator[TestClient]:
 
 
 def _key(client: TestClient, tenant: str, role: str) -> dict[str, str]:
-    plain, _ = client.portal.call(client.app.state.api_keys.create, tenant, role)  # type: ignore[attr-defined]
+    plain, _ = client.portal.call(client.app.gateway.api_keys.create, tenant, role)  # type: ignore[attr-defined]
     return {"X-API-Key": plain}
 
 

@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from services.embedded import create_app
+from services.gateway.stores import rate_limits
 from shared.settings import Settings
-from shared.stores import rate_limits
 
 ADMIN = {"X-API-Key": "test-key-0123456789"}
 SECRET = "widget-signing-secret-0123456789abcdef"
@@ -120,7 +120,7 @@ def test_rate_limits_per_key_then_per_tenant(
         assert refused.json()["detail"] == "Rate limit of 3 requests a minute reached"
 
         # Another key of the same tenant has its own budget, until the tenant's runs out.
-        plain, _ = http.portal.call(http.app.state.api_keys.create, "default", "client")  # type: ignore[union-attr]
+        plain, _ = http.portal.call(http.app.gateway.api_keys.create, "default", "client")  # type: ignore[union-attr]
         other = {"X-API-Key": plain}
         # The refused request counted too: the tenant has used 4 of 5.
         assert http.get("/api/v1/sessions", params={"user_id": "u"}, headers=other).is_success
@@ -160,5 +160,5 @@ def test_development_mode_accepts_any_key_but_issued_keys_keep_their_tenant(
         assert http.get("/api/v1/knowledge-bases/default/documents").status_code == 200
         any_key = {"X-API-Key": "your-api-key"}
         assert http.get(f"/api/v1/sessions/{mine}", headers=any_key).status_code == 200
-        plain, _ = http.portal.call(http.app.state.api_keys.create, "acme", "client")  # type: ignore[union-attr]
+        plain, _ = http.portal.call(http.app.gateway.api_keys.create, "acme", "client")  # type: ignore[union-attr]
         assert http.get(f"/api/v1/sessions/{mine}", headers={"X-API-Key": plain}).status_code == 404

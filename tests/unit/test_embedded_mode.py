@@ -177,7 +177,7 @@ def test_session_resources(client: TestClient) -> None:
 
 
 def test_a_retry_while_the_first_is_running_is_refused(client: TestClient) -> None:
-    keys = client.app.state.idempotency  # type: ignore[attr-defined]
+    keys = client.app.gateway.idempotency  # type: ignore[attr-defined]
     # As if a first request with this key (the environment's key, id "env") were running.
     client.portal.call(keys.claim, "default", "env", "in-flight")  # type: ignore[union-attr]
     response = client.post(

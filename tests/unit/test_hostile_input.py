@@ -98,7 +98,7 @@ def test_a_ticket_id_that_names_another_key_is_refused_by_the_escalation_worker(
 ) -> None:
     asked = client.post("/api/v1/chat", headers=ADMIN, json={"message": "I want a human agent"})
     ticket = asked.json()["data"]["escalation_card"]["ticket_id"]
-    desk = client.app.state.agents  # type: ignore[attr-defined]
+    desk = client.app.gateway.agents  # type: ignore[attr-defined]
     # Straight to the worker, past the gateway's own check: "<id>:state" is the ticket's state.
     with pytest.raises(InvalidInput, match="malformed ticket id"):
         client.portal.call(desk.act, "default", f"{ticket}:state", "alice", "claim")  # type: ignore[union-attr]

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
+from services.gateway.deps import get_settings
 from services.gateway.pages import router as pages_router
 from shared.runner import is_loopback
 from shared.settings import Settings, frame_ancestors_policy, secret_problem
@@ -112,7 +113,7 @@ def test_the_example_k8s_secret_does_not_run_as_shipped() -> None:
 
 def _pages(settings: Settings) -> TestClient:
     app = FastAPI()
-    app.state.settings = settings
+    app.dependency_overrides[get_settings] = lambda: settings
     app.include_router(pages_router)
     return TestClient(app)
 

@@ -1,0 +1,1 @@
+"""Redis stores only the gateway uses: API keys, rate limits, leases, idempotency keys, conversations."""
