@@ -143,5 +143,5 @@ async def chat_completions(
 
 @router.get("/models", response_model=ModelList, summary="List models (OpenAI compatible)")
 async def list_models(_: PrincipalDep) -> ModelList:
-    """The one model: each tenant's assistant, whatever ``model`` a request names."""
+    """The one model: the tenant's default bot, whatever ``model`` a request names."""
     return ModelList(data=[ModelCard(id="frontdesk")])

@@ -56,7 +56,10 @@ class CompletionRequest(BaseModel):
         },
     )
 
-    model: str = Field(max_length=200, description="Echoed back; each tenant has one assistant.")
+    model: str = Field(
+        max_length=200,
+        description="Echoed back; the tenant's default bot answers whatever model is named.",
+    )
     messages: list[Message] = Field(min_length=1, description="The history; the last is a user's.")
     stream: bool | None = False
     stream_options: StreamOptions | None = None
