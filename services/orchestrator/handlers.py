@@ -19,7 +19,7 @@ from shared.errors import AppError
 from shared.events import ChatRequested, Event, TurnCancelled, TurnFailed, TurnStarted
 from shared.events.chat import TurnStreamEvent
 from shared.observability import bind_turn
-from shared.stores.turn_log import RedisTurnLog
+from shared.stores.protocols import TurnLog
 from shared.topology import Topology
 
 logger = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ class _TurnStream:
         self,
         request: ChatRequested,
         broker: RabbitBroker,
-        log: RedisTurnLog,
+        log: TurnLog,
         seq: int = 0,
         meta_sent: bool = False,
     ) -> None:
@@ -86,7 +86,7 @@ class _TurnStream:
 
 
 async def _resumed_stream(
-    request: ChatRequested, broker: RabbitBroker, log: RedisTurnLog
+    request: ChatRequested, broker: RabbitBroker, log: TurnLog
 ) -> _TurnStream | None:
     """For a turn redelivered after its worker died: a stream to run it again with, if its
     customer has seen nothing beyond meta; otherwise None, once the turn has ended."""
@@ -110,7 +110,7 @@ async def _resumed_stream(
 
 
 def build_router(
-    deps: TurnDeps, topology: Topology, instance_id: str, log: RedisTurnLog
+    deps: TurnDeps, topology: Topology, instance_id: str, log: TurnLog
 ) -> RabbitRouter:
     """Subscribers of one orchestrator process."""
     router = RabbitRouter()

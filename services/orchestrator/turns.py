@@ -19,6 +19,7 @@ from services.orchestrator.intents import IntentRecogniser
 from services.orchestrator.merchant import MerchantSystems
 from services.orchestrator.planning import Part, Plan, Planner
 from services.orchestrator.routing import Routing
+from shared.conversation import CachedAnswer, Message, Outcome, Session, TurnCounts, TurnRecord
 from shared.errors import AppError
 from shared.events import (
     ChatRequested,
@@ -37,15 +38,7 @@ from shared.events.escalation import VIP_LEVELS, Reason
 from shared.observability import TOKEN_EVENTS, TURN_SECONDS, TURNS
 from shared.settings import Settings
 from shared.stores.assistants import cache_for
-from shared.stores.hot_cache import CachedAnswer, RedisHotCache
-from shared.stores.sessions import (
-    Message,
-    Outcome,
-    RedisSessionStore,
-    Session,
-    TurnCounts,
-    TurnRecord,
-)
+from shared.stores.protocols import HotCache, SessionStore
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +54,8 @@ class TurnDeps:
     """Everything a turn talks to, so it runs the same over RabbitMQ or in one process."""
 
     settings: Settings
-    sessions: RedisSessionStore
-    cache: RedisHotCache
+    sessions: SessionStore
+    cache: HotCache
     intents: IntentRecogniser
     planner: Planner
     merchant: MerchantSystems

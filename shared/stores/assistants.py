@@ -7,15 +7,16 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any, cast
+from typing import Any
 
 import redis.asyncio as redis
 from pydantic import BaseModel, Field
 
+from shared.conversation import CachedAnswer
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.events import new_id
 from shared.events.assistant import DEFAULT_KNOWLEDGE_BASES, AssistantSpec, LlmSettings
-from shared.stores.hot_cache import CachedAnswer, RedisHotCache
+from shared.stores.protocols import HotCache
 from shared.stores.redis_client import KeySpace, translate_redis_errors
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -143,7 +144,7 @@ def render(text: str | None, values: Mapping[str, str]) -> str | None:
 class AssistantCache:
     """The hot cache as one assistant's turns see it: entries are keyed under its scope."""
 
-    def __init__(self, cache: RedisHotCache, scope: str) -> None:
+    def __init__(self, cache: HotCache, scope: str) -> None:
         self._cache = cache
         self._scope = scope
 
@@ -152,28 +153,27 @@ class AssistantCache:
         return f"{self._scope}\x00{question}"
 
     async def get(self, tenant_id: str, question: str) -> CachedAnswer | None:
-        """See RedisHotCache.get."""
+        """See HotCache.get."""
         return await self._cache.get(tenant_id, self._question(question))
 
     async def put(self, tenant_id: str, question: str, answer: CachedAnswer, epoch: int) -> None:
-        """See RedisHotCache.put."""
+        """See HotCache.put."""
         await self._cache.put(tenant_id, self._question(question), answer, epoch)
 
     async def epoch(self, tenant_id: str) -> int:
-        """See RedisHotCache.epoch (shared by every assistant of the tenant)."""
+        """See HotCache.epoch (shared by every assistant of the tenant)."""
         return await self._cache.epoch(tenant_id)
 
     async def invalidate(self, tenant_id: str) -> int:
-        """See RedisHotCache.invalidate."""
+        """See HotCache.invalidate."""
         return await self._cache.invalidate(tenant_id)
 
 
-def cache_for(cache: RedisHotCache, assistant: AssistantSpec | None) -> RedisHotCache:
+def cache_for(cache: HotCache, assistant: AssistantSpec | None) -> HotCache:
     """``cache`` for turns of ``assistant``; the built-in one keeps the plain keys."""
     if assistant is None:
         return cache
-    # Duck-typed: it has every method a turn calls on RedisHotCache.
-    return cast(RedisHotCache, AssistantCache(cache, assistant.cache_scope))
+    return AssistantCache(cache, assistant.cache_scope)
 
 
 class RedisAssistantStore:

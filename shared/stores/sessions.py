@@ -7,19 +7,22 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
-from typing import Literal
 
 import redis.asyncio as redis
 
+from shared.conversation import (
+    ANONYMOUS,
+    AgentStatus,
+    Message,
+    Session,
+    TurnCounts,
+    TurnRecord,
+)
 from shared.stores.redis_client import KeySpace, translate_redis_errors
 
-Outcome = Literal["resolved", "unresolved", "neutral"]
-ANONYMOUS = "anonymous"  # the default user id: not one person, so never listed
 MAX_SESSIONS_PER_USER = 1_000  # a user's list keeps the newest
 MAX_HISTORY_MESSAGES = 200  # a history keeps the newest (MAX_HISTORY_MESSAGES)
 MIN_TURN_IDS = 100  # a redelivery comes within minutes: remembering this many ids is plenty
-AgentStatus = Literal["bot", "pending", "assigned", "resolved"]
 
 # One round trip, atomic and idempotent: a turn id already recorded changes nothing, so a
 # redelivered turn can never appear twice in the history. The history and the recorded turn
@@ -59,59 +62,6 @@ redis.call('LTRIM', KEYS[2], -tonumber(ARGV[14]), -1)
 for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[2]) end
 return {1, turns, failed}
 """
-
-
-@dataclass(frozen=True)
-class Session:
-    """A conversation's state as stored."""
-
-    session_id: str
-    user_id: str
-    channel: str
-    created_at: float
-    turn_count: int = 0
-    failed_attempts: int = 0
-    current_intent: str = ""
-    emotion_score: float = 1.0
-    agent_status: AgentStatus = "bot"
-    ticket_id: str = ""
-    agent_id: str = ""
-    name: str = ""
-
-
-@dataclass(frozen=True)
-class Message:
-    """One line of a conversation's history."""
-
-    role: str
-    content: str
-    at: float = field(default_factory=time.time)
-    turn_id: str = ""
-    stopped: bool = False  # the customer stopped the answer part-way
-
-
-@dataclass(frozen=True)
-class TurnRecord:
-    """What a finished turn adds to a session."""
-
-    turn_id: str
-    user_message: str
-    reply: str  # empty when a human agent, not the bot, answers this session
-    intent: str
-    emotion_score: float
-    outcome: Outcome
-    user_id: str = ""
-    channel: str = "api"
-    stopped: bool = False
-
-
-@dataclass(frozen=True)
-class TurnCounts:
-    """Counters after a turn was recorded; ``recorded`` is False for a duplicate turn id."""
-
-    recorded: bool
-    turn_count: int
-    failed_attempts: int
 
 
 def _session_from_hash(session_id: str, raw: dict[str, str]) -> Session:
