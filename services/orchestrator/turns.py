@@ -10,8 +10,8 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from services.orchestrator import replies
-from services.orchestrator.cacheability import cacheable
 from services.orchestrator.coalescer import TokenCoalescer
+from services.orchestrator.decision import Answered, Standing, decide
 from services.orchestrator.emotion import emotion_score
 from services.orchestrator.generation import Generator, stream_text
 from services.orchestrator.grounding import worst_of
@@ -28,13 +28,14 @@ from shared.events import (
     EscalationRequested,
     Event,
     HistoryLine,
+    Reference,
     SubTask,
     TokensStreamed,
     TurnCompleted,
     TurnStarted,
 )
 from shared.events.chat import Grounding, Intent
-from shared.events.escalation import VIP_LEVELS, Reason
+from shared.events.escalation import Reason
 from shared.observability import TOKEN_EVENTS, TURN_SECONDS, TURNS
 from shared.settings import Settings
 from shared.stores.assistants import cache_for
@@ -130,63 +131,69 @@ class Turn:
         member_level = "standard"
         if plan.outcome == "unresolved" or plan.escalate:
             member_level = await self._member_level()
-        # One more failure reaches the threshold (one is enough for a VIP): this turn hands
-        # over unless it succeeds. A session already waiting for an agent is not queued twice.
-        threshold = 1 if member_level in VIP_LEVELS else deps.settings.failed_attempts_threshold
-        last_chance = session.agent_status == "bot" and session.failed_attempts + 1 >= threshold
+        standing = Standing(
+            session.agent_status,
+            session.failed_attempts,
+            member_level,
+            deps.settings.failed_attempts_threshold,
+        )
+        planned = decide(standing, plan.escalate, plan.outcome)
         await self._emit(
             self._event(
                 TurnStarted,
                 intent=plan.intent,
                 sources=plan.sources,
-                escalate=bool(plan.escalate) or (last_chance and plan.outcome == "unresolved"),
+                escalate=planned.escalate,
                 references=references,
             )
         )
 
         reply, used_history = await self._answer(plan, history)
-        reason = plan.escalate or (
-            "failed_attempts" if last_chance and plan.outcome == "unresolved" else None
+        decision = decide(
+            standing,
+            plan.escalate,
+            plan.outcome,  # as the answer left it: an ungrounded one is unresolved
+            Answered(
+                question=req.message,
+                intent=plan.intent,
+                parts=len(plan.parts),
+                used_history=used_history,
+                used_order=any(p.intent == "business_query" for p in plan.parts),
+                grounding=self._grounding,
+            ),
         )
         card = None
-        if reason == "failed_attempts":
-            reply += await stream_text(replies.HANDOFF_AFTER_FAILURES, self._out)
-        if reason:
-            card = await self._escalate(
-                reason, emotion, history, reply, session.turn_count, member_level, plan
+        if decision.reason:
+            reply, card = await self._hand_over(
+                decision.reason, emotion, history, reply, session.turn_count, member_level, plan
             )
-            if card.status == "offline":
-                reply += await stream_text(replies.agents_away(card), self._out)
-            elif reason == "ticket":
-                reply += await stream_text(
-                    replies.TICKET_CREATED.format(ticket_id=card.ticket_id), self._out
-                )
         await self._out.close()
 
         counts = await self._record(reply, plan.intent, emotion, plan.outcome)
-        if cacheable(
-            question=req.message,
-            intent=plan.intent,
-            outcome=plan.outcome,
-            parts=len(plan.parts),
-            escalated=card is not None,
-            used_history=used_history,
-            used_order=any(p.intent == "business_query" for p in plan.parts),
-            grounding=self._grounding,
-        ):
-            await deps.cache.put(
-                req.tenant_id,
-                req.message,
-                CachedAnswer(
-                    reply, plan.intent, plan.sources, emotion, [r.model_dump() for r in references]
-                ),
-                epoch,
+        if decision.cacheable:
+            answer = CachedAnswer(
+                reply, plan.intent, plan.sources, emotion, [r.model_dump() for r in references]
             )
+            await deps.cache.put(req.tenant_id, req.message, answer, epoch)
         TURNS.labels(intent=plan.intent, outcome=plan.outcome).inc()
         TURN_SECONDS.labels(intent=plan.intent).observe(time.monotonic() - started)
-        done = self._event(
+        done = self._completed(plan, references, reply, card, counts, emotion)
+        await self._emit(done)
+        return done
+
+    def _completed(
+        self,
+        plan: Plan,
+        references: list[Reference],
+        reply: str,
+        card: EscalationCard | None,
+        counts: TurnCounts,
+        emotion: float,
+    ) -> TurnCompleted:
+        """The turn's last event: its whole reply, its parts and its counters."""
+        return self._event(
             TurnCompleted,
-            session_id=req.session_id,
+            session_id=self.request.session_id,
             reply=reply,
             intent=plan.intent,
             sources=plan.sources,
@@ -202,8 +209,6 @@ class Turn:
             references=references,
             grounding=self._grounding,
         )
-        await self._emit(done)
-        return done
 
     async def _plan(
         self, routing: Routing, emotion: float, history: list[Message], previous: str
@@ -306,6 +311,28 @@ class Turn:
         )
         await self._emit(done)
         return done
+
+    async def _hand_over(
+        self,
+        reason: Reason,
+        emotion: float,
+        history: list[Message],
+        reply: str,
+        turns: int,
+        member_level: str,
+        plan: Plan,
+    ) -> tuple[str, EscalationCard]:
+        """Queue the session for an agent and tell the customer; returns the reply and card."""
+        if reason == "failed_attempts":
+            reply += await stream_text(replies.HANDOFF_AFTER_FAILURES, self._out)
+        card = await self._escalate(reason, emotion, history, reply, turns, member_level, plan)
+        if card.status == "offline":
+            reply += await stream_text(replies.agents_away(card), self._out)
+        elif reason == "ticket":
+            reply += await stream_text(
+                replies.TICKET_CREATED.format(ticket_id=card.ticket_id), self._out
+            )
+        return reply, card
 
     async def _escalate(
         self,
