@@ -7,13 +7,13 @@ beyond ``meta``; once answer tokens were sent it ends with an ``error`` event in
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 
 from faststream.rabbit import RabbitRouter
 from faststream.rabbit.annotations import RabbitBroker, RabbitMessage
 
+from services.orchestrator.running_turns import RunningTurns
 from services.orchestrator.turns import Turn, TurnDeps
 from shared.errors import AppError
 from shared.events import ChatRequested, Event, TurnCancelled, TurnFailed, TurnStarted
@@ -114,7 +114,7 @@ def build_router(
 ) -> RabbitRouter:
     """Subscribers of one orchestrator process."""
     router = RabbitRouter()
-    running: dict[str, tuple[asyncio.Task[object], Turn]] = {}
+    running = RunningTurns()
 
     @router.subscriber(topology.chat_requests)
     async def on_chat_requested(
@@ -135,50 +135,26 @@ def build_router(
         else:
             stream = _TurnStream(request, broker, log)
         emit = stream.emit
-        turn = Turn(request, deps, emit)
-        task = asyncio.create_task(turn.run())
-        running[request.correlation_id] = (task, turn)
         try:
-            try:
-                # Checked while the turn starts, off the path to meta: a stop asked while the
-                # turn waited in the queue ends it like a live stop, before it reaches the LLM.
-                if await log.stop_requested(request.tenant_id, request.correlation_id):
-                    stop_turn(task, turn, "stopped")
-                await task
-            except asyncio.CancelledError:
-                if not task.cancelled():
-                    raise
-                if not turn.stop_requested:
-                    logger.info("turn cancelled by its client")
-                    # Ends the turn's log, so a late resume or retry is told at once.
-                    await emit(fail(CANCELLED))
-                    return
-                logger.info("turn stopped by its client; keeping the partial answer")
-                await turn.finish_stopped()  # its failures are the turn's, handled below
+            ending = await running.run(
+                Turn(request, deps, emit),
+                lambda: log.stop_requested(request.tenant_id, request.correlation_id),
+            )
+            if ending == "cancelled":
+                # Ends the turn's log, so a late resume or retry is told at once.
+                await emit(fail(CANCELLED))
         except AppError as exc:
             logger.warning("turn failed: %s", exc.message)
             await emit(fail(exc.message))
         except Exception:
             logger.exception("turn failed unexpectedly")
             await emit(fail("Something went wrong while answering; please try again."))
-        finally:
-            running.pop(request.correlation_id, None)
-            task.cancel()  # a no-op once it finished; stops it if the stop check itself failed
 
     @router.subscriber(
         topology.private_queue(f"orchestrator.{instance_id}.control"), topology.turn_control
     )
     async def on_turn_cancelled(event: TurnCancelled) -> None:
         """Cancel (or stop, keeping the partial answer) the turn if this process runs it."""
-        found = running.get(event.correlation_id)
-        if found is not None:
-            stop_turn(*found, event.reason)
+        running.cancel(event.correlation_id, event.reason)
 
     return router
-
-
-def stop_turn(task: asyncio.Task[object], turn: Turn, reason: str) -> None:
-    """Cancel a running turn; after a stop (never undone by a later "client left") it keeps
-    its partial answer."""
-    turn.stop_requested = turn.stop_requested or reason == "stopped"
-    task.cancel()

@@ -75,7 +75,6 @@ class Turn:
         self._emit = emit
         self._out = TokenCoalescer(self._emit_tokens, deps.settings.token_flush_ms / 1000)
         self._sent: list[str] = []
-        self.stop_requested = False
         self._intent: Intent = "chitchat"
         self._emotion = 1.0
         self._grounding: Grounding | None = None
