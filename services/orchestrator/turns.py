@@ -38,7 +38,7 @@ from shared.events.chat import Grounding, Intent
 from shared.events.escalation import Reason
 from shared.observability import TOKEN_EVENTS, TURN_SECONDS, TURNS
 from shared.settings import Settings
-from shared.stores.assistants import cache_for
+from shared.stores.assistant_cache import cache_for
 from shared.stores.protocols import HotCache, SessionStore
 
 logger = logging.getLogger(__name__)

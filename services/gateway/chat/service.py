@@ -17,7 +17,8 @@ from shared.errors import DependencyTimeout, InvalidInput, NotFound, TooManyRequ
 from shared.events import ChatRequested, TurnCancelled, new_id, turn_event_adapter
 from shared.observability import CACHE_LOOKUPS, bind_turn
 from shared.settings import Settings
-from shared.stores.assistants import RedisAssistantStore, cache_for
+from shared.stores.assistant_cache import cache_for
+from shared.stores.assistants import RedisAssistantStore
 from shared.stores.hot_cache import RedisHotCache
 from shared.stores.sessions import RedisSessionStore
 from shared.stores.turn_log import RedisTurnLog
