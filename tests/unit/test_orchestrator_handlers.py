@@ -14,10 +14,11 @@ from faststream.rabbit import RabbitBroker, TestRabbitBroker
 from faststream.rabbit.testing import PatchedMessage, build_message
 
 from services.orchestrator.generation import Generator
-from services.orchestrator.handlers import CANCELLED, INTERRUPTED, build_router
+from services.orchestrator.handlers import CANCELLED, build_router
 from services.orchestrator.intents import IntentRecogniser
 from services.orchestrator.merchant import DemoMerchant
 from services.orchestrator.planning import Planner
+from services.orchestrator.turn_stream import INTERRUPTED
 from services.orchestrator.turns import TurnDeps
 from shared.events import (
     ChatRequested,
