@@ -15,6 +15,7 @@ from services.orchestrator.decision import Answered, Standing, decide
 from services.orchestrator.emotion import emotion_score
 from services.orchestrator.generation import Generator, stream_text
 from services.orchestrator.grounding import worst_of
+from services.orchestrator.handover import escalation_request
 from services.orchestrator.intents import IntentRecogniser
 from services.orchestrator.merchant import MerchantSystems
 from services.orchestrator.planning import Part, Plan, Planner
@@ -27,7 +28,6 @@ from shared.events import (
     EscalationCard,
     EscalationRequested,
     Event,
-    HistoryLine,
     Reference,
     SubTask,
     TokensStreamed,
@@ -127,15 +127,7 @@ class Turn:
             routing.close()
         references = plan.references()
         self._intent = plan.intent
-        member_level = "standard"
-        if plan.outcome == "unresolved" or plan.escalate:
-            member_level = await self._member_level()
-        standing = Standing(
-            session.agent_status,
-            session.failed_attempts,
-            member_level,
-            deps.settings.failed_attempts_threshold,
-        )
+        standing = await self._standing(session, plan)
         planned = decide(standing, plan.escalate, plan.outcome)
         await self._emit(
             self._event(
@@ -148,23 +140,18 @@ class Turn:
         )
 
         reply, used_history = await self._answer(plan, history)
-        decision = decide(
-            standing,
-            plan.escalate,
-            plan.outcome,  # as the answer left it: an ungrounded one is unresolved
-            Answered(
-                question=req.message,
-                intent=plan.intent,
-                parts=len(plan.parts),
-                used_history=used_history,
-                used_order=any(p.intent == "business_query" for p in plan.parts),
-                grounding=self._grounding,
-            ),
-        )
+        # The outcome as the answer left it: an ungrounded answer is unresolved.
+        decision = decide(standing, plan.escalate, plan.outcome, self._answered(plan, used_history))
         card = None
         if decision.reason:
             reply, card = await self._hand_over(
-                decision.reason, emotion, history, reply, session.turn_count, member_level, plan
+                decision.reason,
+                emotion,
+                history,
+                reply,
+                session.turn_count,
+                standing.member_level,
+                plan,
             )
         await self._out.close()
 
@@ -179,6 +166,17 @@ class Turn:
         done = self._completed(plan, references, reply, card, counts, emotion)
         await self._emit(done)
         return done
+
+    def _answered(self, plan: Plan, used_history: bool) -> Answered:
+        """What went into the answer, for whether it may be cached."""
+        return Answered(
+            question=self.request.message,
+            intent=plan.intent,
+            parts=len(plan.parts),
+            used_history=used_history,
+            used_order=any(p.intent == "business_query" for p in plan.parts),
+            grounding=self._grounding,
+        )
 
     def _completed(
         self,
@@ -273,6 +271,18 @@ class Turn:
             ),
         )
 
+    async def _standing(self, session: Session, plan: Plan) -> Standing:
+        """The session's counters and, when a handover may follow, the customer's level."""
+        member_level = "standard"
+        if plan.outcome == "unresolved" or plan.escalate:
+            member_level = await self._member_level()
+        return Standing(
+            session.agent_status,
+            session.failed_attempts,
+            member_level,
+            self.deps.settings.failed_attempts_threshold,
+        )
+
     async def _member_level(self) -> str:
         try:
             return await self.deps.merchant.member_level(
@@ -324,7 +334,11 @@ class Turn:
         """Queue the session for an agent and tell the customer; returns the reply and card."""
         if reason == "failed_attempts":
             reply += await stream_text(replies.HANDOFF_AFTER_FAILURES, self._out)
-        card = await self._escalate(reason, emotion, history, reply, turns, member_level, plan)
+        card = await self.deps.escalate(
+            escalation_request(
+                self.request, reason, emotion, history, reply, turns, member_level, plan
+            )
+        )
         if card.status == "offline":
             reply += await stream_text(replies.agents_away(card), self._out)
         elif reason == "ticket":
@@ -332,41 +346,3 @@ class Turn:
                 replies.TICKET_CREATED.format(ticket_id=card.ticket_id), self._out
             )
         return reply, card
-
-    async def _escalate(
-        self,
-        reason: Reason,
-        emotion: float,
-        history: list[Message],
-        reply: str,
-        turns: int,
-        member_level: str,
-        plan: Plan,
-    ) -> EscalationCard:
-        req = self.request
-        lines = [
-            HistoryLine(role=m.role, content=m.content)  # type: ignore[arg-type]
-            for m in history
-            if m.role in ("user", "assistant", "agent")
-        ]
-        lines += [
-            HistoryLine(role="user", content=req.message),
-            HistoryLine(role="assistant", content=reply or "(handing over)"),
-        ]
-        tried = [f"{p.intent}: {p.outcome}" for p in plan.parts]
-        tried += [f"searched {source}" for source in plan.sources]
-        return await self.deps.escalate(
-            EscalationRequested(
-                tenant_id=req.tenant_id,
-                correlation_id=req.correlation_id,
-                session_id=req.session_id,
-                user_id=req.user_id,
-                channel=req.channel,
-                reason=reason,
-                turn_count=turns + 1,
-                emotion_score=emotion,
-                history=lines,
-                member_level=member_level,
-                bot_tried=tried,
-            )
-        )
