@@ -15,6 +15,7 @@ from shared.assistant_model import Assistant, fill, placeholders, render
 from shared.errors import Conflict, NotFound
 from shared.events import new_id
 from shared.events.assistant import AssistantSpec
+from shared.stores.memo import Memo
 from shared.stores.redis_client import KeySpace, translate_redis_errors
 
 DEFAULT_ALIAS = "default"  # an assistant id that means "the tenant's default"
@@ -65,12 +66,13 @@ class RedisAssistantStore:
         self._save = client.register_script(_SAVE)
         self._delete = client.register_script(_DELETE)
         self._default = client.register_script(_DEFAULT)
-        self._memo: dict[tuple[str, str | None], tuple[float, Assistant | None]] = {}
+        self._memo: Memo[tuple[str, str | None], Assistant | None] = Memo(
+            MEMO_SECONDS, MEMO_ENTRIES
+        )
 
     def _forget(self, tenant_id: str) -> None:
         """Drop what this process remembers of a tenant's assistants (after it wrote them)."""
-        for key in [k for k in self._memo if k[0] == tenant_id]:
-            del self._memo[key]
+        self._memo.forget(lambda key: key[0] == tenant_id)
 
     def _keys(self, tenant_id: str) -> list[str]:
         return [
@@ -176,22 +178,12 @@ class RedisAssistantStore:
 
     async def find(self, tenant_id: str, assistant_id: str | None) -> Assistant | None:
         """The named assistant (NotFound if absent), or the default one (None: built-in)."""
-        if assistant_id == DEFAULT_ALIAS:
-            assistant_id = None
-        now = time.monotonic()
-        remembered = self._memo.get((tenant_id, assistant_id))
-        if remembered is not None and remembered[0] > now:
-            assistant = remembered[1]
-        else:
-            assistant = await (
-                self.default(tenant_id)
-                if assistant_id is None
-                else self.get(tenant_id, assistant_id)
-            )
-            if len(self._memo) >= MEMO_ENTRIES:
-                self._memo.clear()
-            self._memo[(tenant_id, assistant_id)] = (now + MEMO_SECONDS, assistant)
-        if assistant is None and assistant_id is not None:
+        wanted = None if assistant_id == DEFAULT_ALIAS else assistant_id
+        assistant = await self._memo.get(
+            (tenant_id, wanted),
+            lambda: self.default(tenant_id) if wanted is None else self.get(tenant_id, wanted),
+        )
+        if assistant is None and wanted is not None:
             raise NotFound("No such assistant")
         return assistant
 
