@@ -7,7 +7,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from faststream.rabbit import RabbitBroker, TestRabbitBroker
@@ -95,6 +95,19 @@ class Orchestrator:
 
     def types(self) -> list[str]:
         return [event["type"] for event in self.received]
+
+    async def cancelled_mid_search(self, *reasons: Literal["client_left", "stopped"]) -> None:
+        """Ask, and while the turn searches the knowledge base, cancel it for each reason."""
+        self.knowledge.held = True
+        asking = asyncio.create_task(self.ask(self.request()))
+        await asyncio.wait_for(self.knowledge.searching.wait(), STALL)
+        await self.cancel("turn-1", *reasons)
+        await asking
+
+    async def cancel(self, turn: str, *reasons: Literal["client_left", "stopped"]) -> None:
+        for reason in reasons:
+            event = TurnCancelled(tenant_id="acme", correlation_id=turn, reason=reason)
+            await self.broker.publish(event, exchange=self.topology.turn_control)
 
 
 @pytest.fixture
@@ -191,12 +204,7 @@ async def test_a_stop_asked_while_the_turn_waited_ends_it_stopped_before_any_ans
 async def test_a_cancelled_turn_ends_with_an_error_and_is_not_recorded(
     orchestrator: Orchestrator,
 ) -> None:
-    orchestrator.knowledge.held = True
-    asking = asyncio.create_task(orchestrator.ask(orchestrator.request()))
-    await asyncio.wait_for(orchestrator.knowledge.searching.wait(), STALL)
-    cancel = TurnCancelled(tenant_id="acme", correlation_id="turn-1", reason="client_left")
-    await orchestrator.broker.publish(cancel, exchange=orchestrator.topology.turn_control)
-    await asking
+    await orchestrator.cancelled_mid_search("client_left")
 
     assert orchestrator.types()[-1] == "error"
     assert orchestrator.received[-1]["message"] == CANCELLED
@@ -206,13 +214,7 @@ async def test_a_cancelled_turn_ends_with_an_error_and_is_not_recorded(
 async def test_a_stop_is_not_undone_when_its_client_then_leaves(
     orchestrator: Orchestrator,
 ) -> None:
-    orchestrator.knowledge.held = True
-    asking = asyncio.create_task(orchestrator.ask(orchestrator.request()))
-    await asyncio.wait_for(orchestrator.knowledge.searching.wait(), STALL)
-    for reason in ("stopped", "client_left"):
-        cancel = TurnCancelled(tenant_id="acme", correlation_id="turn-1", reason=reason)
-        await orchestrator.broker.publish(cancel, exchange=orchestrator.topology.turn_control)
-    await asking
+    await orchestrator.cancelled_mid_search("stopped", "client_left")
 
     done = orchestrator.received[-1]
     assert done["type"] == "done" and done["stopped"]
@@ -222,8 +224,7 @@ async def test_a_stop_is_not_undone_when_its_client_then_leaves(
 async def test_a_cancel_for_a_turn_this_process_does_not_run_changes_nothing(
     orchestrator: Orchestrator,
 ) -> None:
-    cancel = TurnCancelled(tenant_id="acme", correlation_id="elsewhere", reason="stopped")
-    await orchestrator.broker.publish(cancel, exchange=orchestrator.topology.turn_control)
+    await orchestrator.cancel("elsewhere", "stopped")
     await orchestrator.ask(orchestrator.request())
     assert orchestrator.types()[-1] == "done" and not orchestrator.received[-1]["stopped"]
 
