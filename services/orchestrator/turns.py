@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from services.orchestrator import replies
 from services.orchestrator.coalescer import TokenCoalescer
@@ -79,7 +79,7 @@ class Turn:
         self._emotion = 1.0
         self._grounding: Grounding | None = None
 
-    def _event(self, cls: type[E], **fields: object) -> E:
+    def _event(self, cls: type[E], **fields: Any) -> E:
         return cls(
             tenant_id=self.request.tenant_id, correlation_id=self.request.correlation_id, **fields
         )
