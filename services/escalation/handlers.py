@@ -15,6 +15,7 @@ from faststream.rabbit.annotations import RabbitBroker
 
 from services.escalation.escalation_card import build_card
 from services.escalation.support_hours import SupportHours
+from shared.conversation import Message
 from shared.events import (
     AgentCommandCompleted,
     AgentCommandRequested,
@@ -28,7 +29,7 @@ from shared.messaging import settle_errors
 from shared.observability import ESCALATIONS, bind_turn
 from shared.stores.escalations import TICKET_ID, RedisEscalationStore
 from shared.stores.event_log import RedisEventLog
-from shared.stores.sessions import Message, RedisSessionStore
+from shared.stores.protocols import SessionStore
 from shared.topology import Topology
 
 logger = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ logger = logging.getLogger(__name__)
 
 def build_router(
     cards: RedisEscalationStore,
-    sessions: RedisSessionStore,
+    sessions: SessionStore,
     events: RedisEventLog,
     topology: Topology,
     hours: SupportHours,

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 
 from pydantic import SecretStr
 
+from shared.conversation import Message
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.events import AgentCommandCompleted, AgentCommandRequested, EscalationCard, new_id
 from shared.events.escalation import AgentAction
 from shared.rpc import RpcClient
 from shared.stores.escalations import RedisEscalationStore
-from shared.stores.sessions import Message, RedisSessionStore
+from shared.stores.sessions import RedisSessionStore
 from shared.topology import Topology
 
 COMMAND_TIMEOUT_SECONDS = 10.0

@@ -15,8 +15,8 @@ from services.gateway.schemas import (
     VariableName,
     VariableValue,
 )
+from shared.assistant_model import Assistant
 from shared.errors import NotFound
-from shared.stores.assistants import Assistant
 
 KbId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 AssistantId = Annotated[str, Path(pattern=ASSISTANT_ID_PATTERN, description="An assistant's id")]

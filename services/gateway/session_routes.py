@@ -28,9 +28,9 @@ from services.gateway.schemas import (
     VariableValue,
 )
 from services.gateway.streaming import held_stream
+from shared.conversation import Message, Session
 from shared.errors import InvalidInput, NotFound
 from shared.events import new_id
-from shared.stores.sessions import Message, Session
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"], responses=ERROR_RESPONSES)
 # Histories and a user's list are bounded far below this; past it a page is a 422, not a 500.

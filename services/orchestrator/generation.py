@@ -22,12 +22,12 @@ from services.orchestrator.extractive import extractive_answer
 from services.orchestrator.grounded_stream import GuardMode, Sink, Verdict, relay
 from services.orchestrator.grounding import Checker, Evidence
 from services.orchestrator.replies import LLM_FALLBACK
+from shared.conversation import Message
 from shared.errors import AppError
 from shared.events import AssistantSpec, Passage
 from shared.events.chat import Grounding
 from shared.llm import ChatMessage, ChatModel, CircuitBreaker, CircuitOpen
 from shared.observability import GROUNDING_EVENTS, LLM_CALLS
-from shared.stores.sessions import Message
 
 logger = logging.getLogger(__name__)
 

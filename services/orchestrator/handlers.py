@@ -1,120 +1,33 @@
 """Orchestrator subscribers: run each requested turn (its events numbered, relayed to the owning
-gateway and logged for resumption), and cancel or stop turns on request.
-
-A turn redelivered because its worker died runs again when its customer has seen nothing
-beyond ``meta``; once answer tokens were sent it ends with an ``error`` event instead.
-"""
+gateway and logged for resumption, turn_stream.py), and cancel or stop turns on request
+(running_turns.py)."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
 
 from faststream.rabbit import RabbitRouter
 from faststream.rabbit.annotations import RabbitBroker, RabbitMessage
 
+from services.orchestrator.running_turns import RunningTurns
+from services.orchestrator.turn_stream import TurnStream, resumed_stream
 from services.orchestrator.turns import Turn, TurnDeps
 from shared.errors import AppError
-from shared.events import ChatRequested, Event, TurnCancelled, TurnFailed, TurnStarted
-from shared.events.chat import TurnStreamEvent
+from shared.events import ChatRequested, TurnCancelled, TurnFailed
 from shared.observability import bind_turn
-from shared.stores.turn_log import RedisTurnLog
+from shared.stores.protocols import TurnLog
 from shared.topology import Topology
 
 logger = logging.getLogger(__name__)
-INTERRUPTED = "This turn was interrupted before it finished; please send your message again."
 CANCELLED = "This turn was cancelled: its client left before it finished."
 
 
-class _TurnStream:
-    """Numbers a turn's events, logs them for resumption and sends them to the gateway.
-
-    A re-run turn (``seq`` and ``meta_sent`` from its log) continues the numbering and does
-    not send its meta again.
-    """
-
-    def __init__(
-        self,
-        request: ChatRequested,
-        broker: RabbitBroker,
-        log: RedisTurnLog,
-        seq: int = 0,
-        meta_sent: bool = False,
-    ) -> None:
-        self._request = request
-        self._broker = broker
-        self._log = log
-        self._seq = seq
-        self._meta_sent = meta_sent
-        self._log_failed = False
-
-    async def emit(self, event: Event) -> None:
-        """Relay one event; a turn-log failure costs resumability, never the turn."""
-        if not isinstance(event, TurnStreamEvent):
-            await self._send(event)
-            return
-        if isinstance(event, TurnStarted) and self._meta_sent:
-            return  # a re-run turn: its customer has this meta already
-        self._seq += 1
-        event = event.model_copy(update={"seq": self._seq})
-        if isinstance(event, TurnStarted):
-            # Sent first, on the way to meta; were it sent and not logged before a crash, the
-            # re-run's meta has the same seq and the gateway drops the repeat.
-            self._meta_sent = True
-            await self._send(event)
-            await self._append(event)
-        else:
-            # Logged first: after a crash the log shows all the answer the customer may have
-            # seen, which decides whether the turn may run again.
-            await self._append(event)
-            await self._send(event)
-
-    async def _send(self, event: Event) -> None:
-        await self._broker.publish(event, queue=self._request.reply_to, mandatory=False)
-
-    async def _append(self, event: TurnStreamEvent) -> None:
-        if self._log_failed:
-            return
-        try:
-            await self._log.append(
-                event.tenant_id, event.correlation_id, event.seq, event.model_dump_json()
-            )
-        except Exception as exc:  # Redis errors of any kind, including id ordering
-            self._log_failed = True
-            logger.warning("turn log unavailable, this turn cannot be resumed: %s", exc)
-
-
-async def _resumed_stream(
-    request: ChatRequested, broker: RabbitBroker, log: RedisTurnLog
-) -> _TurnStream | None:
-    """For a turn redelivered after its worker died: a stream to run it again with, if its
-    customer has seen nothing beyond meta; otherwise None, once the turn has ended."""
-    tenant, turn = request.tenant_id, request.correlation_id
-    try:
-        seq, last = await log.last_event(tenant, turn)
-        kind = json.loads(last)["type"] if last else None
-    except AppError as exc:
-        logger.warning("turn log unreadable (%s); cannot tell what was sent", exc.message)
-        seq, kind = 0, "unknown"
-    if kind in (None, "meta"):
-        logger.warning("turn was redelivered before its answer started; running it again")
-        return _TurnStream(request, broker, log, seq, meta_sent=kind == "meta")
-    if kind not in ("done", "error"):
-        # Part of the answer may be on screen: running it again would repeat or contradict it.
-        # The session was not written (that is the last step).
-        logger.warning("turn was redelivered mid-answer; failing it cleanly")
-        failed = TurnFailed(tenant_id=tenant, correlation_id=turn, message=INTERRUPTED)
-        await _TurnStream(request, broker, log, seq).emit(failed)
-    return None
-
-
 def build_router(
-    deps: TurnDeps, topology: Topology, instance_id: str, log: RedisTurnLog
+    deps: TurnDeps, topology: Topology, instance_id: str, log: TurnLog
 ) -> RabbitRouter:
     """Subscribers of one orchestrator process."""
     router = RabbitRouter()
-    running: dict[str, tuple[asyncio.Task[object], Turn]] = {}
+    running = RunningTurns()
 
     @router.subscriber(topology.chat_requests)
     async def on_chat_requested(
@@ -129,56 +42,32 @@ def build_router(
             )
 
         if getattr(message.raw_message, "redelivered", False):
-            stream = await _resumed_stream(request, broker, log)
+            stream = await resumed_stream(request, broker, log)
             if stream is None:
                 return
         else:
-            stream = _TurnStream(request, broker, log)
+            stream = TurnStream(request, broker, log)
         emit = stream.emit
-        turn = Turn(request, deps, emit)
-        task = asyncio.create_task(turn.run())
-        running[request.correlation_id] = (task, turn)
         try:
-            try:
-                # Checked while the turn starts, off the path to meta: a stop asked while the
-                # turn waited in the queue ends it like a live stop, before it reaches the LLM.
-                if await log.stop_requested(request.tenant_id, request.correlation_id):
-                    stop_turn(task, turn, "stopped")
-                await task
-            except asyncio.CancelledError:
-                if not task.cancelled():
-                    raise
-                if not turn.stop_requested:
-                    logger.info("turn cancelled by its client")
-                    # Ends the turn's log, so a late resume or retry is told at once.
-                    await emit(fail(CANCELLED))
-                    return
-                logger.info("turn stopped by its client; keeping the partial answer")
-                await turn.finish_stopped()  # its failures are the turn's, handled below
+            ending = await running.run(
+                Turn(request, deps, emit),
+                lambda: log.stop_requested(request.tenant_id, request.correlation_id),
+            )
+            if ending == "cancelled":
+                # Ends the turn's log, so a late resume or retry is told at once.
+                await emit(fail(CANCELLED))
         except AppError as exc:
             logger.warning("turn failed: %s", exc.message)
             await emit(fail(exc.message))
         except Exception:
             logger.exception("turn failed unexpectedly")
             await emit(fail("Something went wrong while answering; please try again."))
-        finally:
-            running.pop(request.correlation_id, None)
-            task.cancel()  # a no-op once it finished; stops it if the stop check itself failed
 
     @router.subscriber(
         topology.private_queue(f"orchestrator.{instance_id}.control"), topology.turn_control
     )
     async def on_turn_cancelled(event: TurnCancelled) -> None:
         """Cancel (or stop, keeping the partial answer) the turn if this process runs it."""
-        found = running.get(event.correlation_id)
-        if found is not None:
-            stop_turn(*found, event.reason)
+        running.cancel(event.correlation_id, event.reason)
 
     return router
-
-
-def stop_turn(task: asyncio.Task[object], turn: Turn, reason: str) -> None:
-    """Cancel a running turn; after a stop (never undone by a later "client left") it keeps
-    its partial answer."""
-    turn.stop_requested = turn.stop_requested or reason == "stopped"
-    task.cancel()

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from services.orchestrator import replies
 from services.orchestrator.evidence import ORDER_ID
 from services.orchestrator.merchant import MerchantSystems, describe
+from shared.conversation import Message, Outcome
 from shared.errors import AppError, RetryableError
 from shared.events import (
     AssistantSpec,
@@ -22,7 +23,6 @@ from shared.events.assistant import DEFAULT_KNOWLEDGE_BASES
 from shared.events.chat import Intent
 from shared.events.escalation import Reason
 from shared.observability import RETRIEVAL_DEGRADED
-from shared.stores.sessions import Message, Outcome
 from shared.text import snippet
 
 logger = logging.getLogger(__name__)

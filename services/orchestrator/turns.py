@@ -7,18 +7,20 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from services.orchestrator import replies
-from services.orchestrator.cacheability import cacheable
 from services.orchestrator.coalescer import TokenCoalescer
+from services.orchestrator.decision import Answered, Standing, decide
 from services.orchestrator.emotion import emotion_score
 from services.orchestrator.generation import Generator, stream_text
 from services.orchestrator.grounding import worst_of
+from services.orchestrator.handover import escalation_request
 from services.orchestrator.intents import IntentRecogniser
 from services.orchestrator.merchant import MerchantSystems
 from services.orchestrator.planning import Part, Plan, Planner
 from services.orchestrator.routing import Routing
+from shared.conversation import CachedAnswer, Message, Outcome, Session, TurnCounts, TurnRecord
 from shared.errors import AppError
 from shared.events import (
     ChatRequested,
@@ -26,26 +28,18 @@ from shared.events import (
     EscalationCard,
     EscalationRequested,
     Event,
-    HistoryLine,
+    Reference,
     SubTask,
     TokensStreamed,
     TurnCompleted,
     TurnStarted,
 )
 from shared.events.chat import Grounding, Intent
-from shared.events.escalation import VIP_LEVELS, Reason
+from shared.events.escalation import Reason
 from shared.observability import TOKEN_EVENTS, TURN_SECONDS, TURNS
 from shared.settings import Settings
-from shared.stores.assistants import cache_for
-from shared.stores.hot_cache import CachedAnswer, RedisHotCache
-from shared.stores.sessions import (
-    Message,
-    Outcome,
-    RedisSessionStore,
-    Session,
-    TurnCounts,
-    TurnRecord,
-)
+from shared.stores.assistant_cache import cache_for
+from shared.stores.protocols import HotCache, SessionStore
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +55,8 @@ class TurnDeps:
     """Everything a turn talks to, so it runs the same over RabbitMQ or in one process."""
 
     settings: Settings
-    sessions: RedisSessionStore
-    cache: RedisHotCache
+    sessions: SessionStore
+    cache: HotCache
     intents: IntentRecogniser
     planner: Planner
     merchant: MerchantSystems
@@ -81,12 +75,11 @@ class Turn:
         self._emit = emit
         self._out = TokenCoalescer(self._emit_tokens, deps.settings.token_flush_ms / 1000)
         self._sent: list[str] = []
-        self.stop_requested = False
         self._intent: Intent = "chitchat"
         self._emotion = 1.0
         self._grounding: Grounding | None = None
 
-    def _event(self, cls: type[E], **fields: object) -> E:
+    def _event(self, cls: type[E], **fields: Any) -> E:
         return cls(
             tenant_id=self.request.tenant_id, correlation_id=self.request.correlation_id, **fields
         )
@@ -134,66 +127,70 @@ class Turn:
             routing.close()
         references = plan.references()
         self._intent = plan.intent
-        member_level = "standard"
-        if plan.outcome == "unresolved" or plan.escalate:
-            member_level = await self._member_level()
-        # One more failure reaches the threshold (one is enough for a VIP): this turn hands
-        # over unless it succeeds. A session already waiting for an agent is not queued twice.
-        threshold = 1 if member_level in VIP_LEVELS else deps.settings.failed_attempts_threshold
-        last_chance = session.agent_status == "bot" and session.failed_attempts + 1 >= threshold
+        standing = await self._standing(session, plan)
+        planned = decide(standing, plan.escalate, plan.outcome)
         await self._emit(
             self._event(
                 TurnStarted,
                 intent=plan.intent,
                 sources=plan.sources,
-                escalate=bool(plan.escalate) or (last_chance and plan.outcome == "unresolved"),
+                escalate=planned.escalate,
                 references=references,
             )
         )
 
         reply, used_history = await self._answer(plan, history)
-        reason = plan.escalate or (
-            "failed_attempts" if last_chance and plan.outcome == "unresolved" else None
-        )
+        # The outcome as the answer left it: an ungrounded answer is unresolved.
+        decision = decide(standing, plan.escalate, plan.outcome, self._answered(plan, used_history))
         card = None
-        if reason == "failed_attempts":
-            reply += await stream_text(replies.HANDOFF_AFTER_FAILURES, self._out)
-        if reason:
-            card = await self._escalate(
-                reason, emotion, history, reply, session.turn_count, member_level, plan
+        if decision.reason:
+            reply, card = await self._hand_over(
+                decision.reason,
+                emotion,
+                history,
+                reply,
+                session.turn_count,
+                standing.member_level,
+                plan,
             )
-            if card.status == "offline":
-                reply += await stream_text(replies.agents_away(card), self._out)
-            elif reason == "ticket":
-                reply += await stream_text(
-                    replies.TICKET_CREATED.format(ticket_id=card.ticket_id), self._out
-                )
         await self._out.close()
 
         counts = await self._record(reply, plan.intent, emotion, plan.outcome)
-        if cacheable(
-            question=req.message,
+        if decision.cacheable:
+            answer = CachedAnswer(
+                reply, plan.intent, plan.sources, emotion, [r.model_dump() for r in references]
+            )
+            await deps.cache.put(req.tenant_id, req.message, answer, epoch)
+        TURNS.labels(intent=plan.intent, outcome=plan.outcome).inc()
+        TURN_SECONDS.labels(intent=plan.intent).observe(time.monotonic() - started)
+        done = self._completed(plan, references, reply, card, counts, emotion)
+        await self._emit(done)
+        return done
+
+    def _answered(self, plan: Plan, used_history: bool) -> Answered:
+        """What went into the answer, for whether it may be cached."""
+        return Answered(
+            question=self.request.message,
             intent=plan.intent,
-            outcome=plan.outcome,
             parts=len(plan.parts),
-            escalated=card is not None,
             used_history=used_history,
             used_order=any(p.intent == "business_query" for p in plan.parts),
             grounding=self._grounding,
-        ):
-            await deps.cache.put(
-                req.tenant_id,
-                req.message,
-                CachedAnswer(
-                    reply, plan.intent, plan.sources, emotion, [r.model_dump() for r in references]
-                ),
-                epoch,
-            )
-        TURNS.labels(intent=plan.intent, outcome=plan.outcome).inc()
-        TURN_SECONDS.labels(intent=plan.intent).observe(time.monotonic() - started)
-        done = self._event(
+        )
+
+    def _completed(
+        self,
+        plan: Plan,
+        references: list[Reference],
+        reply: str,
+        card: EscalationCard | None,
+        counts: TurnCounts,
+        emotion: float,
+    ) -> TurnCompleted:
+        """The turn's last event: its whole reply, its parts and its counters."""
+        return self._event(
             TurnCompleted,
-            session_id=req.session_id,
+            session_id=self.request.session_id,
             reply=reply,
             intent=plan.intent,
             sources=plan.sources,
@@ -209,8 +206,6 @@ class Turn:
             references=references,
             grounding=self._grounding,
         )
-        await self._emit(done)
-        return done
 
     async def _plan(
         self, routing: Routing, emotion: float, history: list[Message], previous: str
@@ -276,6 +271,18 @@ class Turn:
             ),
         )
 
+    async def _standing(self, session: Session, plan: Plan) -> Standing:
+        """The session's counters and, when a handover may follow, the customer's level."""
+        member_level = "standard"
+        if plan.outcome == "unresolved" or plan.escalate:
+            member_level = await self._member_level()
+        return Standing(
+            session.agent_status,
+            session.failed_attempts,
+            member_level,
+            self.deps.settings.failed_attempts_threshold,
+        )
+
     async def _member_level(self) -> str:
         try:
             return await self.deps.merchant.member_level(
@@ -314,7 +321,7 @@ class Turn:
         await self._emit(done)
         return done
 
-    async def _escalate(
+    async def _hand_over(
         self,
         reason: Reason,
         emotion: float,
@@ -323,31 +330,19 @@ class Turn:
         turns: int,
         member_level: str,
         plan: Plan,
-    ) -> EscalationCard:
-        req = self.request
-        lines = [
-            HistoryLine(role=m.role, content=m.content)  # type: ignore[arg-type]
-            for m in history
-            if m.role in ("user", "assistant", "agent")
-        ]
-        lines += [
-            HistoryLine(role="user", content=req.message),
-            HistoryLine(role="assistant", content=reply or "(handing over)"),
-        ]
-        tried = [f"{p.intent}: {p.outcome}" for p in plan.parts]
-        tried += [f"searched {source}" for source in plan.sources]
-        return await self.deps.escalate(
-            EscalationRequested(
-                tenant_id=req.tenant_id,
-                correlation_id=req.correlation_id,
-                session_id=req.session_id,
-                user_id=req.user_id,
-                channel=req.channel,
-                reason=reason,
-                turn_count=turns + 1,
-                emotion_score=emotion,
-                history=lines,
-                member_level=member_level,
-                bot_tried=tried,
+    ) -> tuple[str, EscalationCard]:
+        """Queue the session for an agent and tell the customer; returns the reply and card."""
+        if reason == "failed_attempts":
+            reply += await stream_text(replies.HANDOFF_AFTER_FAILURES, self._out)
+        card = await self.deps.escalate(
+            escalation_request(
+                self.request, reason, emotion, history, reply, turns, member_level, plan
             )
         )
+        if card.status == "offline":
+            reply += await stream_text(replies.agents_away(card), self._out)
+        elif reason == "ticket":
+            reply += await stream_text(
+                replies.TICKET_CREATED.format(ticket_id=card.ticket_id), self._out
+            )
+        return reply, card

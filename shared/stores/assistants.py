@@ -1,25 +1,23 @@
-"""A tenant's assistants: prompt, opener, empty-knowledge reply, prompt variables, LLM settings
-and knowledge bases. One may be the tenant's default; without one the built-in assistant
-(the orchestrator's prompt and replies) answers."""
+"""A tenant's assistants in Redis: one hash by id and a key naming the default. One may be the
+tenant's default; without one the built-in assistant (the orchestrator's prompt and replies)
+answers."""
 
 from __future__ import annotations
 
-import re
+import json
 import time
-from collections.abc import Iterable, Mapping
-from typing import Any, cast
+from collections.abc import Mapping
+from typing import Any
 
 import redis.asyncio as redis
-from pydantic import BaseModel, Field
 
-from shared.errors import Conflict, InvalidInput, NotFound
+from shared.assistant_model import Assistant, fill, placeholders, render
+from shared.errors import Conflict, NotFound
 from shared.events import new_id
-from shared.events.assistant import DEFAULT_KNOWLEDGE_BASES, AssistantSpec, LlmSettings
-from shared.stores.hot_cache import CachedAnswer, RedisHotCache
+from shared.events.assistant import AssistantSpec
+from shared.stores.memo import Memo
 from shared.stores.redis_client import KeySpace, translate_redis_errors
 
-PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-TEMPLATED = ("system_prompt", "opener", "empty_response")
 DEFAULT_ALIAS = "default"  # an assistant id that means "the tenant's default"
 MAX_ASSISTANTS = 100
 # Chat reads the tenant's assistant on every turn: a gateway keeps what it read this long, so
@@ -27,20 +25,23 @@ MAX_ASSISTANTS = 100
 MEMO_SECONDS = 5.0
 MEMO_ENTRIES = 10_000
 
-# ARGV: id, json, default ('1' make it the default, '0' stop it being one, '' leave as is),
-# must exist ('1' update, '0' create), the most assistants a tenant may have.
+# KEYS: the tenant's assistants hash, its default pointer. ARGV[1]: JSON of id, stored (the
+# assistant's JSON), default ('1' make it the default, '0' stop it being one, '' leave as is),
+# update (true: it must exist; false: it must not) and most (assistants a tenant may have).
 _SAVE = """
-local exists = redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1
-if ARGV[4] == '1' and not exists then return 'not_found' end
-if ARGV[4] == '0' then
+local assistants, default = KEYS[1], KEYS[2]
+local a = cjson.decode(ARGV[1])
+local exists = redis.call('HEXISTS', assistants, a.id) == 1
+if a.update and not exists then return 'not_found' end
+if not a.update then
   if exists then return 'conflict' end
-  if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[5]) then return 'full' end
+  if redis.call('HLEN', assistants) >= a.most then return 'full' end
 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-if ARGV[3] == '1' then
-  redis.call('SET', KEYS[2], ARGV[1])
-elseif ARGV[3] == '0' and redis.call('GET', KEYS[2]) == ARGV[1] then
-  redis.call('DEL', KEYS[2])
+redis.call('HSET', assistants, a.id, a.stored)
+if a.default == '1' then
+  redis.call('SET', default, a.id)
+elseif a.default == '0' and redis.call('GET', default) == a.id then
+  redis.call('DEL', default)
 end
 return 'ok'
 """
@@ -56,126 +57,6 @@ return redis.call('HGET', KEYS[1], id)
 """
 
 
-class Variable(BaseModel):
-    """A prompt variable: a value from the chat request, else its default."""
-
-    name: str
-    required: bool = False
-    default: str | None = None
-
-
-class Assistant(BaseModel):
-    """A stored assistant; ``is_default`` comes from the tenant's default pointer."""
-
-    id: str
-    name: str
-    system_prompt: str | None = None
-    opener: str | None = None
-    empty_response: str | None = None
-    variables: list[Variable] = Field(default_factory=list)
-    llm: LlmSettings = Field(default_factory=LlmSettings)
-    knowledge_bases: list[str] = Field(default_factory=lambda: list(DEFAULT_KNOWLEDGE_BASES))
-    is_default: bool = False
-    created_at: float
-    updated_at: float
-
-    def check(self) -> None:
-        """InvalidInput unless every ``{name}`` in the texts is a declared variable, once."""
-        names = [v.name for v in self.variables]
-        repeated = sorted({n for n in names if names.count(n) > 1})
-        if repeated:
-            raise InvalidInput(f"variables declared more than once: {', '.join(repeated)}")
-        for field in TEMPLATED:
-            undeclared = [n for n in placeholders(getattr(self, field)) if n not in names]
-            if undeclared:
-                raise InvalidInput(
-                    f"{field} uses undeclared variable(s): {', '.join(undeclared)}; "
-                    "declare them in variables"
-                )
-
-    def spec(self, given: Mapping[str, str]) -> AssistantSpec:
-        """The assistant for one turn, its texts filled in; InvalidInput if a required
-        variable has no value."""
-        values = fill(self.variables, given)
-        return AssistantSpec(
-            id=self.id,
-            system_prompt=render(self.system_prompt, values),
-            empty_response=render(self.empty_response, values),
-            llm=self.llm,
-            knowledge_bases=self.knowledge_bases,
-        )
-
-    def stored(self) -> str:
-        """The JSON kept in Redis (the default flag lives in its own key)."""
-        return self.model_dump_json(exclude={"is_default"})
-
-
-def placeholders(text: str | None) -> list[str]:
-    """Variable names ``text`` refers to as ``{name}``, in order of first use."""
-    return list(dict.fromkeys(PLACEHOLDER.findall(text or "")))
-
-
-def fill(
-    variables: Iterable[Variable], given: Mapping[str, str], only: set[str] | None = None
-) -> dict[str, str]:
-    """Each declared variable's value: given, else its default, else empty. A required one
-    (among ``only``, when given) without a non-blank value is InvalidInput."""
-    values: dict[str, str] = {}
-    missing: list[str] = []
-    for variable in variables:
-        value = given.get(variable.name, variable.default)
-        if not (value or "").strip() and variable.required:
-            if only is None or variable.name in only:
-                missing.append(variable.name)
-        values[variable.name] = value or ""
-    if missing:
-        raise InvalidInput(f"missing required variable(s): {', '.join(missing)}")
-    return values
-
-
-def render(text: str | None, values: Mapping[str, str]) -> str | None:
-    """``text`` with each ``{name}`` replaced, in one pass (values are not re-expanded)."""
-    if text is None:
-        return None
-    return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
-
-
-class AssistantCache:
-    """The hot cache as one assistant's turns see it: entries are keyed under its scope."""
-
-    def __init__(self, cache: RedisHotCache, scope: str) -> None:
-        self._cache = cache
-        self._scope = scope
-
-    def _question(self, question: str) -> str:
-        # NUL survives the cache's normalisation, so a scope never blends into a question.
-        return f"{self._scope}\x00{question}"
-
-    async def get(self, tenant_id: str, question: str) -> CachedAnswer | None:
-        """See RedisHotCache.get."""
-        return await self._cache.get(tenant_id, self._question(question))
-
-    async def put(self, tenant_id: str, question: str, answer: CachedAnswer, epoch: int) -> None:
-        """See RedisHotCache.put."""
-        await self._cache.put(tenant_id, self._question(question), answer, epoch)
-
-    async def epoch(self, tenant_id: str) -> int:
-        """See RedisHotCache.epoch (shared by every assistant of the tenant)."""
-        return await self._cache.epoch(tenant_id)
-
-    async def invalidate(self, tenant_id: str) -> int:
-        """See RedisHotCache.invalidate."""
-        return await self._cache.invalidate(tenant_id)
-
-
-def cache_for(cache: RedisHotCache, assistant: AssistantSpec | None) -> RedisHotCache:
-    """``cache`` for turns of ``assistant``; the built-in one keeps the plain keys."""
-    if assistant is None:
-        return cache
-    # Duck-typed: it has every method a turn calls on RedisHotCache.
-    return cast(RedisHotCache, AssistantCache(cache, assistant.cache_scope))
-
-
 class RedisAssistantStore:
     """Per tenant, one hash of assistants by id and a key naming the default one."""
 
@@ -185,12 +66,13 @@ class RedisAssistantStore:
         self._save = client.register_script(_SAVE)
         self._delete = client.register_script(_DELETE)
         self._default = client.register_script(_DEFAULT)
-        self._memo: dict[tuple[str, str | None], tuple[float, Assistant | None]] = {}
+        self._memo: Memo[tuple[str, str | None], Assistant | None] = Memo(
+            MEMO_SECONDS, MEMO_ENTRIES
+        )
 
     def _forget(self, tenant_id: str) -> None:
         """Drop what this process remembers of a tenant's assistants (after it wrote them)."""
-        for key in [k for k in self._memo if k[0] == tenant_id]:
-            del self._memo[key]
+        self._memo.forget(lambda key: key[0] == tenant_id)
 
     def _keys(self, tenant_id: str) -> list[str]:
         return [
@@ -205,11 +87,15 @@ class RedisAssistantStore:
         outcome = await self._save(
             keys=self._keys(tenant_id),
             args=[
-                assistant.id,
-                assistant.stored(),
-                default,
-                "1" if update else "0",
-                MAX_ASSISTANTS,
+                json.dumps(
+                    {
+                        "id": assistant.id,
+                        "stored": assistant.stored(),
+                        "default": default,
+                        "update": update,
+                        "most": MAX_ASSISTANTS,
+                    }
+                )
             ],
         )
         if outcome == "not_found":
@@ -292,22 +178,12 @@ class RedisAssistantStore:
 
     async def find(self, tenant_id: str, assistant_id: str | None) -> Assistant | None:
         """The named assistant (NotFound if absent), or the default one (None: built-in)."""
-        if assistant_id == DEFAULT_ALIAS:
-            assistant_id = None
-        now = time.monotonic()
-        remembered = self._memo.get((tenant_id, assistant_id))
-        if remembered is not None and remembered[0] > now:
-            assistant = remembered[1]
-        else:
-            assistant = await (
-                self.default(tenant_id)
-                if assistant_id is None
-                else self.get(tenant_id, assistant_id)
-            )
-            if len(self._memo) >= MEMO_ENTRIES:
-                self._memo.clear()
-            self._memo[(tenant_id, assistant_id)] = (now + MEMO_SECONDS, assistant)
-        if assistant is None and assistant_id is not None:
+        wanted = None if assistant_id == DEFAULT_ALIAS else assistant_id
+        assistant = await self._memo.get(
+            (tenant_id, wanted),
+            lambda: self.default(tenant_id) if wanted is None else self.get(tenant_id, wanted),
+        )
+        if assistant is None and wanted is not None:
             raise NotFound("No such assistant")
         return assistant
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
-from typing import Any
 
 import redis.asyncio as redis
 
+from shared.conversation import CachedAnswer
 from shared.stores.redis_client import KeySpace, translate_redis_errors
 
 _TRAILING_PUNCT = " ?!.。？！"
@@ -28,17 +27,6 @@ def normalise_question(text: str) -> str:
     # str methods rather than a regex: ``[...]+$`` re-reads a run of "?" from each of its
     # characters, which is quadratic in the run's length.
     return " ".join(text.lower().split()).rstrip(_TRAILING_PUNCT)
-
-
-@dataclass(frozen=True)
-class CachedAnswer:
-    """A resolved knowledge answer worth serving again."""
-
-    reply: str
-    intent: str
-    sources: list[str]
-    emotion_score: float
-    references: list[dict[str, Any]] = field(default_factory=list)
 
 
 class RedisHotCache:

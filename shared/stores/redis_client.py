@@ -9,8 +9,8 @@ EVALSHA answers NOSCRIPT.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
-from typing import ParamSpec, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, ParamSpec, TypeVar
 
 import redis.asyncio as redis
 from redis import exceptions as redis_errors
@@ -55,7 +55,9 @@ def connect_redis(
     return redis.Redis(connection_pool=pool)
 
 
-def translate_redis_errors(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+def translate_redis_errors(
+    fn: Callable[P, Awaitable[T]],
+) -> Callable[P, Coroutine[Any, Any, T]]:
     """Decorator: redis timeouts and connection errors become Frontdesk errors."""
 
     @functools.wraps(fn)

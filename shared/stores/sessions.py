@@ -7,111 +7,68 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
-from typing import Literal
 
 import redis.asyncio as redis
 
+from shared.conversation import (
+    ANONYMOUS,
+    FAILED_ATTEMPTS_CHANGE,
+    AgentStatus,
+    Message,
+    Session,
+    TurnCounts,
+    TurnRecord,
+)
 from shared.stores.redis_client import KeySpace, translate_redis_errors
 
-Outcome = Literal["resolved", "unresolved", "neutral"]
-ANONYMOUS = "anonymous"  # the default user id: not one person, so never listed
 MAX_SESSIONS_PER_USER = 1_000  # a user's list keeps the newest
 MAX_HISTORY_MESSAGES = 200  # a history keeps the newest (MAX_HISTORY_MESSAGES)
 MIN_TURN_IDS = 100  # a redelivery comes within minutes: remembering this many ids is plenty
-AgentStatus = Literal["bot", "pending", "assigned", "resolved"]
 
 # One round trip, atomic and idempotent: a turn id already recorded changes nothing, so a
 # redelivered turn can never appear twice in the history. The history and the recorded turn
-# ids (scored by turn number) keep only their newest entries.
+# ids (scored by turn number) keep only their newest entries. The failed-attempts change comes
+# from the counter rule (shared/conversation.py); the script only applies it.
+# KEYS: the session's state, history and turn ids, its user's session index.
+# ARGV[1]: the JSON that record_turn builds, its fields named as read here.
 _RECORD_TURN = """
-if redis.call('ZSCORE', KEYS[3], ARGV[1]) then
-  return {0, tonumber(redis.call('HGET', KEYS[1], 'turn_count') or '0'),
-          tonumber(redis.call('HGET', KEYS[1], 'failed_attempts') or '0')}
+local state, history, turn_ids, user_index = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local t = cjson.decode(ARGV[1])
+if redis.call('ZSCORE', turn_ids, t.turn_id) then
+  return {0, tonumber(redis.call('HGET', state, 'turn_count') or '0'),
+          tonumber(redis.call('HGET', state, 'failed_attempts') or '0')}
 end
-if redis.call('HSETNX', KEYS[1], 'created_at', ARGV[8]) == 1 and ARGV[9] ~= ARGV[12] then
-  redis.call('ZADD', KEYS[4], ARGV[8], ARGV[11])
-  redis.call('ZREMRANGEBYRANK', KEYS[4], 0, -1 - tonumber(ARGV[13]))
-  redis.call('EXPIRE', KEYS[4], ARGV[2])
+if redis.call('HSETNX', state, 'created_at', t.now) == 1 and t.listed then
+  redis.call('ZADD', user_index, t.now, t.session_id)
+  redis.call('ZREMRANGEBYRANK', user_index, 0, -1 - t.max_sessions)
+  redis.call('EXPIRE', user_index, t.ttl)
 end
-redis.call('HSETNX', KEYS[1], 'user_id', ARGV[9])
-redis.call('HSETNX', KEYS[1], 'channel', ARGV[10])
-redis.call('HSETNX', KEYS[1], 'agent_status', 'bot')
-local turns = redis.call('HINCRBY', KEYS[1], 'turn_count', 1)
-redis.call('ZADD', KEYS[3], turns, ARGV[1])
-redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -1 - tonumber(ARGV[15]))
+redis.call('HSETNX', state, 'user_id', t.user_id)
+redis.call('HSETNX', state, 'channel', t.channel)
+redis.call('HSETNX', state, 'agent_status', 'bot')
+local turns = redis.call('HINCRBY', state, 'turn_count', 1)
+redis.call('ZADD', turn_ids, turns, t.turn_id)
+redis.call('ZREMRANGEBYRANK', turn_ids, 0, -1 - t.max_turn_ids)
 local failed
-if ARGV[7] == 'unresolved' then
-  failed = redis.call('HINCRBY', KEYS[1], 'failed_attempts', 1)
-elseif ARGV[7] == 'resolved' then
-  redis.call('HSET', KEYS[1], 'failed_attempts', 0)
+if t.failed_attempts == 'add_one' then
+  failed = redis.call('HINCRBY', state, 'failed_attempts', 1)
+elseif t.failed_attempts == 'reset' then
+  redis.call('HSET', state, 'failed_attempts', 0)
   failed = 0
 else
-  failed = tonumber(redis.call('HGET', KEYS[1], 'failed_attempts') or '0')
+  failed = tonumber(redis.call('HGET', state, 'failed_attempts') or '0')
 end
-redis.call('HSET', KEYS[1], 'current_intent', ARGV[5], 'emotion_score', ARGV[6], 'updated_at', ARGV[8])
-if ARGV[4] == '' then
-  redis.call('RPUSH', KEYS[2], ARGV[3])
+redis.call('HSET', state, 'current_intent', t.intent, 'emotion_score', t.emotion_score,
+           'updated_at', t.now)
+if t.reply == '' then
+  redis.call('RPUSH', history, t.question)
 else
-  redis.call('RPUSH', KEYS[2], ARGV[3], ARGV[4])
+  redis.call('RPUSH', history, t.question, t.reply)
 end
-redis.call('LTRIM', KEYS[2], -tonumber(ARGV[14]), -1)
-for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[2]) end
+redis.call('LTRIM', history, -t.max_messages, -1)
+for _, key in ipairs({state, history, turn_ids}) do redis.call('EXPIRE', key, t.ttl) end
 return {1, turns, failed}
 """
-
-
-@dataclass(frozen=True)
-class Session:
-    """A conversation's state as stored."""
-
-    session_id: str
-    user_id: str
-    channel: str
-    created_at: float
-    turn_count: int = 0
-    failed_attempts: int = 0
-    current_intent: str = ""
-    emotion_score: float = 1.0
-    agent_status: AgentStatus = "bot"
-    ticket_id: str = ""
-    agent_id: str = ""
-    name: str = ""
-
-
-@dataclass(frozen=True)
-class Message:
-    """One line of a conversation's history."""
-
-    role: str
-    content: str
-    at: float = field(default_factory=time.time)
-    turn_id: str = ""
-    stopped: bool = False  # the customer stopped the answer part-way
-
-
-@dataclass(frozen=True)
-class TurnRecord:
-    """What a finished turn adds to a session."""
-
-    turn_id: str
-    user_message: str
-    reply: str  # empty when a human agent, not the bot, answers this session
-    intent: str
-    emotion_score: float
-    outcome: Outcome
-    user_id: str = ""
-    channel: str = "api"
-    stopped: bool = False
-
-
-@dataclass(frozen=True)
-class TurnCounts:
-    """Counters after a turn was recorded; ``recorded`` is False for a duplicate turn id."""
-
-    recorded: bool
-    turn_count: int
-    failed_attempts: int
 
 
 def _session_from_hash(session_id: str, raw: dict[str, str]) -> Session:
@@ -218,21 +175,25 @@ class RedisSessionStore:
         recorded, turn_count, failed = await self._record(
             keys=[*self._keys(tenant_id, session_id), self._user_index(tenant_id, turn.user_id)],
             args=[
-                turn.turn_id,
-                self._ttl,
-                json.dumps(user.__dict__),
-                json.dumps(bot.__dict__) if turn.reply else "",
-                turn.intent,
-                repr(turn.emotion_score),
-                turn.outcome,
-                repr(now),
-                turn.user_id,
-                turn.channel,
-                session_id,
-                ANONYMOUS,
-                MAX_SESSIONS_PER_USER,
-                self._max_messages,
-                max(self._max_messages, MIN_TURN_IDS),
+                json.dumps(
+                    {
+                        "turn_id": turn.turn_id,
+                        "session_id": session_id,
+                        "user_id": turn.user_id,
+                        "channel": turn.channel,
+                        "listed": turn.user_id != ANONYMOUS,
+                        "now": repr(now),  # a string: a Lua number would lose digits
+                        "question": json.dumps(user.__dict__),
+                        "reply": json.dumps(bot.__dict__) if turn.reply else "",
+                        "intent": turn.intent,
+                        "emotion_score": repr(turn.emotion_score),
+                        "failed_attempts": FAILED_ATTEMPTS_CHANGE[turn.outcome],
+                        "ttl": self._ttl,
+                        "max_sessions": MAX_SESSIONS_PER_USER,
+                        "max_messages": self._max_messages,
+                        "max_turn_ids": max(self._max_messages, MIN_TURN_IDS),
+                    }
+                )
             ],
         )
         return TurnCounts(bool(recorded), int(turn_count), int(failed))

@@ -10,10 +10,11 @@ import redis.asyncio as redis
 from services.gateway.app import FEED_SOCKET_TIMEOUT
 from services.gateway.stores.api_keys import RedisApiKeyStore
 from services.gateway.stores.rate_limits import RedisRateLimiter
+from shared.conversation import TurnRecord
 from shared.errors import InvalidInput, NotFound
 from shared.settings import Settings
 from shared.stores.redis_client import connect_redis
-from shared.stores.sessions import RedisSessionStore, TurnRecord
+from shared.stores.sessions import RedisSessionStore
 from shared.stores.turn_log import RedisTurnLog
 
 

@@ -9,9 +9,10 @@ from services.gateway.auth import Principal
 from services.gateway.connections import ConnectionSlots
 from services.gateway.stores.idempotency import RedisIdempotencyStore
 from services.gateway.stores.leases import RedisLeaseCaps
+from shared.conversation import TurnRecord
 from shared.errors import TooManyRequests
 from shared.settings import Settings
-from shared.stores.sessions import RedisSessionStore, TurnRecord
+from shared.stores.sessions import RedisSessionStore
 from shared.stores.turn_log import RedisTurnLog
 
 

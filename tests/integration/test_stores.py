@@ -5,9 +5,10 @@ from __future__ import annotations
 import redis.asyncio as redis
 
 from services.gateway.stores.leases import RedisLeasePool
+from shared.conversation import CachedAnswer, TurnRecord
 from shared.settings import Settings
-from shared.stores.hot_cache import CachedAnswer, RedisHotCache
-from shared.stores.sessions import RedisSessionStore, TurnRecord
+from shared.stores.hot_cache import RedisHotCache
+from shared.stores.sessions import RedisSessionStore
 
 
 def _turn(turn_id: str, outcome: str = "resolved") -> TurnRecord:

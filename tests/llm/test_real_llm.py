@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from services.orchestrator.generation import HISTORY_CHAR_BUDGET, build_prompt, recent_history
+from shared.conversation import Message
 from shared.llm import OpenAIChatModel
 from shared.settings import Settings
-from shared.stores.sessions import Message
 from tests.llm.conftest import client_of, references
 from tests.support.fake_llm import wait_for
 from tests.support.help_centre import by_chunk_id, unsupported_figures

@@ -10,9 +10,9 @@ import pytest
 from services.orchestrator.cacheability import cacheable, has_personal_data
 from services.orchestrator.coalescer import TokenCoalescer
 from services.orchestrator.generation import HISTORY_CHAR_BUDGET, Generator
+from shared.conversation import Message
 from shared.events import Passage
 from shared.llm import ChatMessage, CircuitBreaker
-from shared.stores.sessions import Message
 
 KNOWLEDGE_ANSWER: dict[str, Any] = {
     "question": "How long does standard shipping take?",

@@ -38,9 +38,9 @@ from services.retriever.hybrid_search import mostly_cjk, normalised_query
 from services.retriever.ingestion import validate_names
 from services.retriever.sqlite_index import index_tokens
 from shared import segmentation
+from shared.assistant_model import placeholders, render
 from shared.errors import InvalidInput
 from shared.events import Passage
-from shared.stores.assistants import placeholders, render
 from shared.stores.hot_cache import normalise_question
 from shared.text import search_terms, sentences, snippet, tokenize
 from tests.support.hostile_pdfs import text_pdf

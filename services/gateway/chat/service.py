@@ -12,13 +12,15 @@ from services.gateway.connections import ConnectionSlots
 from services.gateway.schemas import ChatData, ChatRequest, ChatResponse, ReferenceOut
 from services.gateway.stores.leases import RedisLeasePool
 from services.gateway.turn_relay import TurnRelay
+from shared.conversation import CachedAnswer, TurnRecord
 from shared.errors import DependencyTimeout, InvalidInput, NotFound, TooManyRequests
 from shared.events import ChatRequested, TurnCancelled, new_id, turn_event_adapter
 from shared.observability import CACHE_LOOKUPS, bind_turn
 from shared.settings import Settings
-from shared.stores.assistants import RedisAssistantStore, cache_for
-from shared.stores.hot_cache import CachedAnswer, RedisHotCache
-from shared.stores.sessions import RedisSessionStore, TurnRecord
+from shared.stores.assistant_cache import cache_for
+from shared.stores.assistants import RedisAssistantStore
+from shared.stores.hot_cache import RedisHotCache
+from shared.stores.sessions import RedisSessionStore
 from shared.stores.turn_log import RedisTurnLog
 
 __all__ = ["ChatService", "Publish"]
