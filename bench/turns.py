@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -157,6 +158,48 @@ def group_cpu_seconds(pgid: int) -> float:
         if int(fields[2]) == pgid:
             ticks += int(fields[11]) + int(fields[12])
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+STAGES = (
+    "gateway_publish",
+    "orchestrator_queue",
+    "session_load",
+    "routing",
+    "retrieval_embed",
+    "retrieval_search",
+    "meta_publish",
+    "meta_relay",
+)
+# One after the other on the way to meta; the retrieval stages run inside routing.
+SERIAL_STAGES = ("orchestrator_queue", "session_load", "routing", "meta_publish", "meta_relay")
+
+
+async def stage_totals(client: httpx.AsyncClient, ports: dict[str, int]) -> dict[str, list[float]]:
+    """[seconds, count] per stage of frontdesk_turn_stage_seconds, summed over the services."""
+    totals = {stage: [0.0, 0.0] for stage in STAGES}
+    for port in ports.values():
+        response = await client.get(f"http://{HOST}:{port}/metrics")
+        response.raise_for_status()
+        for family in text_string_to_metric_families(response.text):
+            if family.name != "frontdesk_turn_stage_seconds":
+                continue
+            for sample in family.samples:
+                stage = sample.labels.get("stage")
+                if stage in totals and sample.name.endswith(("_sum", "_count")):
+                    totals[stage][sample.name.endswith("_count")] += sample.value
+    return totals
+
+
+def stage_means_ms(
+    before: dict[str, list[float]], after: dict[str, list[float]]
+) -> dict[str, float | None]:
+    """Mean milliseconds per observation of each stage between two scrapes."""
+    means: dict[str, float | None] = {}
+    for stage in STAGES:
+        seconds = after[stage][0] - before[stage][0]
+        count = after[stage][1] - before[stage][1]
+        means[stage] = seconds * 1000 / count if count else None
+    return means
 
 
 def cpu_ms_per_turn(
@@ -632,6 +675,16 @@ def render(results: dict[str, Any], names: list[str]) -> str:
         )
 
     parts = [fmt_table(table), "", fmt_table(load_table), "", fmt_table(cpu_table)]
+    stage_ms = miss.get("stage_ms") or {}
+    if any(v is not None for v in stage_ms.values()):
+        meta = ((miss.get("frontdesk") or {}).get("time_to_meta_ms") or {}).get("mean")
+        known = [stage_ms[s] for s in SERIAL_STAGES if stage_ms.get(s) is not None]
+        stage_table = [["stage, sequential misses", "mean ms"]]
+        stage_table += [[s, _fmt(stage_ms.get(s), 2)] for s in STAGES]
+        if meta is not None and known:
+            stage_table.append(["rest (HTTP, admission, rendering)", _fmt(meta - sum(known), 2)])
+            stage_table.append(["time to meta, client (mean)", _fmt(meta, 2)])
+        parts += ["", fmt_table(stage_table)]
     notes = []
     if not has_fd:
         notes.append("(--baseline-only: Frontdesk not measured)")
@@ -898,7 +951,13 @@ async def run(
             f"cache miss: {n_miss} sequential POST /api/v1/chat/stream per target ...", flush=True
         )
         cpu_before = procs.cpu_seconds()
+        ops = httpx.AsyncClient(headers=headers, timeout=5.0)
+        clients.append(ops)
+        stages_before = await stage_totals(ops, stack_ports)
         results["miss"] = await measure_miss(targets, n_miss, llm)
+        results["miss"]["stage_ms"] = stage_means_ms(
+            stages_before, await stage_totals(ops, stack_ports)
+        )
         results["miss"]["cpu_ms_per_turn"] = cpu_ms_per_turn(
             cpu_before,
             procs.cpu_seconds(),

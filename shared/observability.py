@@ -13,6 +13,9 @@ import json
 import logging
 import re
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -112,6 +115,35 @@ TURN_SECONDS = Histogram(
     ["intent"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
+# The stages of a turn up to meta, each timed where it runs (bench/turns.py reads them):
+# gateway_admission (cache lookup, lease), gateway_publish, orchestrator_queue (publish to
+# handler, by the event's own timestamp), session_load, routing (intent and the look-up it
+# waits for), retrieval_embed, retrieval_search, meta_publish, meta_relay (orchestrator's
+# meta to the gateway's relay).
+TURN_STAGE_SECONDS = Histogram(
+    "frontdesk_turn_stage_seconds",
+    "Time a turn spends in each stage on its way to meta.",
+    ["stage"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+
+
+@contextmanager
+def timed_stage(stage: str) -> Iterator[None]:
+    """Observe how long the block takes as ``stage`` of TURN_STAGE_SECONDS."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        TURN_STAGE_SECONDS.labels(stage=stage).observe(time.perf_counter() - start)
+
+
+def observe_since(stage: str, occurred_at: datetime) -> None:
+    """Observe the time since an event occurred (in another process) as ``stage``."""
+    elapsed = (datetime.now(UTC) - occurred_at).total_seconds()
+    TURN_STAGE_SECONDS.labels(stage=stage).observe(max(0.0, elapsed))
+
+
 CACHE_LOOKUPS = Counter(
     "frontdesk_cache_lookups_total", "Hot-cache lookups at the gateway.", ["outcome"]
 )

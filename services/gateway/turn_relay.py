@@ -9,7 +9,8 @@ from typing import Any
 from faststream import AckPolicy
 from faststream.rabbit import RabbitQueue, RabbitRouter
 
-from shared.events import TurnEvent, turn_event_adapter
+from shared.events import TurnEvent, TurnStarted, turn_event_adapter
+from shared.observability import observe_since
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,8 @@ class TurnRelay:
             waiter = self._turns.get(turn_id)
             if waiter is None:
                 return
+            if isinstance(event, TurnStarted):
+                observe_since("meta_relay", event.occurred_at)
             if event.seq:
                 if event.seq <= self._delivered.get(turn_id, 0):
                     return

@@ -36,7 +36,7 @@ from shared.events import (
 )
 from shared.events.chat import Grounding, Intent
 from shared.events.escalation import Reason
-from shared.observability import TOKEN_EVENTS, TURN_SECONDS, TURNS
+from shared.observability import TOKEN_EVENTS, TURN_SECONDS, TURNS, observe_since, timed_stage
 from shared.settings import Settings
 from shared.stores.assistant_cache import cache_for
 from shared.stores.protocols import HotCache, SessionStore
@@ -111,33 +111,37 @@ class Turn:
         """The whole turn; the session is written once, at the end."""
         started = time.monotonic()
         req, deps = self.request, self.deps
+        observe_since("orchestrator_queue", req.occurred_at)
         emotion = self._emotion = emotion_score(req.message)
         routing = Routing(deps.intents, deps.planner, req, emotion)  # looks up while we load
         try:
-            (session, history), epoch = await asyncio.gather(
-                deps.sessions.open(
-                    req.tenant_id, req.session_id, req.user_id, req.channel, HISTORY_WINDOW
-                ),
-                deps.cache.epoch(req.tenant_id),
-            )
+            with timed_stage("session_load"):
+                (session, history), epoch = await asyncio.gather(
+                    deps.sessions.open(
+                        req.tenant_id, req.session_id, req.user_id, req.channel, HISTORY_WINDOW
+                    ),
+                    deps.cache.epoch(req.tenant_id),
+                )
             if session.agent_status == "assigned":
                 return await self._pass_to_agent(session, emotion)
-            plan = await self._plan(routing, emotion, history, session.current_intent)
+            with timed_stage("routing"):
+                plan = await self._plan(routing, emotion, history, session.current_intent)
         finally:
             routing.close()
         references = plan.references()
         self._intent = plan.intent
         standing = await self._standing(session, plan)
         planned = decide(standing, plan.escalate, plan.outcome)
-        await self._emit(
-            self._event(
-                TurnStarted,
-                intent=plan.intent,
-                sources=plan.sources,
-                escalate=planned.escalate,
-                references=references,
+        with timed_stage("meta_publish"):
+            await self._emit(
+                self._event(
+                    TurnStarted,
+                    intent=plan.intent,
+                    sources=plan.sources,
+                    escalate=planned.escalate,
+                    references=references,
+                )
             )
-        )
 
         reply, used_history = await self._answer(plan, history)
         # The outcome as the answer left it: an ungrounded answer is unresolved.

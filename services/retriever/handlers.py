@@ -26,7 +26,7 @@ from shared.events import (
     RetrievalRequested,
 )
 from shared.messaging import settle_errors
-from shared.observability import bind_turn
+from shared.observability import bind_turn, timed_stage
 from shared.topology import Topology
 
 logger = logging.getLogger(__name__)
@@ -65,7 +65,8 @@ def build_router(
     async def on_retrieval_requested(request: RetrievalRequested) -> RetrievalCompleted:
         """Search the knowledge base and reply with the best passages."""
         bind_turn(turn=request.correlation_id, tenant=request.tenant_id, session="-")
-        result = search.search(request.tenant_id, request.kb_id, request.query, request.top_k)
+        with timed_stage("retrieval_search"):
+            result = search.search(request.tenant_id, request.kb_id, request.query, request.top_k)
         return RetrievalCompleted(
             tenant_id=request.tenant_id,
             correlation_id=request.correlation_id,

@@ -14,7 +14,7 @@ from typing import Literal
 
 from services.retriever.embeddings import CachedEmbedder, Embedder, Relevance, vector_space
 from services.retriever.index import Hit, KnowledgeIndex, reciprocal_rank_fusion
-from shared.observability import RETRIEVAL_DEGRADED
+from shared.observability import RETRIEVAL_DEGRADED, timed_stage
 from shared.text import is_cjk, tokenize
 
 logger = logging.getLogger(__name__)
@@ -139,7 +139,8 @@ class HybridSearch:
             return []
         if not self.embedder.multilingual and mostly_cjk(query):
             return []
-        query_vector = self._queries.embed([query[:MAX_EMBEDDED_QUERY_CHARS]])[0]
+        with timed_stage("retrieval_embed"):
+            query_vector = self._queries.embed([query[:MAX_EMBEDDED_QUERY_CHARS]])[0]
         space = vector_space(self.embedder)
         return self.index.vector(tenant_id, kb_id, query_vector, depth, space)
 

@@ -15,7 +15,7 @@ from services.gateway.turn_relay import TurnRelay
 from shared.conversation import CachedAnswer, TurnRecord
 from shared.errors import DependencyTimeout, InvalidInput, NotFound, TooManyRequests
 from shared.events import ChatRequested, TurnCancelled, new_id, turn_event_adapter
-from shared.observability import CACHE_LOOKUPS, bind_turn
+from shared.observability import CACHE_LOOKUPS, bind_turn, timed_stage
 from shared.settings import Settings
 from shared.stores.assistant_cache import cache_for
 from shared.stores.assistants import RedisAssistantStore
@@ -125,18 +125,19 @@ class ChatService:
         published = PublishedTurn(self._plumbing, tenant_id, turn_id)
         try:
             await self.turn_log.accept(tenant_id, turn_id, caller.user_id or "")
-            await published.publish(
-                ChatRequested(
-                    tenant_id=tenant_id,
-                    correlation_id=turn_id,
-                    session_id=session_id,
-                    user_id=request.user_id,
-                    channel=request.channel,
-                    message=message,
-                    reply_to=self.relay.queue.name,
-                    assistant=assistant,
+            with timed_stage("gateway_publish"):
+                await published.publish(
+                    ChatRequested(
+                        tenant_id=tenant_id,
+                        correlation_id=turn_id,
+                        session_id=session_id,
+                        user_id=request.user_id,
+                        channel=request.channel,
+                        message=message,
+                        reply_to=self.relay.queue.name,
+                        assistant=assistant,
+                    )
                 )
-            )
         except BaseException:
             await published.close()
             raise
