@@ -69,10 +69,7 @@ def ask_all(gateway: str, questions: list[dict[str, Any]]) -> list[dict[str, Any
                 }
             )
             mark = records[-1]["grounding"]
-            print(
-                f"  [{number}/{len(questions)}] {question['lang']} {mark} {seconds:.1f}s",
-                flush=True,
-            )
+            print(f"  [{number}/{len(questions)}] {question['lang']} {mark} {seconds:.1f}s", flush=True)
     return records
 
 
@@ -124,7 +121,9 @@ def main() -> int:
         logs = Path(tmp)
         for mode in args.modes.split(","):
             (logs / mode).mkdir()
-        server = contextlib.nullcontext(args.llm_url) if args.llm_url else running_real_llm(logs)
+        server = (
+            contextlib.nullcontext(args.llm_url) if args.llm_url else running_real_llm(logs)
+        )
         with server as llm:
             for mode in args.modes.split(","):
                 print(f"GROUNDING_GUARD={mode}: {len(questions)} questions", flush=True)
@@ -137,40 +136,17 @@ def main() -> int:
                     "answers": records,
                 }
     rows = [
-        [mode, lang]
-        + [
-            s[k]
-            for k in (
-                "questions",
-                "answers_sent",
-                "generated",
-                "verified",
-                "regenerated",
-                "flagged",
-                "replaced",
-                "sent_with_unsupported_figure",
-                "median_seconds",
-            )
-        ]
+        [mode, lang] + [s[k] for k in ("questions", "answers_sent", "generated", "verified",
+                                        "regenerated", "flagged", "replaced",
+                                        "sent_with_unsupported_figure", "median_seconds")]
         for mode, found in results["modes"].items()
         for lang, s in found["summary"].items()
     ]
     print()
     print(
         table(
-            [
-                "mode",
-                "lang",
-                "questions",
-                "sent",
-                "generated",
-                "verified",
-                "regenerated",
-                "flagged",
-                "replaced",
-                "sent with a figure not in its passages",
-                "median s",
-            ],
+            ["mode", "lang", "questions", "sent", "generated", "verified", "regenerated",
+             "flagged", "replaced", "sent with a figure not in its passages", "median s"],
             rows,
         )
     )
