@@ -26,6 +26,9 @@ MAX_ITEMS = 8  # list items or table rows quoted for a list or an overview
 MAX_ANSWER_CHARS = 700
 FIGURE_BONUS = 1.5
 HEADING_BONUS = 0.5
+# A unit stating the kind of figure asked for is quoted over a better match stating none when
+# it scores at most this much less.
+KIND_MARGIN = 1.5
 RANK_PENALTY = 0.35
 # Dictionary words are a weaker match than the customer's own, so for a Chinese question on
 # English pages the retriever's ranking counts more.
@@ -43,6 +46,7 @@ _KIND_HEADINGS = {
     "price": re.compile(r"\b(?:costs?|prices?|fees?|charges?|pricing)\b", re.I),
     "count": re.compile(r"\b(?:limits?|minimum|maximum)\b", re.I),
 }
+_FIGURE_ASKS = frozenset({"duration", "price", "count"})
 _FIGURE_UNITS = {"duration": ("s", "time"), "price": ("USD", "EUR", "CNY", "GBP", "%")}
 _RULE = re.compile(
     r"\b(?:can|cannot|can't|not|no|never|only|must|free|always|available|unavailable|allowed)\b"
@@ -71,9 +75,16 @@ def _all_forms(text: str) -> set[str]:
 
 
 def _in_language(question: Question, passages: Sequence[Passage]) -> list[int]:
-    """Ranks of the passages to quote: those in the customer's language when there are any."""
+    """Ranks of the passages to quote: those in the customer's language when there are any.
+    A Chinese section counts only on the retriever's best page: the Chinese part of another
+    page answers another question ("发邮件多久回复" is not about the returns page's 7 天)."""
     chinese = [i for i, p in enumerate(passages) if mostly_chinese(p.text)]
-    wanted = chinese if question.chinese else [i for i in range(len(passages)) if i not in chinese]
+    english = [i for i in range(len(passages)) if i not in chinese]
+    if question.chinese:
+        best_page = passages[0].doc_name if passages else ""
+        wanted = [i for i in chinese if passages[i].doc_name == best_page] or english
+    else:
+        wanted = english
     return wanted or list(range(len(passages)))
 
 
@@ -146,6 +157,20 @@ def _score(question: Question, candidates: list[_Candidate]) -> list[_Candidate]
     return scored
 
 
+def _answer_of_kind(question: Question, scored: list[_Candidate], best: _Candidate) -> _Candidate:
+    """The best unit that states the kind of figure asked for ("how long" -> a duration), when
+    the best match states none: on the best page, and close enough in score (any score for a
+    Chinese question on English pages, whose dictionary words match loosely)."""
+    if not _FIGURE_ASKS & question.asks or _wanted_figure(question, best.unit.text):
+        return best
+    typed = [c for c in scored if not c.elsewhere and _wanted_figure(question, c.unit.text)]
+    if not typed:
+        return best
+    runner_up = max(typed, key=lambda c: c.score)
+    cross = question.chinese and not mostly_chinese(runner_up.unit.text)
+    return runner_up if cross or runner_up.score >= best.score - KIND_MARGIN else best
+
+
 def _block(candidates: list[_Candidate], member: _Candidate) -> list[_Candidate]:
     return [c for c in candidates if c.rank == member.rank and c.unit.block == member.unit.block]
 
@@ -182,7 +207,7 @@ def _choose(question: Question, scored: list[_Candidate], everything: list[_Cand
         chosen := _structured(question, scored, everything)
     ):
         return chosen
-    best = max(scored, key=lambda c: c.score)
+    best = _answer_of_kind(question, scored, max(scored, key=lambda c: c.score))
     if question.task and best.unit.kind == "item":
         return _block(everything, best)[:MAX_ITEMS]  # "how do I ...": all the steps
     if best.unit.text.endswith((":", "：")):

@@ -110,6 +110,24 @@ def test_a_chinese_question_on_an_english_page_quotes_the_english_facts() -> Non
     assert "09:00-21:00" in extractive_answer("人工客服几点上班", hours)
 
 
+def test_a_chinese_question_is_not_answered_from_another_pages_chinese_section() -> None:
+    found = passages(
+        "ContactAndSupportHours.md > Escalations and complaints",
+        "ReturnsAndExchanges.md > 退换货说明 (中文)",
+    )
+    answer = extractive_answer("投诉多久会有答复", found)
+    assert answer.startswith("我们的《Contact and Support Hours》页面（英文）写道：")
+    assert "5 business days" in answer and "退货" not in answer
+
+
+def test_a_how_many_question_gets_the_figure_over_a_better_worded_sentence() -> None:
+    found = passages(
+        "AccountAndSecurity.md > Two-factor authentication (2FA)",
+        "AccountAndSecurity.md > Recognising phishing",
+    )
+    assert "10 backup codes" in extractive_answer("开双重验证会给几个备用码", found)
+
+
 def test_an_english_question_is_not_answered_from_the_chinese_section() -> None:
     found = passages(
         "ShippingGuide.md > 中国大陆配送", "ShippingGuide.md > Shipping options and costs"
