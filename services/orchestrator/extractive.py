@@ -29,6 +29,8 @@ HEADING_BONUS = 0.5
 # A unit stating the kind of figure asked for is quoted over a better match stating none when
 # it scores at most this much less.
 KIND_MARGIN = 1.5
+# A list answers "which ..." unless a sentence matches the question this much better.
+LIST_MARGIN = 1.0
 RANK_PENALTY = 0.35
 # Dictionary words are a weaker match than the customer's own, so for a Chinese question on
 # English pages the retriever's ranking counts more.
@@ -122,7 +124,8 @@ def _wanted_figure(question: Question, text: str) -> bool:
 def _score(question: Question, candidates: list[_Candidate]) -> list[_Candidate]:
     """Score the units that share a word with the question (every unit, for a Chinese question
     on English pages, where the dictionary may miss); rare words count most."""
-    question = question.split_compounds({f for c in candidates for f in c.forms})
+    vocabulary = {f for c in candidates for f in c.forms}
+    question = question.split_compounds(vocabulary).mend_typos(vocabulary)
     wanted = {term: forms(term) for term in question.terms}
     if question.task in question.terms:  # in "how do I return the charger?" the task counts most
         question.terms[question.task] *= 2
@@ -178,7 +181,13 @@ def _block(candidates: list[_Candidate], member: _Candidate) -> list[_Candidate]
 def _structured(question: Question, scored: list[_Candidate], everything: list[_Candidate]):
     """For a list or an overview: the list or table that answers, with its opening sentence."""
     structured = [c for c in scored if c.unit.kind != "sentence" and c.score > 0]
-    if not structured:
+    sentences = [c.score for c in scored if c.unit.kind == "sentence"]
+    if (
+        not structured
+        or "list" in question.asks
+        and max(sentences, default=0.0) > max(c.score for c in structured) + LIST_MARGIN
+    ):
+        # "Which currencies are invoices issued in?": one sentence names them.
         return None
     if "overview" in question.asks:
         # A page's key facts are in its tables and lists: the one stating most figures.

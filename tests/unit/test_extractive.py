@@ -128,6 +128,22 @@ def test_a_how_many_question_gets_the_figure_over_a_better_worded_sentence() -> 
     assert "10 backup codes" in extractive_answer("开双重验证会给几个备用码", found)
 
 
+def test_a_misspelt_word_still_finds_its_sentence() -> None:
+    found = passages(
+        "WarrantyAndRepairs.md > Warranty and Repairs", "WarrantyAndRepairs.md > Warranty length"
+    )
+    assert "12 months" in extractive_answer("how long is the warrenty", found)
+
+
+def test_a_which_question_answered_by_one_sentence_gets_that_sentence() -> None:
+    found = passages(
+        "Invoices.md > Downloading your invoice",
+        "Invoices.md > Corrections, returns and credit notes",
+    )
+    answer = extractive_answer("which currencies are the invoices issued in", found)
+    assert "USD, EUR or CNY" in answer
+
+
 def test_an_english_question_is_not_answered_from_the_chinese_section() -> None:
     found = passages(
         "ShippingGuide.md > 中国大陆配送", "ShippingGuide.md > Shipping options and costs"
