@@ -144,6 +144,16 @@ def test_a_which_question_answered_by_one_sentence_gets_that_sentence() -> None:
     assert "USD, EUR or CNY" in answer
 
 
+def test_shop_words_reach_the_english_sentence_that_answers() -> None:
+    found = passages(
+        "ContactAndSupportHours.md > Response times", "RefundPolicy.md > Refund timelines"
+    )
+    assert "within 24 hours" in extractive_answer("发邮件给客服多久能回复", found)
+    claim = passages("WarrantyAndRepairs.md > How to make a warranty claim")
+    answer = extractive_answer("维修要多长时间", claim)  # 维修 is "maintenance" in CC-CEDICT
+    assert "Repairs take 10-15 business days" in answer and "reviews your claim" not in answer
+
+
 def test_an_english_question_is_not_answered_from_the_chinese_section() -> None:
     found = passages(
         "ShippingGuide.md > 中国大陆配送", "ShippingGuide.md > Shipping options and costs"
