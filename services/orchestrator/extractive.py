@@ -26,9 +26,6 @@ MAX_ITEMS = 8  # list items or table rows quoted for a list or an overview
 MAX_ANSWER_CHARS = 700
 FIGURE_BONUS = 1.5
 HEADING_BONUS = 0.5
-# A unit stating the kind of figure asked for is quoted over a better match stating none when
-# it scores at most this much less.
-KIND_MARGIN = 1.5
 # A list answers "which ..." unless a sentence matches the question this much better.
 LIST_MARGIN = 1.0
 RANK_PENALTY = 0.35
@@ -161,17 +158,20 @@ def _score(question: Question, candidates: list[_Candidate]) -> list[_Candidate]
 
 
 def _answer_of_kind(question: Question, scored: list[_Candidate], best: _Candidate) -> _Candidate:
-    """The best unit that states the kind of figure asked for ("how long" -> a duration), when
-    the best match states none: on the best page, and close enough in score (any score for a
-    Chinese question on English pages, whose dictionary words match loosely)."""
-    if not _FIGURE_ASKS & question.asks or _wanted_figure(question, best.unit.text):
+    """For a Chinese question on English pages, whose dictionary words match loosely: the best
+    unit on the best page stating the kind of figure asked for ("多久" -> a duration), when the
+    best match states none. In one language the figure bonus (FIGURE_BONUS) is enough."""
+    cross = question.chinese and not mostly_chinese(best.unit.text)
+    if not cross or not _FIGURE_ASKS & question.asks or _wanted_figure(question, best.unit.text):
         return best
-    typed = [c for c in scored if not c.elsewhere and _wanted_figure(question, c.unit.text)]
-    if not typed:
-        return best
-    runner_up = max(typed, key=lambda c: c.score)
-    cross = question.chinese and not mostly_chinese(runner_up.unit.text)
-    return runner_up if cross or runner_up.score >= best.score - KIND_MARGIN else best
+    typed = [
+        c
+        for c in scored
+        if not c.elsewhere
+        and not mostly_chinese(c.unit.text)
+        and _wanted_figure(question, c.unit.text)
+    ]
+    return max(typed, key=lambda c: c.score) if typed else best
 
 
 def _block(candidates: list[_Candidate], member: _Candidate) -> list[_Candidate]:
