@@ -93,6 +93,8 @@ SUPPORT_TERMS = {
     "换货": "exchange",
     "退货": "return returns",
     "注销": "delete account",
+    "更新": "update updated",
+    "商品": "item items product products",
 }
 
 

@@ -47,6 +47,19 @@ _KIND_HEADINGS = {
 }
 _FIGURE_ASKS = frozenset({"duration", "price", "count"})
 _FIGURE_UNITS = {"duration": ("s", "time"), "price": ("USD", "EUR", "CNY", "GBP", "%")}
+# "What's the minimum password length?" is answered by "at least 10 characters": a question
+# asking for a bound meets the words that state one.
+_BOUNDS = (
+    (
+        re.compile(r"\b(?:minimum|min|at least|fewest|shortest)\b|最少|至少|最低|最短", re.I),
+        re.compile(r"\b(?:at least|minimum|or more)\b|至少|最少|最低|以上", re.I),
+    ),
+    (
+        re.compile(r"\b(?:maximum|max|at most|most|up to|longest)\b|最多|最高|最长|上限", re.I),
+        re.compile(r"\b(?:up to|maximum|at most|no more than)\b|最多|最高|最长|不超过", re.I),
+    ),
+)
+BOUND_BONUS = 1.0
 _RULE = re.compile(
     r"\b(?:can|cannot|can't|not|no|never|only|must|free|always|available|unavailable|allowed)\b"
     r"|不|可以|可|免|只|须",
@@ -132,6 +145,7 @@ def _score(question: Question, candidates: list[_Candidate]) -> list[_Candidate]
         * math.log(1 + total / (1 + sum(bool(fs & (c.forms | c.context)) for c in candidates)))
         for term, fs in wanted.items()
     }
+    bounds = [says for ask, says in _BOUNDS if ask.search(question.text)]
     scored = []
     for c in candidates:
         overlap = sum(weight[t] for t, fs in wanted.items() if fs & c.forms)
@@ -143,6 +157,8 @@ def _score(question: Question, candidates: list[_Candidate]) -> list[_Candidate]
         bonus = FIGURE_BONUS if question.asks and _wanted_figure(question, c.unit.text) else 0.0
         if any(_KIND_HEADINGS[k].search(c.section) for k in question.asks & _KIND_HEADINGS.keys()):
             bonus += HEADING_BONUS
+        if any(says.search(c.unit.text) for says in bounds):
+            bonus += BOUND_BONUS
         if "yes_no" in question.asks and _RULE.search(c.unit.text):
             bonus += 0.5
         if "list" in question.asks and c.unit.kind == "item":

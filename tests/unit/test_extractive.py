@@ -154,6 +154,15 @@ def test_shop_words_reach_the_english_sentence_that_answers() -> None:
     assert "Repairs take 10-15 business days" in answer and "reviews your claim" not in answer
 
 
+def test_a_question_for_a_minimum_gets_the_sentence_stating_the_bound() -> None:
+    found = passages(
+        "AccountAndSecurity.md > Resetting your password",
+        "AccountAndSecurity.md > Locked accounts",
+        "AccountAndSecurity.md > Creating an account",
+    )
+    assert "at least 10 characters" in extractive_answer("whats the minimum password length", found)
+
+
 def test_an_english_question_is_not_answered_from_the_chinese_section() -> None:
     found = passages(
         "ShippingGuide.md > 中国大陆配送", "ShippingGuide.md > Shipping options and costs"
