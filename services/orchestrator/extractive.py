@@ -60,6 +60,14 @@ _BOUNDS = (
     ),
 )
 BOUND_BONUS = 1.0
+# "Which languages ...?" is answered by naming languages, as "how much" is by a price.
+_ASKS_LANGUAGE = re.compile(r"\blanguages?\b|语言|语种", re.IGNORECASE)
+_LANGUAGE_NAMES = re.compile(
+    r"\b(?:English|Chinese|Mandarin|Cantonese|German|French|Spanish|Italian|Portuguese|Dutch|"
+    r"Japanese|Korean|Russian|Arabic|Swedish)\b"
+    r"|中文|英文|英语|汉语|普通话|粤语|德语|法语|西班牙语|日语|韩语",
+    re.IGNORECASE,
+)
 _RULE = re.compile(
     r"\b(?:can|cannot|can't|not|no|never|only|must|free|always|available|unavailable|allowed)\b"
     r"|不|可以|可|免|只|须",
@@ -146,6 +154,8 @@ def _score(question: Question, candidates: list[_Candidate]) -> list[_Candidate]
         for term, fs in wanted.items()
     }
     bounds = [says for ask, says in _BOUNDS if ask.search(question.text)]
+    if _ASKS_LANGUAGE.search(question.text):
+        bounds.append(_LANGUAGE_NAMES)
     scored = []
     for c in candidates:
         overlap = sum(weight[t] for t, fs in wanted.items() if fs & c.forms)
@@ -194,16 +204,29 @@ def _block(candidates: list[_Candidate], member: _Candidate) -> list[_Candidate]
     return [c for c in candidates if c.rank == member.rank and c.unit.block == member.unit.block]
 
 
+def _names_languages_elsewhere(
+    question: Question, structured: list[_Candidate], sentences: list[_Candidate]
+) -> bool:
+    """ "Which languages ...?" when only a sentence names any: a list naming none is not it."""
+    if not _ASKS_LANGUAGE.search(question.text):
+        return False
+    names = [c for c in structured + sentences if _LANGUAGE_NAMES.search(c.unit.text)]
+    return bool(names) and all(c.unit.kind == "sentence" for c in names)
+
+
 def _structured(question: Question, scored: list[_Candidate], everything: list[_Candidate]):
     """For a list or an overview: the list or table that answers, with its opening sentence."""
     structured = [c for c in scored if c.unit.kind != "sentence" and c.score > 0]
-    sentences = [c.score for c in scored if c.unit.kind == "sentence"]
+    sentences = [c for c in scored if c.unit.kind == "sentence"]
+    best_sentence = max((c.score for c in sentences), default=0.0)
     if (
         not structured
         or "list" in question.asks
-        and max(sentences, default=0.0) > max(c.score for c in structured) + LIST_MARGIN
+        and best_sentence > max(c.score for c in structured) + LIST_MARGIN
     ):
         # "Which currencies are invoices issued in?": one sentence names them.
+        return None
+    if _names_languages_elsewhere(question, structured, sentences):
         return None
     if "overview" in question.asks:
         # A page's key facts are in its tables and lists: the one stating most figures.

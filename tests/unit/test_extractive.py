@@ -163,6 +163,15 @@ def test_a_question_for_a_minimum_gets_the_sentence_stating_the_bound() -> None:
     assert "at least 10 characters" in extractive_answer("whats the minimum password length", found)
 
 
+def test_which_languages_gets_the_sentence_naming_them_not_the_list_of_channels() -> None:
+    found = passages(
+        "ContactAndSupportHours.md > Ways to contact us",
+        "ContactAndSupportHours.md > Support hours",
+    )
+    for question in ("which languages can I get phone support in", "电话客服支持哪些语言"):
+        assert "English and Simplified Chinese" in extractive_answer(question, found)
+
+
 def test_an_english_question_is_not_answered_from_the_chinese_section() -> None:
     found = passages(
         "ShippingGuide.md > 中国大陆配送", "ShippingGuide.md > Shipping options and costs"
