@@ -224,7 +224,7 @@ def report(result: dict[str, Any], show_misses: int) -> str:
     if show_misses:
         lines += [
             "",
-            f"Misses (held-out, first {show_misses} per data set; "
+            f"Misses (first {show_misses} per data set; "
             "held-out help-centre questions are never printed):",
         ]
         for dataset in result["run"]["datasets"]:
@@ -232,7 +232,6 @@ def report(result: dict[str, Any], show_misses: int) -> str:
                 i
                 for i in result["items"]
                 if i["dataset"] == dataset
-                and i["split"] == "heldout"
                 and not (
                     i["routed"]
                     and (i["doc"] is None or (i["rank"] or 99) <= HIT_DEPTH)

@@ -20,6 +20,7 @@ from bench.public_data import (
 
 BENCH_DIR = Path(__file__).resolve().parent
 HELDOUT_FILE = BENCH_DIR / "data" / "heldout_helpcentre.jsonl"
+TUNING_FILE = BENCH_DIR / "data" / "tuning_helpcentre.jsonl"
 SAMPLE_DIR = BENCH_DIR.parent / "services" / "retriever" / "knowledge_base"
 FAQ_TITLE = "Swedish Construction FAQ"
 TRIVIA_TITLE = "常识问答"
@@ -56,28 +57,38 @@ def sample_pages() -> dict[str, str]:
     return {p.name: p.read_text("utf-8") for p in sorted(SAMPLE_DIR.glob("*.md"))}
 
 
-def heldout_helpcentre() -> list[Case]:
-    """The held-out set over the sample help centre (bench/data/heldout_helpcentre.md)."""
+def helpcentre_cases(path: Path, dataset: str, split: Split) -> list[Case]:
+    """A question set over the sample help centre, one JSON object a line, checked as read."""
     pages = set(sample_pages())
     cases = []
-    for number, line in enumerate(HELDOUT_FILE.read_text("utf-8").splitlines(), start=1):
+    for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
         row = json.loads(line)
         if row["lang"] not in LANGS or row["doc"] not in pages or not row["facts"]:
-            raise ValueError(f"{HELDOUT_FILE.name}:{number}: bad lang, doc or facts")
+            raise ValueError(f"{path.name}:{number}: bad lang, doc or facts")
         cases.append(
             Case(
                 row["id"],
-                "helpcentre",
-                "heldout",
+                dataset,
+                split,
                 row["lang"],
                 row["question"],
                 "knowledge_qa",
                 doc=row["doc"],
                 facts=tuple(row["facts"]),
-                private=True,
+                private=split == "heldout",
             )
         )
     return cases
+
+
+def heldout_helpcentre() -> list[Case]:
+    """The held-out set over the sample help centre (bench/data/heldout_helpcentre.md)."""
+    return helpcentre_cases(HELDOUT_FILE, "helpcentre", "heldout")
+
+
+def tuning_helpcentre() -> list[Case]:
+    """Questions over the sample help centre written to tune on; the held-out set stays unseen."""
+    return helpcentre_cases(TUNING_FILE, "helpcentre-tuning", "tuning")
 
 
 def faq_cases(dataset: str, entries: Iterable[FaqEntry]) -> list[Case]:
@@ -121,6 +132,7 @@ KNOWLEDGE_BASES: dict[str, Callable[[], dict[str, str]]] = {
 
 DATASETS: dict[str, Dataset] = {
     "helpcentre": Dataset("sample help centre, held-out set", "helpcentre", heldout_helpcentre),
+    "helpcentre-tuning": Dataset("sample help centre, tuning set", "helpcentre", tuning_helpcentre),
     "faq": Dataset(
         "public FAQ, question headings", "faq", lambda: faq_cases("faq", zaragoza_faq())
     ),

@@ -26,6 +26,8 @@ MAX_ITEMS = 8  # list items or table rows quoted for a list or an overview
 MAX_ANSWER_CHARS = 700
 FIGURE_BONUS = 1.5
 HEADING_BONUS = 0.5
+# A list answers "which ..." unless a sentence matches the question this much better.
+LIST_MARGIN = 1.0
 RANK_PENALTY = 0.35
 # Dictionary words are a weaker match than the customer's own, so for a Chinese question on
 # English pages the retriever's ranking counts more.
@@ -43,7 +45,29 @@ _KIND_HEADINGS = {
     "price": re.compile(r"\b(?:costs?|prices?|fees?|charges?|pricing)\b", re.I),
     "count": re.compile(r"\b(?:limits?|minimum|maximum)\b", re.I),
 }
+_FIGURE_ASKS = frozenset({"duration", "price", "count"})
 _FIGURE_UNITS = {"duration": ("s", "time"), "price": ("USD", "EUR", "CNY", "GBP", "%")}
+# "What's the minimum password length?" is answered by "at least 10 characters": a question
+# asking for a bound meets the words that state one.
+_BOUNDS = (
+    (
+        re.compile(r"\b(?:minimum|min|at least|fewest|shortest)\b|最少|至少|最低|最短", re.I),
+        re.compile(r"\b(?:at least|minimum|or more)\b|至少|最少|最低|以上", re.I),
+    ),
+    (
+        re.compile(r"\b(?:maximum|max|at most|most|up to|longest)\b|最多|最高|最长|上限", re.I),
+        re.compile(r"\b(?:up to|maximum|at most|no more than)\b|最多|最高|最长|不超过", re.I),
+    ),
+)
+BOUND_BONUS = 1.0
+# "Which languages ...?" is answered by naming languages, as "how much" is by a price.
+_ASKS_LANGUAGE = re.compile(r"\blanguages?\b|语言|语种", re.IGNORECASE)
+_LANGUAGE_NAMES = re.compile(
+    r"\b(?:English|Chinese|Mandarin|Cantonese|German|French|Spanish|Italian|Portuguese|Dutch|"
+    r"Japanese|Korean|Russian|Arabic|Swedish)\b"
+    r"|中文|英文|英语|汉语|普通话|粤语|德语|法语|西班牙语|日语|韩语",
+    re.IGNORECASE,
+)
 _RULE = re.compile(
     r"\b(?:can|cannot|can't|not|no|never|only|must|free|always|available|unavailable|allowed)\b"
     r"|不|可以|可|免|只|须",
@@ -71,9 +95,16 @@ def _all_forms(text: str) -> set[str]:
 
 
 def _in_language(question: Question, passages: Sequence[Passage]) -> list[int]:
-    """Ranks of the passages to quote: those in the customer's language when there are any."""
+    """Ranks of the passages to quote: those in the customer's language when there are any.
+    A Chinese section counts only on the retriever's best page: the Chinese part of another
+    page answers another question ("发邮件多久回复" is not about the returns page's 7 天)."""
     chinese = [i for i, p in enumerate(passages) if mostly_chinese(p.text)]
-    wanted = chinese if question.chinese else [i for i in range(len(passages)) if i not in chinese]
+    english = [i for i in range(len(passages)) if i not in chinese]
+    if question.chinese:
+        best_page = passages[0].doc_name if passages else ""
+        wanted = [i for i in chinese if passages[i].doc_name == best_page] or english
+    else:
+        wanted = english
     return wanted or list(range(len(passages)))
 
 
@@ -111,7 +142,8 @@ def _wanted_figure(question: Question, text: str) -> bool:
 def _score(question: Question, candidates: list[_Candidate]) -> list[_Candidate]:
     """Score the units that share a word with the question (every unit, for a Chinese question
     on English pages, where the dictionary may miss); rare words count most."""
-    question = question.split_compounds({f for c in candidates for f in c.forms})
+    vocabulary = {f for c in candidates for f in c.forms}
+    question = question.split_compounds(vocabulary).mend_typos(vocabulary)
     wanted = {term: forms(term) for term in question.terms}
     if question.task in question.terms:  # in "how do I return the charger?" the task counts most
         question.terms[question.task] *= 2
@@ -121,6 +153,9 @@ def _score(question: Question, candidates: list[_Candidate]) -> list[_Candidate]
         * math.log(1 + total / (1 + sum(bool(fs & (c.forms | c.context)) for c in candidates)))
         for term, fs in wanted.items()
     }
+    bounds = [says for ask, says in _BOUNDS if ask.search(question.text)]
+    if _ASKS_LANGUAGE.search(question.text):
+        bounds.append(_LANGUAGE_NAMES)
     scored = []
     for c in candidates:
         overlap = sum(weight[t] for t, fs in wanted.items() if fs & c.forms)
@@ -132,6 +167,8 @@ def _score(question: Question, candidates: list[_Candidate]) -> list[_Candidate]
         bonus = FIGURE_BONUS if question.asks and _wanted_figure(question, c.unit.text) else 0.0
         if any(_KIND_HEADINGS[k].search(c.section) for k in question.asks & _KIND_HEADINGS.keys()):
             bonus += HEADING_BONUS
+        if any(says.search(c.unit.text) for says in bounds):
+            bonus += BOUND_BONUS
         if "yes_no" in question.asks and _RULE.search(c.unit.text):
             bonus += 0.5
         if "list" in question.asks and c.unit.kind == "item":
@@ -146,14 +183,50 @@ def _score(question: Question, candidates: list[_Candidate]) -> list[_Candidate]
     return scored
 
 
+def _answer_of_kind(question: Question, scored: list[_Candidate], best: _Candidate) -> _Candidate:
+    """For a Chinese question on English pages, whose dictionary words match loosely: the best
+    unit on the best page stating the kind of figure asked for ("多久" -> a duration), when the
+    best match states none. In one language the figure bonus (FIGURE_BONUS) is enough."""
+    cross = question.chinese and not mostly_chinese(best.unit.text)
+    if not cross or not _FIGURE_ASKS & question.asks or _wanted_figure(question, best.unit.text):
+        return best
+    typed = [
+        c
+        for c in scored
+        if not c.elsewhere
+        and not mostly_chinese(c.unit.text)
+        and _wanted_figure(question, c.unit.text)
+    ]
+    return max(typed, key=lambda c: c.score) if typed else best
+
+
 def _block(candidates: list[_Candidate], member: _Candidate) -> list[_Candidate]:
     return [c for c in candidates if c.rank == member.rank and c.unit.block == member.unit.block]
+
+
+def _names_languages_elsewhere(
+    question: Question, structured: list[_Candidate], sentences: list[_Candidate]
+) -> bool:
+    """ "Which languages ...?" when only a sentence names any: a list naming none is not it."""
+    if not _ASKS_LANGUAGE.search(question.text):
+        return False
+    names = [c for c in structured + sentences if _LANGUAGE_NAMES.search(c.unit.text)]
+    return bool(names) and all(c.unit.kind == "sentence" for c in names)
 
 
 def _structured(question: Question, scored: list[_Candidate], everything: list[_Candidate]):
     """For a list or an overview: the list or table that answers, with its opening sentence."""
     structured = [c for c in scored if c.unit.kind != "sentence" and c.score > 0]
-    if not structured:
+    sentences = [c for c in scored if c.unit.kind == "sentence"]
+    best_sentence = max((c.score for c in sentences), default=0.0)
+    if (
+        not structured
+        or "list" in question.asks
+        and best_sentence > max(c.score for c in structured) + LIST_MARGIN
+    ):
+        # "Which currencies are invoices issued in?": one sentence names them.
+        return None
+    if _names_languages_elsewhere(question, structured, sentences):
         return None
     if "overview" in question.asks:
         # A page's key facts are in its tables and lists: the one stating most figures.
@@ -182,7 +255,7 @@ def _choose(question: Question, scored: list[_Candidate], everything: list[_Cand
         chosen := _structured(question, scored, everything)
     ):
         return chosen
-    best = max(scored, key=lambda c: c.score)
+    best = _answer_of_kind(question, scored, max(scored, key=lambda c: c.score))
     if question.task and best.unit.kind == "item":
         return _block(everything, best)[:MAX_ITEMS]  # "how do I ...": all the steps
     if best.unit.text.endswith((":", "：")):

@@ -121,6 +121,23 @@ class Question:
         task = next(iter(terms_of(found.group(1) or found.group(2))), "") if found else ""
         return cls(text, chinese, asks, terms, task)
 
+    def mend_typos(self, vocabulary: set[str]) -> Question:
+        """ "warrenty" as "warranty": a word missing from ``vocabulary`` that is one letter off
+        a word in it (matched by deleting one letter from either, so the work stays linear)."""
+        unknown = [t for t in self.terms if t not in vocabulary and _typo_prone(t)]
+        if not unknown:
+            return self
+        known: dict[str, str] = {}
+        for word in sorted(w for w in vocabulary if _typo_prone(w)):
+            for key in _deletions(word):
+                known.setdefault(key, word)
+        terms = dict(self.terms)
+        for term in unknown:
+            match = next((known[k] for k in _deletions(term) if k in known), None)
+            if match and match not in terms:
+                terms[match] = terms.pop(term)
+        return Question(self.text, self.chinese, self.asks, terms, self.task)
+
     def split_compounds(self, vocabulary: set[str]) -> Question:
         """ "giftcard" as "gift" and "card" when only those are in ``vocabulary``."""
         terms = dict(self.terms)
@@ -134,3 +151,13 @@ class Question:
                     terms[head] = terms[tail] = weight
                     break
         return Question(self.text, self.chinese, self.asks, terms, self.task)
+
+
+def _typo_prone(word: str) -> bool:
+    """Long enough that one letter off is a typo, not another word (bounded, so linear)."""
+    return word.isascii() and word.isalpha() and 6 <= len(word) <= 20
+
+
+def _deletions(word: str) -> list[str]:
+    """The word, and the word with each of its letters left out."""
+    return [word] + [word[:i] + word[i + 1 :] for i in range(len(word))]

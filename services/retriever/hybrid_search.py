@@ -40,6 +40,12 @@ OVERVIEW_MARGIN = 0.03
 # holds, so a chunk that shares one word with the question (a Chinese section of an English
 # page, say) does not outvote the vector side, while one that holds them all counts as much.
 WEIGHTS = {"lexical": 1.0, "vector": 1.0}
+# BM25 reads a Chinese question against Chinese text only, so on a help centre of English
+# pages with a few Chinese sections it ranks those sections first for every Chinese question
+# ("微信支付的退款多久到账" lands on the returns page's section). The cross-lingual vector side
+# sees every page; the lexical side counts less for a Chinese question (0.7 kept
+# bench/retrieval.py's Chinese hit@1 as it was, 0.5 lost a question).
+CJK_LEXICAL_SHARE = 0.7
 
 
 @dataclass(frozen=True)
@@ -174,7 +180,8 @@ class HybridSearch:
         rankings = [[(WEIGHTS["vector"], h) for h in cited]]
         fused_lexical = bool(lexical) and lexical_relevant(coverage, vector_best, self.relevance)
         if fused_lexical:
-            rankings.append([(WEIGHTS["lexical"] * h.coverage, h) for h in lexical])
+            weight = WEIGHTS["lexical"] * (CJK_LEXICAL_SHARE if mostly_cjk(query) else 1.0)
+            rankings.append([(weight * h.coverage, h) for h in lexical])
         hits = reciprocal_rank_fusion(rankings, top_k)
         return SearchResult(hits, tuple(failed), self._strong(query, hits, vector, lexical))
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from bench import quality
 from bench.public_data import split_of, zaragoza_faq
-from bench.quality_data import heldout_helpcentre, sample_pages
+from bench.quality_data import Case, heldout_helpcentre, sample_pages, tuning_helpcentre
 from bench.quality_scoring import normalise
 from tests.component.conftest import QUALITY_REPORT
 
@@ -67,10 +68,15 @@ def test_the_public_faq_split_is_stable_and_large_enough() -> None:
     assert len({e.page for e in heldout}) == 39
 
 
-def test_every_heldout_help_centre_fact_is_on_its_page() -> None:
+@pytest.mark.parametrize(
+    ("load", "size"),
+    [(heldout_helpcentre, 140), (tuning_helpcentre, 122)],
+    ids=["heldout", "tuning"],
+)
+def test_every_help_centre_fact_is_on_its_page(load: Callable[[], list[Case]], size: int) -> None:
     """A page edited so that it no longer holds the fact would make the set unanswerable."""
     pages = {name: normalise(text) for name, text in sample_pages().items()}
-    cases = heldout_helpcentre()
-    assert len(cases) == 140 and {c.lang for c in cases} == {"en", "zh"}
+    cases = load()
+    assert len(cases) == size and {c.lang for c in cases} == {"en", "zh"}
     missing = [c.id for c in cases if not any(normalise(f) in pages[c.doc] for f in c.facts)]
     assert not missing, f"facts no longer on their page: {missing}"

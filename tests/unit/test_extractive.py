@@ -110,6 +110,68 @@ def test_a_chinese_question_on_an_english_page_quotes_the_english_facts() -> Non
     assert "09:00-21:00" in extractive_answer("人工客服几点上班", hours)
 
 
+def test_a_chinese_question_is_not_answered_from_another_pages_chinese_section() -> None:
+    found = passages(
+        "ContactAndSupportHours.md > Escalations and complaints",
+        "ReturnsAndExchanges.md > 退换货说明 (中文)",
+    )
+    answer = extractive_answer("投诉多久会有答复", found)
+    assert answer.startswith("我们的《Contact and Support Hours》页面（英文）写道：")
+    assert "5 business days" in answer and "退货" not in answer
+
+
+def test_a_how_many_question_gets_the_figure_over_a_better_worded_sentence() -> None:
+    found = passages(
+        "AccountAndSecurity.md > Two-factor authentication (2FA)",
+        "AccountAndSecurity.md > Recognising phishing",
+    )
+    assert "10 backup codes" in extractive_answer("开双重验证会给几个备用码", found)
+
+
+def test_a_misspelt_word_still_finds_its_sentence() -> None:
+    found = passages(
+        "WarrantyAndRepairs.md > Warranty and Repairs", "WarrantyAndRepairs.md > Warranty length"
+    )
+    assert "12 months" in extractive_answer("how long is the warrenty", found)
+
+
+def test_a_which_question_answered_by_one_sentence_gets_that_sentence() -> None:
+    found = passages(
+        "Invoices.md > Downloading your invoice",
+        "Invoices.md > Corrections, returns and credit notes",
+    )
+    answer = extractive_answer("which currencies are the invoices issued in", found)
+    assert "USD, EUR or CNY" in answer
+
+
+def test_shop_words_reach_the_english_sentence_that_answers() -> None:
+    found = passages(
+        "ContactAndSupportHours.md > Response times", "RefundPolicy.md > Refund timelines"
+    )
+    assert "within 24 hours" in extractive_answer("发邮件给客服多久能回复", found)
+    claim = passages("WarrantyAndRepairs.md > How to make a warranty claim")
+    answer = extractive_answer("维修要多长时间", claim)  # 维修 is "maintenance" in CC-CEDICT
+    assert "Repairs take 10-15 business days" in answer and "reviews your claim" not in answer
+
+
+def test_a_question_for_a_minimum_gets_the_sentence_stating_the_bound() -> None:
+    found = passages(
+        "AccountAndSecurity.md > Resetting your password",
+        "AccountAndSecurity.md > Locked accounts",
+        "AccountAndSecurity.md > Creating an account",
+    )
+    assert "at least 10 characters" in extractive_answer("whats the minimum password length", found)
+
+
+def test_which_languages_gets_the_sentence_naming_them_not_the_list_of_channels() -> None:
+    found = passages(
+        "ContactAndSupportHours.md > Ways to contact us",
+        "ContactAndSupportHours.md > Support hours",
+    )
+    for question in ("which languages can I get phone support in", "电话客服支持哪些语言"):
+        assert "English and Simplified Chinese" in extractive_answer(question, found)
+
+
 def test_an_english_question_is_not_answered_from_the_chinese_section() -> None:
     found = passages(
         "ShippingGuide.md > 中国大陆配送", "ShippingGuide.md > Shipping options and costs"

@@ -185,6 +185,22 @@ HOSTILE_INPUTS |= {
 }
 
 
+def _distinct_words(size: int) -> str:
+    """Distinct words of 8 letters ("aaaaaaab aaaaaaac ..."), each a possible typo to mend."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    words = []
+    for number in range(size // 9):
+        word = ""
+        for _ in range(8):
+            number, digit = divmod(number, 26)
+            word = letters[digit] + word
+        words.append(word)
+    return " ".join(words)
+
+
+HOSTILE_INPUTS["distinct long words"] = _distinct_words(SIZE)
+
+
 def _seconds(function: Callable[[str], object], text: str) -> float:
     start = time.process_time()
     function(text)
