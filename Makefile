@@ -15,8 +15,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)  ## All four services in one process on :8000, no servers needed
 	$(BIN)/frontdesk run --host 127.0.0.1 --port 8000
 
-test: $(STAMP)  ## Unit, integration and e2e tests (needs RabbitMQ and Redis for the last two)
-	$(BIN)/ruff check services shared tests bench
+test: lint  ## Lint and types, then unit, integration and e2e tests (the last two need RabbitMQ and Redis)
 	$(BIN)/python -m pytest -q
 
 # The real small model for the LLM path (opt-in): llama.cpp's OpenAI-compatible server and
@@ -35,12 +34,13 @@ test-llm: $(STAMP) $(LLM_VENV)/.installed  ## The LLM path against the real smal
 	FRONTDESK_REAL_LLM=1 FRONTDESK_LLM_PYTHON=$(LLM_VENV)/bin/python \
 		$(BIN)/python -m pytest -q -p no:cacheprovider -s tests/llm
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff (lint and format), then mypy --strict with the pydantic plugin (pyproject.toml)
 	$(BIN)/ruff check services shared tests bench
 	$(BIN)/ruff format --check services shared tests
+	$(BIN)/mypy shared services
 
 bench: $(STAMP)  ## Distributed stack vs. a bare FastAPI baseline, same run
 	$(BIN)/python bench/turns.py
 
 clean:
-	rm -rf $(VENV) $(LLM_VENV) .pytest_cache .ruff_cache artifacts
+	rm -rf $(VENV) $(LLM_VENV) .pytest_cache .ruff_cache .mypy_cache artifacts

@@ -17,6 +17,7 @@ from shared.events import new_id
 from shared.events.assistant import AssistantSpec
 from shared.stores.memo import Memo
 from shared.stores.redis_client import KeySpace, translate_redis_errors
+from shared.stores.text_redis import TextRedis
 
 DEFAULT_ALIAS = "default"  # an assistant id that means "the tenant's default"
 MAX_ASSISTANTS = 100
@@ -61,11 +62,11 @@ class RedisAssistantStore:
     """Per tenant, one hash of assistants by id and a key naming the default one."""
 
     def __init__(self, client: redis.Redis, prefix: str) -> None:
-        self._redis = client
+        self._redis = TextRedis(client)
         self._key = KeySpace(prefix)
-        self._save = client.register_script(_SAVE)
-        self._delete = client.register_script(_DELETE)
-        self._default = client.register_script(_DEFAULT)
+        self._save = self._redis.script(_SAVE)
+        self._delete = self._redis.script(_DELETE)
+        self._default = self._redis.script(_DEFAULT)
         self._memo: Memo[tuple[str, str | None], Assistant | None] = Memo(
             MEMO_SECONDS, MEMO_ENTRIES
         )
@@ -84,7 +85,7 @@ class RedisAssistantStore:
         self, tenant_id: str, assistant: Assistant, default: str, update: bool
     ) -> None:
         self._forget(tenant_id)
-        outcome = await self._save(
+        outcome = await self._save.text(
             keys=self._keys(tenant_id),
             args=[
                 json.dumps(
@@ -147,7 +148,7 @@ class RedisAssistantStore:
     @translate_redis_errors
     async def default(self, tenant_id: str) -> Assistant | None:
         """The tenant's default assistant, or None when the built-in one is used."""
-        raw = await self._default(keys=self._keys(tenant_id))
+        raw = await self._default.text(keys=self._keys(tenant_id))
         if raw is None:
             return None
         return Assistant.model_validate_json(raw).model_copy(update={"is_default": True})
@@ -173,7 +174,7 @@ class RedisAssistantStore:
     async def delete(self, tenant_id: str, assistant_id: str) -> None:
         """Remove the assistant (if it was the default, the built-in one takes over)."""
         self._forget(tenant_id)
-        if not await self._delete(keys=self._keys(tenant_id), args=[assistant_id]):
+        if not await self._delete.integer(keys=self._keys(tenant_id), args=[assistant_id]):
             raise NotFound("No such assistant")
 
     async def find(self, tenant_id: str, assistant_id: str | None) -> Assistant | None:

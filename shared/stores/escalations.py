@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Literal, get_args
 
 import redis.asyncio as redis
 
@@ -11,10 +11,12 @@ from shared.errors import InvalidInput
 from shared.events import EscalationCard
 from shared.events.escalation import AgentAction
 from shared.stores.redis_client import KeySpace, translate_redis_errors
+from shared.stores.text_redis import TextRedis
 
 PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
 CARD_TTL_SECONDS = 30 * 86_400
 Outcome = Literal["ok", "conflict", "not_found"]
+OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
 # No ":": a ticket id is a key segment, and must never name another key (``<id>:state``).
 TICKET_ID_PATTERN = r"^tkt-[A-Za-z0-9_-]{1,64}$"
 TICKET_ID = re.compile(TICKET_ID_PATTERN)
@@ -44,10 +46,10 @@ class RedisEscalationStore:
     """Cards keyed by ticket id; pending ones ordered by priority, then age."""
 
     def __init__(self, client: redis.Redis, prefix: str, ttl_seconds: int) -> None:
-        self._redis = client
+        self._redis = TextRedis(client)
         self._key = KeySpace(prefix)
         self._ttl = ttl_seconds
-        self._transition = client.register_script(_TRANSITION)
+        self._transition = self._redis.script(_TRANSITION)
 
     def _card_key(self, tenant_id: str, ticket_id: str) -> str:
         if not TICKET_ID.fullmatch(ticket_id):
@@ -96,7 +98,7 @@ class RedisEscalationStore:
     @translate_redis_errors
     async def pending(self, tenant_id: str, limit: int = 100) -> list[str]:
         """Ticket ids waiting for an agent, most urgent first."""
-        return list(await self._redis.zrange(self._pending_key(tenant_id), 0, limit - 1))
+        return await self._redis.zrange(self._pending_key(tenant_id), 0, limit - 1)
 
     @translate_redis_errors
     async def apply(
@@ -104,8 +106,10 @@ class RedisEscalationStore:
     ) -> Outcome:
         """Apply an agent action if the ticket's state allows it (atomic)."""
         key = self._card_key(tenant_id, ticket_id)
-        result = await self._transition(
+        result = await self._transition.text(
             keys=[f"{key}:state", self._pending_key(tenant_id)],
             args=[action, agent_id, ticket_id],
         )
-        return result  # type: ignore[no-any-return]
+        if result in OUTCOMES:
+            return result
+        raise TypeError(f"The transition script replied {result!r}")

@@ -11,6 +11,7 @@ from typing import Any
 import redis.asyncio as redis
 
 from shared.stores.redis_client import KeySpace, translate_redis_errors
+from shared.stores.text_redis import TextRedis
 
 FEED_MAX_EVENTS = 10_000
 
@@ -28,7 +29,7 @@ class RedisEventLog:
     """Session event streams (``session:{id}:events``) and the agents' feed (``agent-feed``)."""
 
     def __init__(self, client: redis.Redis, prefix: str, ttl_seconds: int) -> None:
-        self._redis = client
+        self._redis = TextRedis(client)
         self._key = KeySpace(prefix)
         self._ttl = ttl_seconds
 
@@ -58,7 +59,7 @@ class RedisEventLog:
     async def last_id(self, stream: str) -> str:
         """The newest event's id ("0-0" for an empty stream): "from now on" without a gap."""
         newest = await self._redis.xrevrange(stream, count=1)
-        return str(newest[0][0]) if newest else "0-0"
+        return newest[0][0] if newest else "0-0"
 
     @translate_redis_errors
     async def read(

@@ -15,6 +15,7 @@ import redis.asyncio as redis
 
 from shared.conversation import CachedAnswer
 from shared.stores.redis_client import KeySpace, translate_redis_errors
+from shared.stores.text_redis import TextRedis
 
 _TRAILING_PUNCT = " ?!.。？！"
 # Entries are read only under the current generation's keys. Generation 1 could hold answers
@@ -33,7 +34,7 @@ class RedisHotCache:
     """Answers keyed by tenant and normalised question; one round trip per lookup."""
 
     def __init__(self, client: redis.Redis, prefix: str, ttl_seconds: int) -> None:
-        self._redis = client
+        self._redis = TextRedis(client)
         self._key = KeySpace(prefix)
         self._ttl = ttl_seconds
 
@@ -74,4 +75,4 @@ class RedisHotCache:
     @translate_redis_errors
     async def invalidate(self, tenant_id: str) -> int:
         """Make every entry of the tenant stale; returns the new epoch."""
-        return int(await self._redis.incr(self._epoch_key(tenant_id)))
+        return await self._redis.incr(self._epoch_key(tenant_id))

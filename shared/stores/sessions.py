@@ -20,6 +20,7 @@ from shared.conversation import (
     TurnRecord,
 )
 from shared.stores.redis_client import KeySpace, translate_redis_errors
+from shared.stores.text_redis import TextRedis
 
 MAX_SESSIONS_PER_USER = 1_000  # a user's list keeps the newest
 MAX_HISTORY_MESSAGES = 200  # a history keeps the newest (MAX_HISTORY_MESSAGES)
@@ -98,11 +99,11 @@ class RedisSessionStore:
         ttl_seconds: int,
         max_messages: int = MAX_HISTORY_MESSAGES,
     ) -> None:
-        self._redis = client
+        self._redis = TextRedis(client)
         self._key = KeySpace(prefix)
         self._ttl = ttl_seconds
         self._max_messages = max_messages
-        self._record = client.register_script(_RECORD_TURN)
+        self._record = self._redis.script(_RECORD_TURN)
 
     def _keys(self, tenant_id: str, session_id: str) -> tuple[str, str, str]:
         # The hash tag keeps a session's three keys in one Redis Cluster slot for the script.
@@ -172,7 +173,7 @@ class RedisSessionStore:
         now = time.time()
         user = Message("user", turn.user_message, now, turn.turn_id)
         bot = Message("assistant", turn.reply, now, turn.turn_id, turn.stopped)
-        recorded, turn_count, failed = await self._record(
+        recorded, turn_count, failed = await self._record.integers(
             keys=[*self._keys(tenant_id, session_id), self._user_index(tenant_id, turn.user_id)],
             args=[
                 json.dumps(
@@ -196,7 +197,7 @@ class RedisSessionStore:
                 )
             ],
         )
-        return TurnCounts(bool(recorded), int(turn_count), int(failed))
+        return TurnCounts(bool(recorded), turn_count, failed)
 
     @translate_redis_errors
     async def set_agent_status(
@@ -229,7 +230,7 @@ class RedisSessionStore:
     ) -> tuple[list[Message], int]:
         """A page of the history and the total number of messages."""
         _, history, _ = self._keys(tenant_id, session_id)
-        total = int(await self._redis.llen(history))
+        total = await self._redis.llen(history)
         if newest_first:
             end = total - 1 - offset
             start = max(0, end - limit + 1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import redis.asyncio as redis
 
 from shared.stores.redis_client import KeySpace, translate_redis_errors
+from shared.stores.text_redis import TextRedis
 
 ACCEPTED = "accepted"
 ACCEPTED_ID = "0-1"
@@ -21,7 +22,7 @@ class RedisTurnLog:
     """Append and follow a turn's events; all keys are tenant-scoped."""
 
     def __init__(self, client: redis.Redis, prefix: str, ttl_seconds: int) -> None:
-        self._redis = client
+        self._redis = TextRedis(client)
         self._key = KeySpace(prefix)
         self._ttl = ttl_seconds
 
@@ -59,7 +60,7 @@ class RedisTurnLog:
         marker = await self._redis.xrange(
             self._stream(tenant_id, turn_id), ACCEPTED_ID, ACCEPTED_ID
         )
-        return str(marker[0][1].get("u", "")) if marker else None
+        return marker[0][1].get("u", "") if marker else None
 
     @translate_redis_errors
     async def append(self, tenant_id: str, turn_id: str, seq: int, event_json: str) -> None:

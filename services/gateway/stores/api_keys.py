@@ -14,6 +14,7 @@ import redis.asyncio as redis
 
 from shared.errors import InvalidInput, NotFound
 from shared.stores.redis_client import translate_redis_errors
+from shared.stores.text_redis import TextRedis
 
 Role = Literal["client", "agent", "admin"]
 ROLES: tuple[str, ...] = get_args(Role)
@@ -41,7 +42,7 @@ class RedisApiKeyStore:
     """Keys live outside any tenant's key space: the key is what tells us the tenant."""
 
     def __init__(self, client: redis.Redis, prefix: str) -> None:
-        self._redis = client
+        self._redis = TextRedis(client)
         self._by_hash = f"{prefix}:apikeys:by-hash"
         self._by_id = f"{prefix}:apikeys:by-id"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import redis.asyncio as redis
 
 from shared.stores.redis_client import KeySpace, translate_redis_errors
+from shared.stores.text_redis import TextRedis
 
 AMBIGUOUS = "-"  # two sessions produced the same conversation: continue neither
 
@@ -13,7 +14,7 @@ class ConversationMap:
     """Which session an OpenAI-style conversation (its whole history, hashed) continues."""
 
     def __init__(self, client: redis.Redis, prefix: str, ttl_seconds: int) -> None:
-        self._redis = client
+        self._redis = TextRedis(client)
         self._key = KeySpace(prefix)
         self._ttl = ttl_seconds
 

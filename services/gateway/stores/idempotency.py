@@ -7,6 +7,7 @@ import hashlib
 import redis.asyncio as redis
 
 from shared.stores.redis_client import KeySpace, translate_redis_errors
+from shared.stores.text_redis import TextRedis
 
 PENDING = "pending"
 
@@ -19,7 +20,7 @@ class RedisIdempotencyStore:
     """
 
     def __init__(self, client: redis.Redis, prefix: str, ttl_seconds: int) -> None:
-        self._redis = client
+        self._redis = TextRedis(client)
         self._key = KeySpace(prefix)
         self._ttl = ttl_seconds
 
@@ -33,7 +34,7 @@ class RedisIdempotencyStore:
         name = self._name(tenant_id, caller, key)
         if await self._redis.set(name, PENDING, nx=True, ex=self._ttl):
             return None
-        return await self._redis.get(name) or PENDING  # type: ignore[no-any-return]
+        return await self._redis.get(name) or PENDING
 
     @translate_redis_errors
     async def complete(

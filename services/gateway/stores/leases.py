@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import redis.asyncio as redis
 
 from shared.stores.redis_client import KeySpace, translate_redis_errors
+from shared.stores.text_redis import TextRedis
 
 _ACQUIRE = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
@@ -29,18 +30,18 @@ class RedisLeasePool:
     def __init__(
         self, client: redis.Redis, prefix: str, limit: int, lease_seconds: float, name: str
     ) -> None:
-        self._redis = client
+        self._redis = TextRedis(client)
         self._key = KeySpace(prefix)
         self._name = name
         self._limit = limit
         self._lease_seconds = lease_seconds
-        self._acquire = client.register_script(_ACQUIRE)
+        self._acquire = self._redis.script(_ACQUIRE)
 
     @translate_redis_errors
     async def acquire(self, holder: str, scope: str = "global") -> bool:
         """Take (or renew) a lease for ``holder``; False when the cap is reached."""
         now = time.time()
-        granted = await self._acquire(
+        granted = await self._acquire.integer(
             keys=[self._key(scope, self._name)],
             args=[now, now + self._lease_seconds, self._limit, holder],
         )
@@ -69,22 +70,22 @@ class RedisLeaseCaps:
     taken under all of them or none, in one round trip."""
 
     def __init__(self, client: redis.Redis, prefix: str, lease_seconds: float, name: str) -> None:
-        self._redis = client
+        self._redis = TextRedis(client)
         self._key = KeySpace(prefix)
         self._name = name
         self._lease_seconds = lease_seconds
-        self._acquire = client.register_script(_ACQUIRE_ALL)
+        self._acquire = self._redis.script(_ACQUIRE_ALL)
 
     @translate_redis_errors
     async def acquire(self, holder: str, caps: Sequence[tuple[str, int]]) -> int | None:
         """Take (or renew) ``holder``'s lease under each ``(scope, limit)``; None when taken,
         else the index of the first cap that is full (nothing is taken then)."""
         now = time.time()
-        full = await self._acquire(
+        full = await self._acquire.integer(
             keys=[self._key(scope, self._name) for scope, _ in caps],
             args=[now, now + self._lease_seconds, holder, *(limit for _, limit in caps)],
         )
-        return int(full) - 1 if full else None
+        return full - 1 if full else None
 
     @translate_redis_errors
     async def release(self, holder: str, scopes: Sequence[str]) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import redis.asyncio as redis
 
 from shared.stores.redis_client import KeySpace, translate_redis_errors
+from shared.stores.text_redis import TextRedis
 
 WINDOW_SECONDS = 60
 
@@ -44,7 +45,7 @@ class RedisRateLimiter:
         self._key = KeySpace(prefix)
         self._per_key = per_key
         self._per_tenant = per_tenant
-        self._hit = client.register_script(_HIT)
+        self._hit = TextRedis(client).script(_HIT)
 
     @property
     def enabled(self) -> bool:
@@ -56,7 +57,7 @@ class RedisRateLimiter:
         """Count one request and decide on it."""
         window = int(time.time()) // WINDOW_SECONDS
         reset_at = (window + 1) * WINDOW_SECONDS
-        key_count, tenant_count = await self._hit(
+        key_count, tenant_count = await self._hit.integers(
             keys=[
                 self._key(tenant_id, "rate", f"key:{key_id}", str(window)),
                 self._key(tenant_id, "rate", "tenant", str(window)),
