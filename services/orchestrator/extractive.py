@@ -214,7 +214,9 @@ def _names_languages_elsewhere(
     return bool(names) and all(c.unit.kind == "sentence" for c in names)
 
 
-def _structured(question: Question, scored: list[_Candidate], everything: list[_Candidate]):
+def _structured(
+    question: Question, scored: list[_Candidate], everything: list[_Candidate]
+) -> list[_Candidate] | None:
     """For a list or an overview: the list or table that answers, with its opening sentence."""
     structured = [c for c in scored if c.unit.kind != "sentence" and c.score > 0]
     sentences = [c for c in scored if c.unit.kind == "sentence"]
@@ -249,7 +251,9 @@ def _structured(question: Question, scored: list[_Candidate], everything: list[_
     return opening + block
 
 
-def _choose(question: Question, scored: list[_Candidate], everything: list[_Candidate]):
+def _choose(
+    question: Question, scored: list[_Candidate], everything: list[_Candidate]
+) -> list[_Candidate]:
     """The units that answer the question, in the order the passage has them."""
     if {"list", "overview"} & question.asks and (
         chosen := _structured(question, scored, everything)

@@ -116,7 +116,6 @@ class Evidence:
     affirmed: set[str] = field(default_factory=set)  # words some clause affirms
     mentioned: set[str] = field(default_factory=set)  # words of any clause
     denied_only: set[str] = field(default_factory=set)  # "cash" in "we do not accept cash"
-    denied_only: set[str] = field(default_factory=set)  # "cash" in "we do not accept cash"
     # Each passage's figures and words: a figure counts as stated by a passage that is about
     # what the answer's sentence is about ("2-3 business days" for restoring 2FA access does
     # not support "standard shipping takes 2-3 business days").

@@ -78,7 +78,7 @@ class IntentModel:
     def _logits(self, feats: dict[int, float]) -> np.ndarray:
         idx = np.fromiter(feats.keys(), dtype=np.int64, count=len(feats))
         val = np.fromiter(feats.values(), dtype=np.float32, count=len(feats))
-        return val @ self._weights[idx] + self._bias  # type: ignore[no-any-return]
+        return val @ self._weights[idx] + self._bias
 
     def fit(
         self,

@@ -144,9 +144,9 @@ def settle(guess: IntentGuess, strong_match: bool, found: bool, llm: str | None)
     if strong_match:
         return IntentGuess("knowledge_qa", guess.confidence, "knowledge")
     if llm in guess.candidates:
-        return IntentGuess(llm, guess.confidence, "llm")  # type: ignore[arg-type]
+        return IntentGuess(llm, guess.confidence, "llm")
     if not found and guess.lean in ("chitchat", "business_query", "emotion_sensitive"):
-        return IntentGuess(guess.lean, guess.confidence, "model")  # type: ignore[arg-type]
+        return IntentGuess(guess.lean, guess.confidence, "model")
     return guess
 
 
