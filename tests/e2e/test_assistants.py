@@ -14,7 +14,6 @@ from tests.support.fake_llm import llm_stats, running_fake_llm
 from tests.support.sse import stream_events
 from tests.support.stack import Stack
 
-pytestmark = pytest.mark.e2e
 BUILTIN_PROMPT = "You are the customer-service assistant of Northwind Goods."
 PROMPT = "You are the assistant of {company}. Keep answers {tone}."
 MAX_TOKENS = 7

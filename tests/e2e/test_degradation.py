@@ -12,8 +12,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.e2e.conftest import HEADERS, start_stack
 from tests.support.stack import Stack, free_port
 
-pytestmark = pytest.mark.e2e
-
 
 @pytest.fixture(scope="module")
 def broken_vectors_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:

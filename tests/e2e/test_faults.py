@@ -21,7 +21,6 @@ from tests.support.servers import OwnRedis
 from tests.support.services import RABBITMQ_URL, require
 from tests.support.stack import Stack
 
-pytestmark = pytest.mark.e2e
 IN_FLIGHT = 8
 
 

@@ -15,7 +15,6 @@ from tests.support.fake_llm import llm_stats, running_fake_llm, set_llm_mode, wa
 from tests.support.sse import stream_events
 from tests.support.stack import Stack
 
-pytestmark = pytest.mark.e2e
 SHIPPING = "How long does standard shipping take?"
 PAYMENT = "What payment methods do you accept?"
 

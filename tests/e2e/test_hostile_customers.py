@@ -18,7 +18,6 @@ from tests.support.fake_llm import llm_stats, running_fake_llm, set_llm_mode
 from tests.support.merchant import RecordingMerchant, running_merchant
 from tests.support.stack import Stack
 
-pytestmark = pytest.mark.e2e
 SHIPPING = "How long does standard shipping take?"
 WARRANTY = "What is the warranty on chargers?"
 

@@ -15,8 +15,6 @@ from tests.e2e.conftest import HEADERS, start_stack
 from tests.support import hostile_pdfs
 from tests.support.stack import Stack
 
-pytestmark = pytest.mark.e2e
-
 PARSE_TIMEOUT_SECONDS = 6
 # A refusal is normally a fraction of a second (the slow PDF: the parse deadline); far
 # above both, this catches a hang on the gateway's 300 s knowledge timeout.

@@ -19,7 +19,6 @@ from httpx_sse import connect_sse
 from tests.e2e.conftest import ALICE_KEY, API_KEY, HEADERS, issue_key, start_stack
 from tests.support.stack import Stack
 
-pytestmark = pytest.mark.e2e
 SECRET = "isolation-signing-secret-0123456789abcdef"
 PER_TENANT, PER_CALLER, HISTORY = 3, 2, 6
 

@@ -15,7 +15,6 @@ from tests.support.fake_llm import llm_stats, running_fake_llm, wait_for
 from tests.support.sse import stream_events
 from tests.support.stack import Stack
 
-pytestmark = pytest.mark.e2e
 LLM_CAP = 2
 
 

@@ -13,7 +13,6 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from tests.e2e.conftest import API_KEY, start_stack
 from tests.support.stack import Stack
 
-pytestmark = pytest.mark.e2e
 # Live feeds stream until the client leaves; a generated request would wait forever.
 ENDLESS = r"/(agent/feed|sessions/\{session_id\}/events)$"
 EXAMPLES = 12

@@ -15,7 +15,6 @@ from tests.e2e.conftest import HEADERS, issue_key, start_stack
 from tests.support.fake_llm import llm_stats, running_fake_llm, wait_for
 from tests.support.stack import Stack
 
-pytestmark = pytest.mark.e2e
 # Each test asks its own question: an answered one would come from the hot cache.
 RESUME_Q = {"message": "How do returns work for opened items?"}
 STOP_Q = {"message": "What is the warranty on chargers?"}

@@ -17,7 +17,6 @@ from tests.e2e.conftest import API_KEY, HEADERS, start_stack
 from tests.support.fake_llm import llm_stats, running_fake_llm, wait_for
 from tests.support.stack import Stack
 
-pytestmark = pytest.mark.e2e
 SHIPPING = "How long does standard shipping take?"
 Frame = dict[str, Any]
 

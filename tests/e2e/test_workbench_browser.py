@@ -21,7 +21,6 @@ import pytest
 from tests.e2e.conftest import ALICE_KEY, API_KEY, BOB_KEY
 from tests.support.stack import REPO, Stack
 
-pytestmark = pytest.mark.e2e
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
 # How Chromium reports a blocked script, style or HTML-string sink on the console.

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from services.orchestrator.generation import HISTORY_CHAR_BUDGET, build_prompt, recent_history
 from shared.conversation import Message
@@ -21,7 +20,6 @@ from tests.support.real_llm import CONTEXT_TOKENS
 from tests.support.sse import stream_events
 from tests.support.stack import Stack
 
-pytestmark = pytest.mark.e2e
 # Help-centre questions whose answers are figures: what a small model gets wrong.
 QUESTIONS = [
     "How long does standard shipping take?",
