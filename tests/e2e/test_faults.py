@@ -14,9 +14,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.e2e.conftest import StackFactory
 from tests.support import drills
 from tests.support.drills import DrillResult
-from tests.support.fake_llm import running_fake_llm
 from tests.support.servers import OwnRedis
 from tests.support.services import RABBITMQ_URL, require
 from tests.support.stack import Stack
@@ -25,9 +25,8 @@ IN_FLIGHT = 8
 
 
 @pytest.fixture(scope="module")
-def llm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with running_fake_llm(tmp_path_factory.mktemp("fault-llm"), 20, 10) as url:
-        yield url
+def llm(stack_factory: StackFactory) -> str:
+    return stack_factory.fake_llm(20, 10)
 
 
 @pytest.fixture(scope="module")
