@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import ALICE_KEY, API_KEY, BOB_KEY
+from tests.support.services import missing
 from tests.support.stack import REPO, Stack
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -40,10 +41,7 @@ CHROMIUM_FLAGS = [
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        message = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(message)
-        pytest.skip(message)
+        missing(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
