@@ -11,6 +11,27 @@ from shared.settings import Settings
 from tests.support.cleanup import purge_broker, purge_redis
 from tests.support.services import RABBITMQ_URL, REDIS_URL, require, unique_prefix
 
+TESTS = Path(__file__).resolve().parent
+# A test's layer is the folder it sits in, so a marker can never disagree with where it runs.
+LAYER_OF_FOLDER = {
+    "unit": "unit",
+    "component": "component",
+    "integration": "integration",
+    "e2e": "e2e",
+    "llm": "e2e",  # the real-model suite starts the stack as processes too
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test with its layer (``-m unit``, ``-m "not e2e"``...), named by its folder."""
+    for item in items:
+        try:
+            folder = item.path.resolve().relative_to(TESTS).parts[0]
+        except ValueError:
+            continue
+        if layer := LAYER_OF_FOLDER.get(folder):
+            item.add_marker(getattr(pytest.mark, layer))
+
 
 @pytest.fixture
 def embedded_settings(tmp_path: Path) -> Settings:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.support.fake_llm import running_fake_llm
 from tests.support.services import RABBITMQ_URL, REDIS_URL, require, unique_prefix
 from tests.support.stack import REPO, Stack, stack_env
 
@@ -71,6 +74,40 @@ def start_stack(
     return stack
 
 
+@dataclass
+class StackFactory:
+    """Starts fake models and stacks for one test module; everything stops when the module ends."""
+
+    tmp: pytest.TempPathFactory
+    exits: ExitStack
+
+    def fake_llm(self, tokens_per_second: float, tokens: int) -> str:
+        """A fake OpenAI-compatible model's base URL (see tests/support/fake_llm.py)."""
+        log_dir = self.tmp.mktemp("fake-llm")
+        return self.exits.enter_context(running_fake_llm(log_dir, tokens_per_second, tokens))
+
+    def __call__(
+        self, llm: str = "", orchestrators: int = 1, gateways: int = 1, **env: str
+    ) -> Stack:
+        """A ready stack with these settings (``llm``: a fake model's URL), stopped after."""
+        stack = start_stack(self.tmp.mktemp("stack"), orchestrators, gateways, llm, **env)
+        self.exits.callback(stack.stop)
+        return stack
+
+
+@pytest.fixture(scope="module")
+def stack_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackFactory]:
+    """Stacks of a module's own, for settings the shared ``stack`` does not have."""
+    with ExitStack() as exits:
+        yield StackFactory(tmp_path_factory, exits)
+
+
+def client_of(stack: Stack, gateway: int = 0, timeout: float = 30) -> httpx.Client:
+    """An HTTP client of one of the stack's gateways, with the API key."""
+    url = stack.of("gateway")[gateway].url
+    return httpx.Client(base_url=url, headers=HEADERS, timeout=timeout)
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Two gateways, two orchestrators, a retriever and an escalation worker; no LLM."""
@@ -82,7 +119,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 @pytest.fixture
 def client(stack: Stack) -> Iterator[httpx.Client]:
     """An HTTP client of the first gateway, with the API key."""
-    with httpx.Client(base_url=stack.of("gateway")[0].url, headers=HEADERS, timeout=30) as http:
+    with client_of(stack) as http:
         yield http
 
 

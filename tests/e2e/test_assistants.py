@@ -9,39 +9,29 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import HEADERS, start_stack
-from tests.support.fake_llm import llm_stats, running_fake_llm
+from tests.e2e.conftest import HEADERS, StackFactory, client_of
+from tests.support.fake_llm import llm_stats
 from tests.support.sse import stream_events
 from tests.support.stack import Stack
 
-pytestmark = pytest.mark.e2e
 BUILTIN_PROMPT = "You are the customer-service assistant of Northwind Goods."
 PROMPT = "You are the assistant of {company}. Keep answers {tone}."
 MAX_TOKENS = 7
 
 
 @pytest.fixture(scope="module")
-def assistants_llm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with running_fake_llm(tmp_path_factory.mktemp("assistants-llm"), 0, 20) as url:
-        yield url
+def assistants_llm(stack_factory: StackFactory) -> str:
+    return stack_factory.fake_llm(0, 20)
 
 
 @pytest.fixture(scope="module")
-def assistants_stack(
-    assistants_llm: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    stack = start_stack(
-        tmp_path_factory.mktemp("assistants-stack"),
-        llm=assistants_llm,
-    )
-    yield stack
-    stack.stop()
+def assistants_stack(assistants_llm: str, stack_factory: StackFactory) -> Stack:
+    return stack_factory(llm=assistants_llm)
 
 
 @pytest.fixture
 def http(assistants_stack: Stack) -> Iterator[httpx.Client]:
-    url = assistants_stack.of("gateway")[0].url
-    with httpx.Client(base_url=url, headers=HEADERS, timeout=30) as client:
+    with client_of(assistants_stack) as client:
         yield client
 
 

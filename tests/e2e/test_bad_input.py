@@ -8,8 +8,6 @@ import pytest
 from tests.e2e.conftest import API_KEY
 from tests.support.stack import Stack
 
-pytestmark = pytest.mark.e2e
-
 
 @pytest.mark.parametrize(
     ("body", "status", "says"),

@@ -6,14 +6,11 @@ import re
 import uuid
 
 import httpx
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.conftest import HEADERS
 from tests.support.sse import stream_events
 from tests.support.stack import Stack
-
-pytestmark = pytest.mark.e2e
 
 
 def _metric(base_url: str, name: str, **labels: str) -> float:

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.e2e.conftest import frontdesk_cli
 from tests.support.stack import Stack
-
-pytestmark = pytest.mark.e2e
 
 
 def test_frontdesk_chat_prints_intent_sources_and_reply(stack: Stack) -> None:

@@ -3,31 +3,24 @@ relevant content, and the turn counts as a failed attempt."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.e2e.conftest import HEADERS, start_stack
+from tests.e2e.conftest import HEADERS, StackFactory
 from tests.support.stack import Stack, free_port
-
-pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def broken_vectors_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def broken_vectors_stack(stack_factory: StackFactory) -> Stack:
     # Embeddings from an "OpenAI" endpoint nobody listens on: every embedding call fails.
-    stack = start_stack(
-        tmp_path_factory.mktemp("degraded"),
+    return stack_factory(
         EMBEDDING_PROVIDER="openai",
         OPENAI_BASE_URL=f"http://127.0.0.1:{free_port()}/v1",
         OPENAI_API_KEY="unused",
         LLM_MODEL="unused",
         # The LLM shares that dead endpoint; answers come from its extractive fallback.
     )
-    yield stack
-    stack.stop()
 
 
 def _degraded(retriever_url: str, path: str) -> float:

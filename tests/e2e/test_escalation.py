@@ -8,13 +8,11 @@ from pathlib import Path
 
 import aio_pika
 import httpx
-import pytest
 
 from tests.e2e.conftest import ALICE_KEY, HEADERS
 from tests.support.services import RABBITMQ_URL
 from tests.support.stack import Stack
 
-pytestmark = pytest.mark.e2e
 _DOCS = Path(__file__).resolve().parents[2] / "docs" / "schemas"
 SCHEMAS = tuple(
     json.loads((_DOCS / name).read_text())

@@ -9,34 +9,29 @@ bench/chaos.py runs the same drills at full size, and the RabbitMQ restart.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Iterator
 
 import pytest
 
+from tests.e2e.conftest import StackFactory
 from tests.support import drills
 from tests.support.drills import DrillResult
-from tests.support.fake_llm import running_fake_llm
 from tests.support.servers import OwnRedis
-from tests.support.services import RABBITMQ_URL, require
+from tests.support.services import RABBITMQ_URL, missing, require
 from tests.support.stack import Stack
 
-pytestmark = pytest.mark.e2e
 IN_FLIGHT = 8
 
 
 @pytest.fixture(scope="module")
-def llm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with running_fake_llm(tmp_path_factory.mktemp("fault-llm"), 20, 10) as url:
-        yield url
+def llm(stack_factory: StackFactory) -> str:
+    return stack_factory.fake_llm(20, 10)
 
 
 @pytest.fixture(scope="module")
 def own_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnRedis]:
     if not OwnRedis.available():
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail("redis-server is needed for the Redis drills")
-        pytest.skip("redis-server is not installed")
+        missing("redis-server is not installed (the Redis drills start their own)")
     server = OwnRedis(tmp_path_factory.mktemp("fault-redis"))
     server.start()
     yield server

@@ -10,42 +10,32 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.e2e.conftest import HEADERS, start_stack
-from tests.support.fake_llm import llm_stats, running_fake_llm, set_llm_mode, wait_for
+from tests.e2e.conftest import HEADERS, StackFactory, client_of
+from tests.support.fake_llm import llm_stats, set_llm_mode, wait_for
 from tests.support.sse import stream_events
-from tests.support.stack import Stack
 
-pytestmark = pytest.mark.e2e
 SHIPPING = "How long does standard shipping take?"
 PAYMENT = "What payment methods do you accept?"
 
 
 @pytest.fixture(scope="module")
-def fake_llm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def fake_llm(stack_factory: StackFactory) -> str:
     # 20 tokens a second: the model is still writing when the guard stops it.
-    with running_fake_llm(tmp_path_factory.mktemp("grounding-llm"), 20, 40) as url:
-        yield url
-
-
-def _stack(fake_llm: str, tmp: pytest.TempPathFactory, guard: str) -> Stack:
-    return start_stack(tmp.mktemp(f"grounding-{guard}"), llm=fake_llm, GROUNDING_GUARD=guard)
+    return stack_factory.fake_llm(20, 40)
 
 
 @pytest.fixture(scope="module")
-def strict(fake_llm: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
-    stack = _stack(fake_llm, tmp_path_factory, "strict")
-    with httpx.Client(base_url=stack.of("gateway")[0].url, headers=HEADERS, timeout=30) as c:
+def strict(fake_llm: str, stack_factory: StackFactory) -> Iterator[httpx.Client]:
+    stack = stack_factory(llm=fake_llm, GROUNDING_GUARD="strict")
+    with client_of(stack) as c:
         c.orchestrator_url = stack.of("orchestrator")[0].url  # type: ignore[attr-defined]
         yield c
-    stack.stop()
 
 
 @pytest.fixture(scope="module")
-def flag(fake_llm: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
-    stack = _stack(fake_llm, tmp_path_factory, "flag")
-    with httpx.Client(base_url=stack.of("gateway")[0].url, headers=HEADERS, timeout=30) as c:
+def flag(fake_llm: str, stack_factory: StackFactory) -> Iterator[httpx.Client]:
+    with client_of(stack_factory(llm=fake_llm, GROUNDING_GUARD="flag")) as c:
         yield c
-    stack.stop()
 
 
 @pytest.fixture(autouse=True)

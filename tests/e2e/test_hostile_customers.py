@@ -13,20 +13,18 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import HEADERS, start_stack
-from tests.support.fake_llm import llm_stats, running_fake_llm, set_llm_mode
+from tests.e2e.conftest import StackFactory, client_of
+from tests.support.fake_llm import llm_stats, set_llm_mode
 from tests.support.merchant import RecordingMerchant, running_merchant
 from tests.support.stack import Stack
 
-pytestmark = pytest.mark.e2e
 SHIPPING = "How long does standard shipping take?"
 WARRANTY = "What is the warranty on chargers?"
 
 
 @pytest.fixture(scope="module")
-def fake_llm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with running_fake_llm(tmp_path_factory.mktemp("fake-llm"), 0, 12) as url:
-        yield url
+def fake_llm(stack_factory: StackFactory) -> str:
+    return stack_factory.fake_llm(0, 12)
 
 
 @pytest.fixture(scope="module")
@@ -36,24 +34,16 @@ def merchant() -> Iterator[RecordingMerchant]:
 
 
 @pytest.fixture(scope="module")
-def hostile_stack(
-    fake_llm: str, merchant: RecordingMerchant, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    stack = start_stack(
-        tmp_path_factory.mktemp("hostile-stack"),
-        llm=fake_llm,
-        ORDERS_API_URL=merchant.url,
-        ORDERS_API_KEY="merchant-operator-key",
+def hostile_stack(fake_llm: str, merchant: RecordingMerchant, stack_factory: StackFactory) -> Stack:
+    return stack_factory(
+        llm=fake_llm, ORDERS_API_URL=merchant.url, ORDERS_API_KEY="merchant-operator-key"
     )
-    yield stack
-    stack.stop()
 
 
 @pytest.fixture
 def client(hostile_stack: Stack, fake_llm: str) -> Iterator[httpx.Client]:
     set_llm_mode(fake_llm, "quote_history")
-    gateway = hostile_stack.of("gateway")[0].url
-    with httpx.Client(base_url=gateway, headers=HEADERS, timeout=30) as http:
+    with client_of(hostile_stack) as http:
         yield http
     set_llm_mode(fake_llm, "normal")
 

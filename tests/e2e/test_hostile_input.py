@@ -18,7 +18,6 @@ from websockets.sync.client import connect
 from tests.e2e.conftest import ALICE_KEY, HEADERS
 from tests.support.stack import Stack
 
-pytestmark = pytest.mark.e2e
 AGENT = {"X-API-Key": ALICE_KEY}
 LONE = "\\ud800"  # as JSON writes it: a high surrogate with no low one after it
 

@@ -11,11 +11,9 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from tests.e2e.conftest import HEADERS, start_stack
+from tests.e2e.conftest import HEADERS, StackFactory
 from tests.support import hostile_pdfs
 from tests.support.stack import Stack
-
-pytestmark = pytest.mark.e2e
 
 PARSE_TIMEOUT_SECONDS = 6
 # A refusal is normally a fraction of a second (the slow PDF: the parse deadline); far
@@ -27,15 +25,12 @@ ANSWERED_WITHIN_SECONDS = 3
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    running = start_stack(
-        tmp_path_factory.mktemp("hostile-uploads"),
+def stack(stack_factory: StackFactory) -> Stack:
+    return stack_factory(
         DOCUMENT_PARSE_TIMEOUT_SECONDS=str(PARSE_TIMEOUT_SECONDS),
         PDF_MAX_PAGES="50",
         PDF_MAX_DECOMPRESSED_MB="16",
     )
-    yield running
-    running.stop()
 
 
 @pytest.fixture

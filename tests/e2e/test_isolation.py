@@ -9,26 +9,23 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import jwt
 import pytest
 from httpx_sse import connect_sse
 
-from tests.e2e.conftest import ALICE_KEY, API_KEY, HEADERS, issue_key, start_stack
+from tests.e2e.conftest import ALICE_KEY, API_KEY, HEADERS, StackFactory, issue_key
 from tests.support.stack import Stack
 
-pytestmark = pytest.mark.e2e
 SECRET = "isolation-signing-secret-0123456789abcdef"
 PER_TENANT, PER_CALLER, HISTORY = 3, 2, 6
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(stack_factory: StackFactory) -> Stack:
     """End-user tokens on, small connection caps and history, logging at DEBUG."""
-    running = start_stack(
-        Path(tmp_path_factory.mktemp("isolation")),
+    return stack_factory(
         JWT_SECRET=SECRET,
         MAX_CONNECTIONS_PER_TENANT=str(PER_TENANT),
         MAX_CONNECTIONS_PER_USER=str(PER_CALLER),
@@ -36,8 +33,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         MAX_HISTORY_MESSAGES=str(HISTORY),
         LOG_LEVEL="DEBUG",
     )
-    yield running
-    running.stop()
 
 
 @pytest.fixture

@@ -6,11 +6,8 @@ from __future__ import annotations
 import uuid
 
 import httpx
-import pytest
 
 from tests.support.sse import stream_events
-
-pytestmark = pytest.mark.e2e
 
 
 def _say(client: httpx.Client, message: str, session_id: str | None = None) -> dict:

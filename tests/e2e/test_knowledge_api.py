@@ -12,8 +12,6 @@ from tests.e2e.conftest import frontdesk_cli
 from tests.support.sse import stream_events
 from tests.support.stack import Stack
 
-pytestmark = pytest.mark.e2e
-
 
 def _upload(client: httpx.Client, kb: str, name: str, text: str) -> httpx.Response:
     return client.post(

@@ -10,25 +10,22 @@ from contextlib import ExitStack
 import httpx
 import pytest
 
-from tests.e2e.conftest import HEADERS, start_stack
-from tests.support.fake_llm import llm_stats, running_fake_llm, wait_for
+from tests.e2e.conftest import HEADERS, StackFactory, client_of
+from tests.support.fake_llm import llm_stats, wait_for
 from tests.support.sse import stream_events
 from tests.support.stack import Stack
 
-pytestmark = pytest.mark.e2e
 LLM_CAP = 2
 
 
 @pytest.fixture(scope="module")
-def fake_llm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with running_fake_llm(tmp_path_factory.mktemp("fake-llm"), 20, 40) as url:
-        yield url
+def fake_llm(stack_factory: StackFactory) -> str:
+    return stack_factory.fake_llm(20, 40)
 
 
 @pytest.fixture(scope="module")
-def llm_stack(fake_llm: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    stack = start_stack(
-        tmp_path_factory.mktemp("llm-stack"),
+def llm_stack(fake_llm: str, stack_factory: StackFactory) -> Stack:
+    return stack_factory(
         orchestrators=2,
         llm=fake_llm,
         MAX_CONCURRENT_LLM_CALLS=str(LLM_CAP),
@@ -38,13 +35,11 @@ def llm_stack(fake_llm: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         LLM_BREAKER_COOLDOWN_SECONDS="2",
         RESUME_GRACE_SECONDS="1",
     )
-    yield stack
-    stack.stop()
 
 
 @pytest.fixture
 def llm_client(llm_stack: Stack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=llm_stack.of("gateway")[0].url, headers=HEADERS, timeout=30) as c:
+    with client_of(llm_stack) as c:
         yield c
 
 

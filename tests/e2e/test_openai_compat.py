@@ -13,7 +13,6 @@ import pytest
 from tests.e2e.conftest import API_KEY, HEADERS
 from tests.support.stack import Stack
 
-pytestmark = pytest.mark.e2e
 SHIPPING = "How long does standard shipping take?"
 
 

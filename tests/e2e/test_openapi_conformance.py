@@ -3,17 +3,14 @@ requests (valid and invalid) must never cause a 5xx, and every answer must match
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from tests.e2e.conftest import API_KEY, start_stack
+from tests.e2e.conftest import API_KEY, StackFactory
 from tests.support.stack import Stack
 
-pytestmark = pytest.mark.e2e
 # Live feeds stream until the client leaves; a generated request would wait forever.
 ENDLESS = r"/(agent/feed|sessions/\{session_id\}/events)$"
 EXAMPLES = 12
@@ -22,11 +19,9 @@ EXAMPLES = 12
 
 
 @pytest.fixture(scope="module")
-def conformance_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def conformance_stack(stack_factory: StackFactory) -> Stack:
     """A stack of its own: generated uploads and chats must not touch other tests' data."""
-    stack = start_stack(tmp_path_factory.mktemp("openapi"), TURN_TIMEOUT_SECONDS="10")
-    yield stack
-    stack.stop()
+    return stack_factory(TURN_TIMEOUT_SECONDS="10")
 
 
 def _check(operation: schemathesis.APIOperation, mode: schemathesis.GenerationMode) -> None:

@@ -14,8 +14,6 @@ from tests.e2e.conftest import API_KEY
 from tests.support.services import RABBITMQ_URL, REDIS_URL, require, unique_prefix
 from tests.support.stack import REPO, Process, Stack, free_port, stack_env
 
-pytestmark = pytest.mark.e2e
-
 
 def _env(**settings: str) -> dict[str, str]:
     require(RABBITMQ_URL, "RabbitMQ")

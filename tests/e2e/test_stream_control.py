@@ -11,11 +11,10 @@ import httpx
 import pytest
 from httpx_sse import connect_sse
 
-from tests.e2e.conftest import HEADERS, issue_key, start_stack
-from tests.support.fake_llm import llm_stats, running_fake_llm, wait_for
+from tests.e2e.conftest import StackFactory, client_of, issue_key
+from tests.support.fake_llm import llm_stats, wait_for
 from tests.support.stack import Stack
 
-pytestmark = pytest.mark.e2e
 # Each test asks its own question: an answered one would come from the hot cache.
 RESUME_Q = {"message": "How do returns work for opened items?"}
 STOP_Q = {"message": "What is the warranty on chargers?"}
@@ -28,35 +27,31 @@ Event = tuple[str | None, str, dict[str, Any]]  # (id, event, data)
 
 
 @pytest.fixture(scope="module")
-def slow_llm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def slow_llm(stack_factory: StackFactory) -> str:
     """A model slow enough (40 tokens at 20/s) to interrupt mid-answer."""
-    with running_fake_llm(tmp_path_factory.mktemp("slow-llm"), 20, 40) as url:
-        yield url
+    return stack_factory.fake_llm(20, 40)
 
 
 @pytest.fixture(scope="module")
-def stack(slow_llm: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    running = start_stack(
-        tmp_path_factory.mktemp("stream-control"),
+def stack(slow_llm: str, stack_factory: StackFactory) -> Stack:
+    return stack_factory(
         gateways=2,
         llm=slow_llm,
         TOKEN_FLUSH_MS="100",
         RESUME_GRACE_SECONDS="3",
         WORKER_PREFETCH="1",  # one turn at a time, so a second one waits in the queue
     )
-    yield running
-    running.stop()
 
 
 @pytest.fixture
 def first(stack: Stack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=stack.of("gateway")[0].url, headers=HEADERS, timeout=30) as c:
+    with client_of(stack, 0) as c:
         yield c
 
 
 @pytest.fixture
 def second(stack: Stack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=stack.of("gateway")[1].url, headers=HEADERS, timeout=30) as c:
+    with client_of(stack, 1) as c:
         yield c
 
 

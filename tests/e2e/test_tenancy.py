@@ -14,8 +14,6 @@ import pytest
 from tests.e2e.conftest import issue_key
 from tests.support.stack import REPO, Stack
 
-pytestmark = pytest.mark.e2e
-
 
 @pytest.fixture(scope="module")
 def keys(stack: Stack) -> dict[str, str]:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,11 +11,10 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from tests.e2e.conftest import API_KEY, HEADERS, start_stack
-from tests.support.fake_llm import llm_stats, running_fake_llm, wait_for
+from tests.e2e.conftest import API_KEY, HEADERS, StackFactory
+from tests.support.fake_llm import llm_stats, wait_for
 from tests.support.stack import Stack
 
-pytestmark = pytest.mark.e2e
 SHIPPING = "How long does standard shipping take?"
 Frame = dict[str, Any]
 
@@ -128,23 +125,15 @@ def test_a_socket_without_a_valid_key_is_refused_but_the_query_key_works(stack: 
 
 
 @pytest.fixture(scope="module")
-def slow_llm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def slow_llm(stack_factory: StackFactory) -> str:
     """A model slow enough (40 tokens at 20/s) to walk away from mid-answer."""
-    with running_fake_llm(tmp_path_factory.mktemp("ws-llm"), 20, 40) as url:
-        yield url
+    return stack_factory.fake_llm(20, 40)
 
 
 @pytest.fixture(scope="module")
-def limited(slow_llm: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def limited(slow_llm: str, stack_factory: StackFactory) -> Stack:
     """A stack with that model, 2 messages a second per socket and 2 sockets per tenant."""
-    running = start_stack(
-        Path(tmp_path_factory.mktemp("ws-limits")),
-        llm=slow_llm,
-        WS_MESSAGES_PER_SECOND="2",
-        MAX_CONNECTIONS_PER_TENANT="2",
-    )
-    yield running
-    running.stop()
+    return stack_factory(llm=slow_llm, WS_MESSAGES_PER_SECOND="2", MAX_CONNECTIONS_PER_TENANT="2")
 
 
 def test_a_burst_of_messages_is_throttled_without_dropping_the_socket(limited: Stack) -> None:

@@ -19,9 +19,9 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import ALICE_KEY, API_KEY, BOB_KEY
+from tests.support.services import missing
 from tests.support.stack import REPO, Stack
 
-pytestmark = pytest.mark.e2e
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
 # How Chromium reports a blocked script, style or HTML-string sink on the console.
@@ -41,10 +41,7 @@ CHROMIUM_FLAGS = [
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        message = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(message)
-        pytest.skip(message)
+        missing(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -10,8 +10,6 @@ import redis.asyncio as redis
 from shared.settings import Settings
 from shared.stores.redis_client import connect_redis
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture
 async def redis_client(real_settings: Settings) -> AsyncIterator[redis.Redis]:

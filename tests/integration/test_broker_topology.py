@@ -12,6 +12,7 @@ from shared.errors import DependencyUnavailable, InvalidInput
 from shared.events import RetrievalRequested
 from shared.messaging import build_broker, declare_topology, settle_errors, topology_for
 from shared.settings import Settings
+from tests.support.cleanup import delete_topology
 
 
 async def _dead_letters(rabbitmq_url: str, queue_name: str, expected: int) -> int:
@@ -57,17 +58,7 @@ async def test_poison_messages_end_in_the_dead_letter_queue(
         count = await _dead_letters(rabbitmq_url, topology.dead_letter_queue.name, expected=2)
     finally:
         await broker.stop()
-        connection = await aio_pika.connect(rabbitmq_url)
-        async with connection:
-            channel = await connection.channel()
-            for name in (topology.retrieval_requests.name, topology.dead_letter_queue.name):
-                await channel.queue_delete(name)
-            for exchange in (
-                topology.dead_letter_exchange,
-                topology.escalations,
-                topology.turn_control,
-            ):
-                await channel.exchange_delete(exchange.name)
+        await delete_topology(rabbitmq_url, topology.prefix)
 
     assert count == 2
     assert attempts["permanent"] == 1

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import HEADERS, start_stack
+from tests.e2e.conftest import HEADERS, client_of, start_stack
 from tests.support.real_llm import running_real_llm, unavailable
 from tests.support.stack import Stack
 
@@ -77,9 +77,9 @@ def flag_stack(real_llm: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     stack.stop()
 
 
-def client_of(stack: Stack) -> httpx.Client:
+def patient_client(stack: Stack) -> httpx.Client:
     """An API client of the stack's gateway, patient enough for a small model on one core."""
-    return httpx.Client(base_url=stack.of("gateway")[0].url, headers=HEADERS, timeout=300)
+    return client_of(stack, timeout=300)
 
 
 def references(events: list[tuple[str, dict[str, Any]]]) -> list[str]:

@@ -8,20 +8,18 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from services.orchestrator.generation import HISTORY_CHAR_BUDGET, build_prompt, recent_history
 from shared.conversation import Message
 from shared.llm import OpenAIChatModel
 from shared.settings import Settings
-from tests.llm.conftest import client_of, references
+from tests.llm.conftest import patient_client, references
 from tests.support.fake_llm import wait_for
 from tests.support.help_centre import by_chunk_id, unsupported_figures
 from tests.support.real_llm import CONTEXT_TOKENS
 from tests.support.sse import stream_events
 from tests.support.stack import Stack
 
-pytestmark = pytest.mark.e2e
 # Help-centre questions whose answers are figures: what a small model gets wrong.
 QUESTIONS = [
     "How long does standard shipping take?",
@@ -57,7 +55,7 @@ def _said(events: list[tuple[str, dict[str, Any]]]) -> str:
 
 
 def test_an_answer_streams_through_the_stack_checked(strict_stack: Stack) -> None:
-    with client_of(strict_stack) as http:
+    with patient_client(strict_stack) as http:
         _, events = stream_events(
             http, {"message": "How much does express shipping cost in the EU?"}
         )
@@ -73,7 +71,7 @@ def test_stop_cancels_the_model_call(flag_stack: Stack, real_llm_logs: Path) -> 
     log = real_llm_logs / "llama_server.log"
     answering = log.read_text().count('"POST /v1/chat/completions HTTP/1.1" 200')
     disconnects = log.read_text().count("Disconnected from client")
-    with client_of(flag_stack) as http:
+    with patient_client(flag_stack) as http:
         question = {"message": "How long does standard shipping take? Please explain in detail."}
         with http.stream("POST", "/api/v1/chat/stream", json=question) as response:
             turn_id = response.headers["x-turn-id"]
@@ -100,7 +98,7 @@ def _ask(http: httpx.Client, question: str) -> tuple[str, str | None, list[str]]
 
 def test_strict_never_sends_a_figure_its_passages_lack(strict_stack: Stack) -> None:
     marks: dict[str | None, int] = {}
-    with client_of(strict_stack) as http:
+    with patient_client(strict_stack) as http:
         for question in QUESTIONS:
             answer, mark, cited = _ask(http, question)
             marks[mark] = marks.get(mark, 0) + 1
@@ -111,7 +109,7 @@ def test_strict_never_sends_a_figure_its_passages_lack(strict_stack: Stack) -> N
 
 def test_flag_marks_every_answer_that_states_an_unsupported_figure(flag_stack: Stack) -> None:
     flagged_with_figures = 0
-    with client_of(flag_stack) as http:
+    with patient_client(flag_stack) as http:
         for question in QUESTIONS:
             answer, mark, cited = _ask(http, question)
             if unsupported_figures(answer, cited):

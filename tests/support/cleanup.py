@@ -14,13 +14,19 @@ import redis
 from shared.topology import Topology
 
 
-async def _purge_broker(url: str, prefix: str) -> None:
+def durable_queues(topology: Topology) -> tuple[str, ...]:
+    """The queues that outlive their connection: what ``declare_topology`` declares."""
+    return tuple(q.name for q in (*topology.work_queues, topology.dead_letter_queue))
+
+
+async def delete_topology(url: str, prefix: str) -> None:
+    """Delete every queue and exchange named by this prefix's topology (from async code)."""
     topology = Topology(prefix=prefix)
     connection = await aio_pika.connect(url, timeout=10)
     async with connection:
-        for queue in (*topology.work_queues, topology.dead_letter_queue):
+        for name in durable_queues(topology):
             channel = await connection.channel()
-            await channel.queue_delete(queue.name)
+            await channel.queue_delete(name)
         for exchange in topology.exchanges:
             channel = await connection.channel()
             await channel.exchange_delete(exchange.name)
@@ -28,7 +34,7 @@ async def _purge_broker(url: str, prefix: str) -> None:
 
 def purge_broker(url: str, prefix: str) -> None:
     """Delete every queue and exchange named by this prefix's topology."""
-    asyncio.run(_purge_broker(url, prefix))
+    asyncio.run(delete_topology(url, prefix))
 
 
 def purge_redis(url: str, prefix: str) -> None:

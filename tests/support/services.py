@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from typing import NoReturn
 from urllib.parse import urlparse
 
 import pytest
@@ -22,13 +23,17 @@ def _reachable(url: str) -> bool:
         return False
 
 
+def missing(message: str) -> NoReturn:
+    """Skip a test whose dependency is absent locally; fail it in CI (CI=true), which has all."""
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"{message} (CI must run against real services)")
+    pytest.skip(message)
+
+
 def require(url: str, name: str) -> str:
     """The URL if its server answers; otherwise skip (locally) or fail (CI=true)."""
     if not _reachable(url):
-        message = f"{name} is not reachable at {url}"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"{message} (CI must run against real services)")
-        pytest.skip(message)
+        missing(f"{name} is not reachable at {url}")
     return url
 
 

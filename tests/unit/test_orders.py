@@ -1,16 +1,12 @@
-"""The order-system adapters, and what customers are told about their orders."""
+"""The order-system adapters, and how an order is described to the customer."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 
-from services.embedded import create_app
 from services.orchestrator.merchant import DemoMerchant, HttpMerchant, describe
 from shared.errors import DependencyUnavailable
-from shared.settings import Settings
-from tests.support.stack import free_port
 
 
 def _merchant(request: httpx.Request) -> httpx.Response:
@@ -49,16 +45,3 @@ async def test_refund_questions_get_the_refund_status() -> None:
     assert order is not None
     assert "refund of €24.90 approved" in describe(order, "has my refund gone through?")
     assert "delivered" in describe(order, "where is it?")
-
-
-def test_an_order_system_outage_hands_over_with_the_right_reason(
-    embedded_settings: Settings,
-) -> None:
-    settings = embedded_settings.model_copy(
-        update={"orders_api_url": f"http://127.0.0.1:{free_port()}"}
-    )
-    with TestClient(create_app(settings), headers={"X-API-Key": "test-key-0123456789"}) as client:
-        body = client.post("/api/v1/chat", json={"message": "Where is ORD-2024-001?"}).json()
-    assert body["data"]["escalate_to_human"] is True
-    assert body["data"]["escalation_card"]["reason"] == "business_system_down"
-    assert "can't reach our order system" in body["reply"]
