@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -150,3 +151,32 @@ def test_agents_see_only_their_tenants_tickets(as_: dict[str, httpx.Client]) -> 
     assert claimed.status_code == 404
     claimed = as_["acme-agent"].post(f"/api/v1/agent/escalations/{ticket}/claim")
     assert claimed.json()["card"]["agent_id"] == "acme-agent"
+
+
+# Messages shaped like the ones that once stalled the orchestrator's event loop for minutes
+# (a backtracking pattern on long runs of spaces, question marks or digits), at the size a
+# client may send.
+STALLING_MESSAGES = [
+    "a" + " " * 3_000 + "b",
+    "?" * 3_990 + "x",
+    "1" * 3_990 + "x",
+    "#" + " " * 3_000 + "x",
+    "where is my order" + " ," * 1_900 + " and how do I return it",
+]
+
+
+def test_a_message_built_to_stall_the_bot_never_holds_another_tenant(
+    as_: dict[str, httpx.Client],
+) -> None:
+    # The clients' 30-s timeout is the stall bound: these turns take well under a second.
+    with ThreadPoolExecutor(len(STALLING_MESSAGES) + 1) as pool:
+        hostile = [
+            pool.submit(as_["acme-client"].post, "/api/v1/chat", json={"message": m})
+            for m in STALLING_MESSAGES
+        ]
+        hello = pool.submit(as_["globex-client"].post, "/api/v1/chat", json={"message": "hello"})
+        greeted = hello.result()
+        answered = [f.result() for f in hostile]
+    assert greeted.status_code == 200 and greeted.json()["reply"]
+    assert [r.status_code for r in answered] == [200] * len(STALLING_MESSAGES)
+    assert all(r.json()["reply"] for r in answered)
