@@ -135,14 +135,16 @@ def judge(
 def settle(guess: IntentGuess, strong_match: bool, found: bool, llm: str | None) -> IntentGuess:
     """An abstention settled by what the knowledge base found and, if asked, the LLM.
 
-    A strong match decides for knowledge_qa. Then the LLM's pick counts, if the evidence
-    allows it. With neither, passages found are answered from; with none, the model's lean
-    is kept unless it would hand over or open a ticket, which needs more than a lean.
+    A strong match decides for knowledge_qa, for an abstention and for small talk that turns
+    out to be a page of the help centre. Then the LLM's pick counts, if the evidence allows
+    it. With neither, passages found are answered from; with none, the model's lean is kept
+    unless it would hand over or open a ticket, which needs more than a lean. Any other sure
+    guess stands.
     """
+    if strong_match and (not guess.sure or guess.intent == "chitchat"):
+        return IntentGuess("knowledge_qa", guess.confidence, "knowledge")
     if guess.sure:
         return guess
-    if strong_match:
-        return IntentGuess("knowledge_qa", guess.confidence, "knowledge")
     if llm in guess.candidates:
         return IntentGuess(llm, guess.confidence, "llm")
     if not found and guess.lean in ("chitchat", "business_query", "emotion_sensitive"):

@@ -78,15 +78,12 @@ class Routing:
 
     async def _settled(self, text: str, guess: IntentGuess) -> Routed:
         """The part with its abstention settled, and its look-up when it answers from it."""
-        if guess.sure and not self._planner.answers_from_knowledge(guess.intent, self._emotion):
-            if not (guess.intent == "chitchat" and text in self._lookups and content_terms(text)):
-                return Routed(text, guess, None)
-            # Small talk with a topic word ("what is your favourite investment?") may be a
-            # page in the help centre: a strong match answers it from there.
-            lookup = await self._lookups[text]
-            if not lookup.strong:
-                return Routed(text, guess, None)
-            return Routed(text, IntentGuess("knowledge_qa", guess.confidence, "knowledge"), lookup)
+        # Small talk with a topic word ("what is your favourite investment?") may be a page of
+        # the help centre: its look-up, already running, is awaited for settle to judge.
+        maybe_a_page = guess.intent == "chitchat" and text in self._lookups and content_terms(text)
+        knowledge = self._planner.answers_from_knowledge(guess.intent, self._emotion)
+        if guess.sure and not knowledge and not maybe_a_page:
+            return Routed(text, guess, None)
         if text not in self._lookups:
             self._lookups[text] = self._start(text)  # the whole of a message split in vain
         lookup = await self._lookups[text]

@@ -1,4 +1,5 @@
-"""Small PDFs built to hurt a parser: many pages, bombs, unknown filters, slow content."""
+"""Small PDFs for the parser's tests: plain text pages, and ones built to hurt a parser (many
+pages, bombs, unknown filters, slow content)."""
 
 from __future__ import annotations
 
@@ -58,6 +59,13 @@ def text_pdf(*pages: str) -> bytes:
     return _pdf(
         [_plain(writer, f"BT /F1 12 Tf 72 720 Td ({p}) Tj ET".encode()) for p in pages], writer
     )
+
+
+def text_lines_pdf(lines: list[str]) -> bytes:
+    """A well-formed one-page PDF with one text line per entry (10 pt, 12 pt leading)."""
+    writer = PdfWriter()
+    shown = " ".join(f"({line}) Tj T*" for line in lines)
+    return _pdf([_plain(writer, f"BT /F1 10 Tf 12 TL 50 770 Td {shown} ET".encode())], writer)
 
 
 def many_pages(count: int) -> bytes:

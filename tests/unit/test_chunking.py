@@ -12,30 +12,7 @@ from services.retriever.embeddings import LocalUseEmbedder, default_embedder
 from services.retriever.ingestion import Ingestor, Parse
 from services.retriever.isolated_parsing import IsolatedParser, ParseLimits, parse_document
 from services.retriever.sqlite_index import SqliteIndex
-
-
-def make_pdf_page(lines: list[str]) -> bytes:
-    """A one-page PDF with one text line per entry of ``lines`` (Helvetica, 12 pt leading)."""
-    body = "BT /F1 10 Tf 12 TL 50 770 Td " + " ".join(f"({line}) Tj T*" for line in lines)
-    stream = (body + " ET").encode()
-    objects = [
-        b"<</Type/Catalog/Pages 2 0 R>>",
-        b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
-        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Contents 4 0 R"
-        b"/Resources<</Font<</F1 5 0 R>>>>>>",
-        b"<</Length %d>>stream\n" % len(stream) + stream + b"\nendstream",
-        b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>",
-    ]
-    out, offsets = bytearray(b"%PDF-1.4\n"), []
-    for number, obj in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj" % number + obj + b"endobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer<</Size %d/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF" % (len(objects) + 1, xref)
-    return bytes(out)
-
+from tests.support.hostile_pdfs import text_lines_pdf
 
 # A 60-line page: before chunks followed tokens it became one 4,800-character chunk.
 PDF_LINES = [
@@ -71,7 +48,7 @@ def test_a_long_pdf_page_and_paragraph_are_ingested_as_chunks_within_the_window(
 ) -> None:
     index = SqliteIndex(tmp_path)
     ingestor = Ingestor(index, embedder, parse)
-    pdf = ingestor.ingest("acme", "kb", "returns.pdf", make_pdf_page(PDF_LINES)).document
+    pdf = ingestor.ingest("acme", "kb", "returns.pdf", text_lines_pdf(PDF_LINES)).document
     page = ingestor.ingest(
         "acme", "kb", "regions.md", f"# Regions\n\n{LONG_PARAGRAPH}\n\n{UNBROKEN_CHINESE}".encode()
     ).document

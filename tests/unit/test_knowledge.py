@@ -17,28 +17,7 @@ from services.retriever.sqlite_index import SqliteIndex
 from shared.errors import DependencyUnavailable, InvalidInput
 from shared.events import Passage
 from shared.settings import SAMPLE_KNOWLEDGE_DIR
-
-
-def make_pdf(text: str) -> bytes:
-    """A one-page PDF with ``text`` in Helvetica, with a correct cross-reference table."""
-    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
-    objects = [
-        b"<</Type/Catalog/Pages 2 0 R>>",
-        b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
-        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Contents 4 0 R"
-        b"/Resources<</Font<</F1 5 0 R>>>>>>",
-        b"<</Length %d>>stream\n" % len(stream) + stream + b"\nendstream",
-        b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>",
-    ]
-    out, offsets = bytearray(b"%PDF-1.4\n"), []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj" % number + body + b"endobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer<</Size %d/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF" % (len(objects) + 1, xref)
-    return bytes(out)
+from tests.support.hostile_pdfs import text_pdf
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +58,7 @@ def test_html_keeps_headings_lists_and_tables_and_drops_scripts() -> None:
 
 
 def test_pdf_text_is_extracted_by_page() -> None:
-    text = to_markdown("wrap.pdf", make_pdf("Gift wrapping costs 4 dollars per item."))
+    text = to_markdown("wrap.pdf", text_pdf("Gift wrapping costs 4 dollars per item."))
     assert text.startswith("## Page 1")
     assert "Gift wrapping costs 4 dollars per item." in text
 

@@ -182,6 +182,13 @@ def test_with_nothing_found_the_lean_is_kept_but_never_a_hand_off() -> None:
     assert settle(leaning_to_a_person, False, False, None).intent == "knowledge_qa"
 
 
+def test_small_talk_that_strongly_matches_a_page_is_answered_from_it() -> None:
+    small_talk = IntentGuess("chitchat", 0.9, "model")
+    settled = settle(small_talk, strong_match=True, found=True, llm=None)
+    assert (settled.intent, settled.source) == ("knowledge_qa", "knowledge")
+    assert settle(small_talk, strong_match=False, found=True, llm=None) == small_talk
+
+
 def test_a_sure_guess_is_not_second_guessed() -> None:
     sure = IntentGuess("business_query", 0.9, "model")
     assert settle(sure, strong_match=True, found=True, llm="knowledge_qa") == sure
