@@ -21,7 +21,8 @@ _SPLIT = re.compile(
     r"|，?(?:还有|另外|以及|顺便问一下)",
     re.IGNORECASE,
 )
-_WORD = re.compile(r"[A-Za-z]{2,}")
+# Whole words only: the letters inside an id ("9f3ab2c4", "1Z999AA1") are no words.
+_WORD = re.compile(r"\b[A-Za-z]{2,}\b")
 # Each part is looked up and answered on its own, all at once: a message of a hundred
 # questions must not become a hundred searches. Parts past the last are answered with it.
 MAX_PARTS = 5

@@ -175,6 +175,15 @@ def test_a_grim_topic_is_not_distress(message: str) -> None:
             ["我的订单ORD-2024-001到哪了", "退货要多少天"],
         ),
         ("I bought a kettle and a toaster", ["I bought a kettle and a toaster"]),
+        # A reference after the question is part of it, not a second question.
+        (
+            "How long does standard shipping take? (ref 9f3ab2c4d5e6f708)",
+            ["How long does standard shipping take? (ref 9f3ab2c4d5e6f708)"],
+        ),
+        (
+            "Where is my parcel? Tracking 1Z999AA10123456784",
+            ["Where is my parcel? Tracking 1Z999AA10123456784"],
+        ),
     ],
 )
 def test_compound_messages_split_into_parts(message: str, parts: list[str]) -> None:
