@@ -1,10 +1,11 @@
-"""The LLM circuit breaker opens on repeated failures and closes when the LLM recovers."""
+"""The LLM adapter's own logic: the circuit breaker, and reading a streamed completion."""
 
 from __future__ import annotations
 
 import pytest
 
-from shared.llm import CircuitBreaker, CircuitOpen
+from shared.errors import DependencyUnavailable
+from shared.llm import CircuitBreaker, CircuitOpen, delta_text
 
 
 class Clock:
@@ -44,3 +45,19 @@ def test_failed_trial_reopens() -> None:
     breaker.check()
     breaker.record_failure()
     assert breaker.state == "open"
+
+
+def test_a_streamed_line_gives_its_text_and_nothing_else() -> None:
+    assert delta_text('data: {"choices": [{"delta": {"content": "Hi"}}]}') == "Hi"
+    assert delta_text('data: {"choices": [{"delta": {"role": "assistant"}}]}') == ""
+    assert delta_text('data: {"choices": []}') == ""
+    assert delta_text("data: [DONE]") == ""
+    assert delta_text(": keep-alive") == ""
+
+
+@pytest.mark.parametrize(
+    "line", ['data: {"error": {"message": "overloaded"}}', "data: {not json", "data: [1, 2]"]
+)
+def test_an_error_or_garbage_inside_the_stream_fails_the_call(line: str) -> None:
+    with pytest.raises(DependencyUnavailable):
+        delta_text(line)
