@@ -46,34 +46,37 @@ class TurnStream:
     async def emit(self, event: Event) -> None:
         """Relay one event; a turn-log failure costs resumability, never the turn."""
         if not isinstance(event, TurnStreamEvent):
-            await self._send(event)
+            await self._send(event.model_dump_json())
             return
         if isinstance(event, TurnStarted) and self._meta_sent:
             return  # a re-run turn: its customer has this meta already
         self._seq += 1
         event = event.model_copy(update={"seq": self._seq})
+        body = event.model_dump_json()  # once, for the gateway and the log alike
         if isinstance(event, TurnStarted):
             # Sent first, on the way to meta; were it sent and not logged before a crash, the
             # re-run's meta has the same seq and the gateway drops the repeat.
             self._meta_sent = True
-            await self._send(event)
-            await self._append(event)
+            await self._send(body)
+            await self._append(event, body)
         else:
             # Logged first: after a crash the log shows all the answer the customer may have
             # seen, which decides whether the turn may run again.
-            await self._append(event)
-            await self._send(event)
+            await self._append(event, body)
+            await self._send(body)
 
-    async def _send(self, event: Event) -> None:
-        await self._broker.publish(event, queue=self._request.reply_to, mandatory=False)
+    async def _send(self, body: str) -> None:
+        await self._broker.publish(
+            body.encode(),
+            queue=self._request.reply_to,
+            mandatory=False,
+        )
 
-    async def _append(self, event: TurnStreamEvent) -> None:
+    async def _append(self, event: TurnStreamEvent, body: str) -> None:
         if self._log_failed:
             return
         try:
-            await self._log.append(
-                event.tenant_id, event.correlation_id, event.seq, event.model_dump_json()
-            )
+            await self._log.append(event.tenant_id, event.correlation_id, event.seq, body)
         except Exception as exc:  # Redis errors of any kind, including id ordering
             self._log_failed = True
             logger.warning("turn log unavailable, this turn cannot be resumed: %s", exc)
