@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -116,12 +115,12 @@ class Turn:
         routing = Routing(deps.intents, deps.planner, req, emotion)  # looks up while we load
         try:
             with timed_stage("session_load"):
-                (session, history), epoch = await asyncio.gather(
-                    deps.sessions.open(
-                        req.tenant_id, req.session_id, req.user_id, req.channel, HISTORY_WINDOW
-                    ),
-                    deps.cache.epoch(req.tenant_id),
+                session, history = await deps.sessions.open(
+                    req.tenant_id, req.session_id, req.user_id, req.channel, HISTORY_WINDOW
                 )
+                epoch = req.cache_epoch
+                if epoch is None:
+                    epoch = await deps.cache.epoch(req.tenant_id)
             if session.agent_status == "assigned":
                 return await self._pass_to_agent(session, emotion)
             with timed_stage("routing"):

@@ -40,6 +40,9 @@ class ChatRequested(Event):
     reply_to: str
     # None: the built-in assistant (no tenant default is stored).
     assistant: AssistantSpec | None = None
+    # The hot cache's epoch as the gateway read it with its miss, to stamp the answer with
+    # (read before the answer is composed, as a put needs); None from an older gateway.
+    cache_epoch: int | None = None
 
 
 class TurnCancelled(Event):

@@ -18,9 +18,9 @@ class AssistantCache:
         # NUL survives the cache's normalisation, so a scope never blends into a question.
         return f"{self._scope}\x00{question}"
 
-    async def get(self, tenant_id: str, question: str) -> CachedAnswer | None:
-        """See HotCache.get."""
-        return await self._cache.get(tenant_id, self._question(question))
+    async def lookup(self, tenant_id: str, question: str) -> tuple[CachedAnswer | None, int]:
+        """See HotCache.lookup."""
+        return await self._cache.lookup(tenant_id, self._question(question))
 
     async def put(self, tenant_id: str, question: str, answer: CachedAnswer, epoch: int) -> None:
         """See HotCache.put."""

@@ -46,17 +46,18 @@ class RedisHotCache:
         return self._key(tenant_id, "cache-epoch")
 
     @translate_redis_errors
-    async def get(self, tenant_id: str, question: str) -> CachedAnswer | None:
-        """The cached answer, unless missing or written before the current epoch."""
-        epoch, raw = await self._redis.mget(
+    async def lookup(self, tenant_id: str, question: str) -> tuple[CachedAnswer | None, int]:
+        """The cached answer (None if missing or older than the epoch), and the epoch: one read."""
+        epoch_raw, raw = await self._redis.mget(
             self._epoch_key(tenant_id), self._entry_key(tenant_id, question)
         )
+        epoch = int(epoch_raw or 0)
         if raw is None:
-            return None
+            return None, epoch
         entry = json.loads(raw)
-        if entry.pop("epoch") != int(epoch or 0):
-            return None
-        return CachedAnswer(**entry)
+        if entry.pop("epoch") != epoch:
+            return None, epoch
+        return CachedAnswer(**entry), epoch
 
     @translate_redis_errors
     async def epoch(self, tenant_id: str) -> int:

@@ -41,8 +41,8 @@ class SessionStore(Protocol):
 class HotCache(Protocol):
     """Answers any customer may be served again, stamped with the tenant's epoch."""
 
-    async def get(self, tenant_id: str, question: str) -> CachedAnswer | None:
-        """The cached answer, unless missing or written before the current epoch."""
+    async def lookup(self, tenant_id: str, question: str) -> tuple[CachedAnswer | None, int]:
+        """The cached answer (None if missing or older than the epoch), and the epoch: one read."""
         ...
 
     async def epoch(self, tenant_id: str) -> int:

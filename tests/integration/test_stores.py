@@ -60,10 +60,10 @@ async def test_cache_hits_normalised_questions_until_invalidated(
     cache = RedisHotCache(redis_client, real_settings.redis_prefix, 600)
     answer = CachedAnswer("3-5 business days.", "knowledge_qa", ["ShippingGuide.md"], 0.75)
     await cache.put("acme", "How long is shipping?", answer, await cache.epoch("acme"))
-    assert await cache.get("acme", "  how long is SHIPPING ") == answer
-    assert await cache.get("globex", "How long is shipping?") is None
+    assert await cache.lookup("acme", "  how long is SHIPPING ") == (answer, 0)
+    assert (await cache.lookup("globex", "How long is shipping?"))[0] is None
     await cache.invalidate("acme")
-    assert await cache.get("acme", "How long is shipping?") is None
+    assert await cache.lookup("acme", "How long is shipping?") == (None, 1)
 
 
 async def test_an_answer_composed_before_an_invalidation_is_never_served(
@@ -73,7 +73,7 @@ async def test_an_answer_composed_before_an_invalidation_is_never_served(
     epoch_when_started = await cache.epoch("acme")
     await cache.invalidate("acme")  # the policy changed while the answer was being written
     await cache.put("acme", "q", CachedAnswer("old", "knowledge_qa", [], 0.75), epoch_when_started)
-    assert await cache.get("acme", "q") is None
+    assert (await cache.lookup("acme", "q"))[0] is None
 
 
 async def test_lease_pool_caps_concurrency_and_frees_expired_leases(

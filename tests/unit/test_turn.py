@@ -85,22 +85,25 @@ class MemorySessions:
 
 @dataclass
 class MemoryCache:
-    """A HotCache in a dict."""
+    """A HotCache in a dict: entries stamped with an older epoch are stale."""
 
     entries: dict[str, CachedAnswer] = field(default_factory=dict)
+    stamps: dict[str, int] = field(default_factory=dict)
+    current: int = 0
 
-    async def get(self, tenant_id: str, question: str) -> CachedAnswer | None:
-        return self.entries.get(question)
+    async def lookup(self, tenant_id: str, question: str) -> tuple[CachedAnswer | None, int]:
+        fresh = self.stamps.get(question) == self.current
+        return (self.entries.get(question) if fresh else None), self.current
 
     async def epoch(self, tenant_id: str) -> int:
-        return 0
+        return self.current
 
     async def put(self, tenant_id: str, question: str, answer: CachedAnswer, epoch: int) -> None:
-        self.entries[question] = answer
+        self.entries[question], self.stamps[question] = answer, epoch
 
     async def invalidate(self, tenant_id: str) -> int:
-        self.entries.clear()
-        return 1
+        self.current += 1
+        return self.current
 
 
 @dataclass
@@ -141,7 +144,9 @@ class Desk:
     async def emit(self, event: Event) -> None:
         self.emitted.append(event)
 
-    async def ask(self, message: str, user: str = "u-1", turn: str = "t-1") -> Event:
+    async def ask(
+        self, message: str, user: str = "u-1", turn: str = "t-1", cache_epoch: int | None = None
+    ) -> Event:
         async def no_agent(message: object) -> None:
             raise AssertionError("no agent holds this session")
 
@@ -167,6 +172,7 @@ class Desk:
             channel="api",
             message=message,
             reply_to="unused",
+            cache_epoch=cache_epoch,
         )
         return await Turn(request, deps, self.emit).run()
 
@@ -184,6 +190,14 @@ async def test_a_resolved_knowledge_answer_is_cached_for_everyone(desk: Desk) ->
     assert "3-5 business days" in done.reply  # type: ignore[attr-defined]
     assert desk.cache.entries[QUESTION].reply == done.reply  # type: ignore[attr-defined]
     assert not desk.escalated
+
+
+async def test_an_answer_is_stamped_with_the_epoch_the_gateway_read(desk: Desk) -> None:
+    await desk.cache.invalidate("acme")  # a policy changed after the gateway's miss (epoch 0)
+    await desk.ask(QUESTION, cache_epoch=0)
+    assert (await desk.cache.lookup("acme", QUESTION))[0] is None  # so the answer is stale
+    await desk.ask(QUESTION, turn="t-2")  # from an older gateway: the epoch is read here
+    assert (await desk.cache.lookup("acme", QUESTION))[0] is not None
 
 
 async def test_a_vips_first_unanswered_question_hands_over(desk: Desk) -> None:

@@ -110,7 +110,7 @@ class ChatService:
             )
         # The session is created by whoever records the turn: this gateway on a cache hit,
         # the orchestrator otherwise. A hit is then three Redis round trips in all.
-        cached = await cache_for(self.cache, assistant).get(tenant_id, message)
+        cached, epoch = await cache_for(self.cache, assistant).lookup(tenant_id, message)
         CACHE_LOOKUPS.labels(outcome="hit" if cached else "miss").inc()
         if cached is not None:
             response = await self._answer_from_cache(
@@ -136,6 +136,7 @@ class ChatService:
                         message=message,
                         reply_to=self.relay.queue.name,
                         assistant=assistant,
+                        cache_epoch=epoch,
                     )
                 )
         except BaseException:
