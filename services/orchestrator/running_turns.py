@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from services.orchestrator.turns import Turn
+from services.orchestrator.turns import StoppedBeforeAnswer, Turn
 
 logger = logging.getLogger(__name__)
 Ending = Literal["completed", "stopped", "cancelled"]
@@ -39,14 +39,18 @@ class RunningTurns:
         and the turn's own, are raised.
         """
         turn_id = turn.request.correlation_id
+        # Checked while the turn starts, off the path to meta: a stop asked while the turn
+        # waited in the queue ends it like a live stop, before its answer starts.
+        stop_check = asyncio.ensure_future(stop_requested())
+        turn.answer_after(stop_check)
         running = self._turns[turn_id] = _Running(asyncio.create_task(turn.run()))
         try:
             try:
-                # Checked while the turn starts, off the path to meta: a stop asked while the
-                # turn waited in the queue ends it like a live stop, before it reaches the LLM.
-                if await stop_requested():
-                    self.cancel(turn_id, "stopped")
                 await running.task
+            except StoppedBeforeAnswer:
+                logger.info("turn stopped by its client before it was answered")
+                await turn.finish_stopped()
+                return "stopped"
             except asyncio.CancelledError:
                 if not running.task.cancelled():
                     raise  # this handler itself is being cancelled (the worker shuts down)
@@ -60,7 +64,10 @@ class RunningTurns:
         finally:
             if self._turns.get(turn_id) is running:
                 del self._turns[turn_id]
-            running.task.cancel()  # a no-op once it finished; stops it if the stop check failed
+            running.task.cancel()  # a no-op once it finished
+            stop_check.cancel()  # a turn that ended before its answer never awaited it
+            if stop_check.done() and not stop_check.cancelled():
+                stop_check.exception()  # retrieved, so asyncio does not report it as lost
 
     def cancel(self, turn_id: str, reason: CancelReason) -> None:
         """Cancel the turn if it runs here; after a stop it keeps its partial answer."""

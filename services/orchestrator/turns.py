@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -49,6 +50,10 @@ ForwardToAgent = Callable[[CustomerMessaged], Awaitable[None]]
 HISTORY_WINDOW = 20
 
 
+class StoppedBeforeAnswer(Exception):
+    """Its client stopped the turn while it waited in the queue: end it before answering."""
+
+
 @dataclass(frozen=True)
 class TurnDeps:
     """Everything a turn talks to, so it runs the same over RabbitMQ or in one process."""
@@ -77,6 +82,12 @@ class Turn:
         self._intent: Intent = "chitchat"
         self._emotion = 1.0
         self._grounding: Grounding | None = None
+        self._answer_gate: asyncio.Future[bool] | None = None
+
+    def answer_after(self, stop_check: asyncio.Future[bool]) -> None:
+        """Hold the answer (not meta) for ``stop_check``, whether a stop was asked while the
+        turn waited in the queue; if so the turn raises StoppedBeforeAnswer, before any token."""
+        self._answer_gate = stop_check
 
     def _event(self, cls: type[E], **fields: Any) -> E:
         return cls(
@@ -142,6 +153,8 @@ class Turn:
                 )
             )
 
+        if self._answer_gate is not None and await self._answer_gate:
+            raise StoppedBeforeAnswer
         reply, used_history = await self._answer(plan, history)
         # The outcome as the answer left it: an ungrounded answer is unresolved.
         decision = decide(standing, plan.escalate, plan.outcome, self._answered(plan, used_history))

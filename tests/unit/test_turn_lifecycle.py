@@ -37,8 +37,8 @@ class _Relay:
 class _Misses:
     """A hot cache that never has the answer."""
 
-    async def get(self, tenant_id: str, message: str) -> None:
-        return None
+    async def lookup(self, tenant_id: str, message: str) -> tuple[None, int]:
+        return None, 0
 
 
 class _TurnLog:
