@@ -1,6 +1,8 @@
 """FastAPI dependencies: the gateway's collaborators, and the authenticated, rate-counted caller.
 
 Routes take what they need as one of the ``...Dep`` aliases below, never from the app itself.
+Every dependency is ``async``: FastAPI runs a plain ``def`` one in a worker thread, a hop that
+cost a cache hit about a tenth of its time.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from shared.stores.assistants import RedisAssistantStore
 from shared.stores.event_log import RedisEventLog
 
 
-def get_gateway(connection: HTTPConnection) -> Gateway:
+def gateway_of(connection: HTTPConnection) -> Gateway:
     """The collaborators of the app serving this request or socket."""
     app = connection.app
     if not isinstance(app, GatewayApp):
@@ -33,45 +35,50 @@ def get_gateway(connection: HTTPConnection) -> Gateway:
     return app.gateway
 
 
+async def get_gateway(connection: HTTPConnection) -> Gateway:
+    """See gateway_of."""
+    return gateway_of(connection)
+
+
 GatewayDep = Annotated[Gateway, Depends(get_gateway)]
 
 
-def get_settings(gateway: GatewayDep) -> Settings:
+async def get_settings(gateway: GatewayDep) -> Settings:
     """The app's settings."""
     return gateway.settings
 
 
-def get_chat_service(gateway: GatewayDep) -> ChatService:
+async def get_chat_service(gateway: GatewayDep) -> ChatService:
     """The app's chat service."""
     return gateway.chat
 
 
-def get_assistants(gateway: GatewayDep) -> RedisAssistantStore:
+async def get_assistants(gateway: GatewayDep) -> RedisAssistantStore:
     """The app's assistant store."""
     return gateway.assistants
 
 
-def get_knowledge(gateway: GatewayDep) -> KnowledgeAdmin:
+async def get_knowledge(gateway: GatewayDep) -> KnowledgeAdmin:
     """The app's knowledge admin."""
     return gateway.knowledge
 
 
-def get_desk(gateway: GatewayDep) -> AgentDesk:
+async def get_desk(gateway: GatewayDep) -> AgentDesk:
     """The app's agent desk."""
     return gateway.agents
 
 
-def get_events(gateway: GatewayDep) -> RedisEventLog:
+async def get_events(gateway: GatewayDep) -> RedisEventLog:
     """The app's event log (its own Redis pool: readers block on it)."""
     return gateway.events
 
 
-def get_connections(gateway: GatewayDep) -> ConnectionSlots:
+async def get_connections(gateway: GatewayDep) -> ConnectionSlots:
     """The cluster-wide connection caps."""
     return gateway.connections
 
 
-def get_conversations(gateway: GatewayDep) -> ConversationMap:
+async def get_conversations(gateway: GatewayDep) -> ConversationMap:
     """Which session an OpenAI-style conversation continues."""
     return gateway.conversations
 
@@ -96,7 +103,7 @@ async def authenticate(
 
 async def admit_caller(connection: HTTPConnection, query_key: str = "") -> Principal:
     """The caller of a request or socket, counted against its rate limits."""
-    auth = get_gateway(connection).auth
+    auth = gateway_of(connection).auth
     principal = await auth.identify(connection.headers, query_key)
     observability.tenant_id.set(principal.tenant_id)  # on every log line of the connection
     connection.state.rate_limit = await auth.admit(principal)
@@ -126,7 +133,7 @@ async def admin_tenant(principal: Annotated[Principal, Depends(admin)]) -> str:
 PrincipalDep = Annotated[Principal, Depends(client)]
 
 
-def get_retry(
+async def get_retry(
     gateway: GatewayDep,
     principal: PrincipalDep,
     idempotency_key: Annotated[

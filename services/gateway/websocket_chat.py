@@ -40,7 +40,7 @@ from pydantic import ValidationError
 from services.gateway.auth import Principal
 from services.gateway.chat.render import render
 from services.gateway.chat.render.websocket import SocketFrames
-from services.gateway.deps import admit_caller, get_gateway
+from services.gateway.deps import admit_caller, gateway_of
 from services.gateway.errors import describe_errors, status_for
 from services.gateway.limits import MAX_BODY_BYTES
 from services.gateway.schemas import ChatRequest
@@ -94,7 +94,7 @@ class _ChatSocket:
     def __init__(self, websocket: WebSocket, principal: Principal) -> None:
         self.ws = websocket
         self.principal = principal
-        self.gateway = get_gateway(websocket)
+        self.gateway = gateway_of(websocket)
         self.settings = self.gateway.settings
         self.rate = _MessageRate(self.settings.ws_messages_per_second)
         self.inbox: asyncio.Queue[tuple[ChatRequest, StreamMetrics]] = asyncio.Queue(MAX_WAITING)
@@ -207,7 +207,7 @@ async def websocket_chat(websocket: WebSocket) -> None:
         try:
             principal = await _admit(websocket)
             holder = await held.enter_async_context(
-                get_gateway(websocket).connections.held(principal)
+                gateway_of(websocket).connections.held(principal)
             )
         except AppError as exc:
             with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
