@@ -13,7 +13,7 @@ import logging
 from faststream.rabbit.annotations import RabbitBroker
 
 from shared.errors import AppError
-from shared.events import ChatRequested, Event, TurnFailed, TurnStarted
+from shared.events import ChatRequested, Event, TurnCompleted, TurnFailed, TurnStarted
 from shared.events.chat import TurnStreamEvent
 from shared.stores.protocols import TurnLog
 
@@ -76,7 +76,8 @@ class TurnStream:
         if self._log_failed:
             return
         try:
-            await self._log.append(event.tenant_id, event.correlation_id, event.seq, body)
+            final = isinstance(event, TurnCompleted | TurnFailed)
+            await self._log.append(event.tenant_id, event.correlation_id, event.seq, body, final)
         except Exception as exc:  # Redis errors of any kind, including id ordering
             self._log_failed = True
             logger.warning("turn log unavailable, this turn cannot be resumed: %s", exc)

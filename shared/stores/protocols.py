@@ -61,8 +61,10 @@ class HotCache(Protocol):
 class TurnLog(Protocol):
     """A turn's events as the worker running it writes them, and a stop asked before it ran."""
 
-    async def append(self, tenant_id: str, turn_id: str, seq: int, event_json: str) -> None:
-        """Add event ``seq`` (sequence numbers only grow within a turn)."""
+    async def append(
+        self, tenant_id: str, turn_id: str, seq: int, event_json: str, final: bool = False
+    ) -> None:
+        """Add event ``seq`` (sequence numbers only grow within a turn; ``final``: its last)."""
         ...
 
     async def last_event(self, tenant_id: str, turn_id: str) -> tuple[int, str | None]:

@@ -105,6 +105,11 @@ class TextRedis:
         """ZREM: how many members were removed."""
         return _integer(await self._client.zrem(name, *members))
 
+    async def xadd(self, name: str, fields: Mapping[str, str], entry_id: str) -> str:
+        """XADD with an explicit entry id: the id added."""
+        values: dict[FieldT, EncodableT] = {field: value for field, value in fields.items()}
+        return _text(await self._client.xadd(name, values, id=entry_id))
+
     async def xrange(
         self, name: str, min: str = "-", max: str = "+", count: int | None = None
     ) -> list[StreamEntry]:

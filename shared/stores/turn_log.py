@@ -63,11 +63,22 @@ class RedisTurnLog:
         return marker[0][1].get("u", "") if marker else None
 
     @translate_redis_errors
-    async def append(self, tenant_id: str, turn_id: str, seq: int, event_json: str) -> None:
-        """Add event ``seq`` (sequence numbers only grow within a turn)."""
+    async def append(
+        self, tenant_id: str, turn_id: str, seq: int, event_json: str, final: bool = False
+    ) -> None:
+        """Add event ``seq`` (sequence numbers only grow within a turn; ``final``: its last).
+
+        The expiry set on acceptance holds for the events after it; it is set again with the
+        first and the final event, in case Redis lost the stream in between (a restart), and
+        not with each token: that would be a second command on the token path.
+        """
         stream = self._stream(tenant_id, turn_id)
+        entry_id = f"{seq}-{1 if seq == 0 else 0}"
+        if seq > 1 and not final:
+            await self._redis.xadd(stream, {"e": event_json}, entry_id)
+            return
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.xadd(stream, {"e": event_json}, id=f"{seq}-{1 if seq == 0 else 0}")
+            pipe.xadd(stream, {"e": event_json}, id=entry_id)
             pipe.expire(stream, self._ttl)
             await pipe.execute()
 

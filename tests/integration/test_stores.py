@@ -9,6 +9,7 @@ from shared.conversation import CachedAnswer, TurnRecord
 from shared.settings import Settings
 from shared.stores.hot_cache import RedisHotCache
 from shared.stores.sessions import RedisSessionStore
+from shared.stores.turn_log import RedisTurnLog
 
 
 def _turn(turn_id: str, outcome: str = "resolved") -> TurnRecord:
@@ -106,3 +107,18 @@ async def test_recording_a_turn_creates_a_missing_session(
     assert session is not None
     assert (session.user_id, session.channel, session.turn_count) == ("u-9", "wechat", 1)
     assert session.agent_status == "bot"
+
+
+async def test_a_turn_log_lost_mid_turn_still_expires_once_the_turn_ends(
+    redis_client: redis.Redis, real_settings: Settings
+) -> None:
+    log = RedisTurnLog(redis_client, real_settings.redis_prefix, 600)
+    await log.accept("acme", "t-1")
+    await log.append("acme", "t-1", 1, '{"type": "meta"}')
+    (stream,) = await redis_client.keys(f"{real_settings.redis_prefix}*t-1*events")
+    await redis_client.delete(stream)  # Redis restarted empty while the turn ran
+    await log.append("acme", "t-1", 2, '{"type": "token"}')
+    await log.append("acme", "t-1", 3, '{"type": "done"}', final=True)
+
+    assert 0 < await redis_client.ttl(stream) <= 600
+    assert await log.last_event("acme", "t-1") == (3, '{"type": "done"}')
