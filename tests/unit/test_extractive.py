@@ -120,6 +120,26 @@ def test_a_chinese_question_is_not_answered_from_another_pages_chinese_section()
     assert "5 business days" in answer and "退货" not in answer
 
 
+def test_a_chinese_question_is_answered_from_the_english_page_that_holds_the_fact() -> None:
+    # The returns page's Chinese summary is retrieved first for any Chinese refund question;
+    # it says nothing of cancelled orders, the order page does.
+    found = passages(
+        "ReturnsAndExchanges.md > 退换货说明 (中文)",
+        "OrderManagement.md > Cancelling an order",
+        "RefundPolicy.md > Refund timelines",
+    )
+    answer = extractive_answer("取消订单后退款多久到", found)
+    assert answer.startswith("我们的《Order Management》页面（英文）写道：")
+    assert "Refunds for cancelled orders are processed within 5-7 business days" in answer
+    prices = passages(
+        "ReturnsAndExchanges.md > 退换货说明 (中文)",
+        "RefundPolicy.md > What is refunded",
+        "RefundPolicy.md > Price adjustments",
+    )
+    answer = extractive_answer("买完就降价了，能退差价吗", prices)
+    assert "within 7 days of your order date" in answer and "退货" not in answer
+
+
 def test_a_how_many_question_gets_the_figure_over_a_better_worded_sentence() -> None:
     found = passages(
         "AccountAndSecurity.md > Two-factor authentication (2FA)",
