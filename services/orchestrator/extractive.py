@@ -3,9 +3,10 @@
 It reads the passages as sentences, list items and table rows (units.py) and picks by what was
 asked (questions.py): "which methods" gets the list, "how long" the duration, "how much" the
 price, a yes/no question the rule, "tell me about ..." the page's key table or list. The quote
-comes from the retriever's best page, so it reads as one answer, and names that page. A Chinese
-question is answered from a Chinese section when one was retrieved; otherwise the English
-sentences are quoted, matched through a dictionary, after a short Chinese lead-in.
+comes from one page, so it reads as one answer, and names that page: the retriever's best, or
+for a Chinese question the page whose passage names most of its words, in Chinese or through
+their English senses (the retriever ranks the few Chinese sections first whether they answer
+or not). English sentences are quoted after a short Chinese lead-in.
 """
 
 from __future__ import annotations
