@@ -22,6 +22,9 @@ from services.orchestrator.units import PASSAGE_CHARS, Unit, passage_units
 from shared.events import Passage
 
 MAX_PASSAGES = 4
+# A Chinese question on English pages reads further: the retriever ranks the few Chinese
+# sections, and the overview it shares words with, above the English passage that answers.
+MAX_PASSAGES_ACROSS = 6
 MAX_UNITS = 3  # sentences quoted for a specific question
 MAX_ITEMS = 8  # list items or table rows quoted for a list or an overview
 MAX_ANSWER_CHARS = 700
@@ -398,7 +401,7 @@ def _quote(question: Question, passage: Passage, units: Sequence[Unit]) -> str:
 def extractive_answer(question: str, passages: Sequence[Passage]) -> str:
     """A reply quoted from the passages that answers ``question``, naming its page."""
     asked = Question.read(question)
-    passages = passages[:MAX_PASSAGES]
+    passages = passages[: MAX_PASSAGES_ACROSS if asked.chinese else MAX_PASSAGES]
     everything = _candidates(asked, passages)
     scored = _score(asked, everything)
     if not any(not c.elsewhere for c in scored):
