@@ -343,6 +343,13 @@ def _choose(
         opening = next(c for c in _block(everything, best))
         if opening is not best and not _ABOUT_THE_PAGE.search(opening.unit.text):
             chosen.append(opening)
+    if _FIGURE_ASKS & question.asks and not _wanted_figure(question, best.unit.text):
+        # "If you lose your phone and your backup codes, contact support. ... Restoring access
+        # takes 2-3 business days.": the figure asked for may come later in the paragraph.
+        later = (c for c in _block(everything, best) if c.unit.position > best.unit.position)
+        stating = next((c for c in later if _wanted_figure(question, c.unit.text)), None)
+        if stating is not None:
+            chosen.append(stating)
     floor = max(best.score, 0.0) * 0.55
     others = sorted(
         (c for c in scored if c.rank == best.rank and c not in chosen and c.score >= floor > 0),

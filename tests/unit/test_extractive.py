@@ -57,6 +57,18 @@ def test_how_long_gets_the_duration_and_how_much_the_price() -> None:
     )
 
 
+def test_how_long_gets_the_duration_stated_later_in_the_matching_paragraph() -> None:
+    found = passages(
+        "AccountAndSecurity.md > Two-factor authentication (2FA)",
+        "AccountAndSecurity.md > Deleting your account",
+    )
+    answer = extractive_answer(
+        "i lost my phone and backup codes, how long to get back into my account?", found
+    )
+    assert "If you lose your phone and your backup codes, contact support." in answer
+    assert "Restoring access without 2FA takes 2-3 business days." in answer
+
+
 def test_a_yes_no_question_gets_the_rule() -> None:
     found = passages(
         "ReturnsAndExchanges.md > Exchanges", "ReturnsAndExchanges.md > Returns and Exchanges"
