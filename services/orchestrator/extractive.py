@@ -22,8 +22,8 @@ from services.orchestrator.units import PASSAGE_CHARS, Unit, passage_units
 from shared.events import Passage
 
 MAX_PASSAGES = 4
-# A Chinese question on English pages reads further: the retriever ranks the few Chinese
-# sections, and the overview it shares words with, above the English passage that answers.
+# A Chinese question reads further into English passages: the retriever ranks the few
+# Chinese sections, and the overview it shares words with, above the English one that answers.
 MAX_PASSAGES_ACROSS = 6
 MAX_UNITS = 3  # sentences quoted for a specific question
 MAX_ITEMS = 8  # list items or table rows quoted for a list or an overview
@@ -408,7 +408,8 @@ def _quote(question: Question, passage: Passage, units: Sequence[Unit]) -> str:
 def extractive_answer(question: str, passages: Sequence[Passage]) -> str:
     """A reply quoted from the passages that answers ``question``, naming its page."""
     asked = Question.read(question)
-    passages = passages[: MAX_PASSAGES_ACROSS if asked.chinese else MAX_PASSAGES]
+    further = passages[MAX_PASSAGES:MAX_PASSAGES_ACROSS] if asked.chinese else []
+    passages = [*passages[:MAX_PASSAGES], *(p for p in further if not mostly_chinese(p.text))]
     everything = _candidates(asked, passages)
     scored = _score(asked, everything)
     if not any(not c.elsewhere for c in scored):
