@@ -28,7 +28,7 @@ ASKS = {
         re.IGNORECASE,
     ),
     "price": re.compile(
-        r"\bhow much\b|\bcosts?\b|\bprices?\b|\bfees?\b|\bcharge|\bspend\b|\bpay for\b"
+        r"\bhow much\b|\bcosts?\b|\bprices?\b|\bfees?\b|\bcharge[sd]?\b|\bspend\b|\bpay for\b"
         r"|多少钱|费用|运费|收费|价格|花多少|钱",
         re.IGNORECASE,
     ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from services.orchestrator.extractive import extractive_answer
+from services.orchestrator.questions import Question
 from tests.support.help_centre import passages
 
 
@@ -226,3 +227,8 @@ def test_a_huge_question_is_answered_in_linear_time() -> None:
         started = time.perf_counter()
         extractive_answer(hostile, found)
         assert time.perf_counter() - started < 5  # far above normal; catches a quadratic stall
+
+
+def test_a_question_about_chargers_does_not_ask_for_a_price() -> None:
+    assert "price" not in Question.read("are your chargers ok to use abroad").asks
+    assert "price" in Question.read("is there a charge for returns").asks
