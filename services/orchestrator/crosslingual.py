@@ -160,12 +160,12 @@ def _gloss_weights(word: str) -> dict[str, float]:
     return weights
 
 
-def english_terms(text: str) -> dict[str, float]:
-    """English search terms for the Chinese words of ``text``, with weights up to 1."""
+def chinese_words(text: str) -> list[tuple[str, dict[str, float]]]:
+    """The content words of ``text``'s Chinese, each with its English terms (weights up to 1)."""
     import jieba
 
-    weights: dict[str, float] = {}
-    for word in _segments(text):
+    found_words: list[tuple[str, dict[str, float]]] = []
+    for word in dict.fromkeys(_segments(text)):
         if word in _FUNCTION_WORDS:
             continue
         found = _gloss_weights(word)
@@ -173,6 +173,14 @@ def english_terms(text: str) -> dict[str, float]:
             for part in jieba.cut_for_search(word):
                 if part != word and part not in _FUNCTION_WORDS:
                     found |= _gloss_weights(part)
+        found_words.append((word, found))
+    return found_words
+
+
+def english_terms(text: str) -> dict[str, float]:
+    """English search terms for the Chinese words of ``text``, with weights up to 1."""
+    weights: dict[str, float] = {}
+    for _, found in chinese_words(text):
         for term, weight in found.items():
             weights[term] = max(weights.get(term, 0.0), weight)
     return weights

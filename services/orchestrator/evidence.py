@@ -55,6 +55,7 @@ _POLICY_OPENERS = (
     ("how", "long"),
     ("how", "much"),
     ("how", "many"),
+    ("how", "far"),
     ("how", "do"),
     ("how", "does"),
     ("how", "can"),
@@ -105,6 +106,13 @@ _BOUGHT = frozenset("ordered bought purchased returned paid".split())
 # A question with a topic of its own ("Which heating system is cheapest to run?") is not
 # small talk, unless it is about the bot itself ("what do you think of the weather?").
 _THE_BOT = frozenset("you u your yours ur yourself bot robot chatgpt ai assistant chatting".split())
+# ... but "you" is the shop when it opens, ships or replies: "are you open over Chinese New
+# Year", "u accept bitcoin?", "how fast do you answer emails" ask the help centre.
+_WHAT_A_SHOP_DOES = frozenset(
+    """open opened close closed accept accepted ship shipped deliver delivered answer answered
+    reply replied respond responded sell sold offer offered charge charged refund refunded
+    exchange exchanged repair repaired""".split()
+)
 # 你 alone is the bot; 你们 is the company ("你们支持哪些支付方式") and 你好 a greeting.
 _ZH_THE_BOT = re.compile(r"你(?![们好])|机器人|真人")
 TOPIC_TERMS = 2
@@ -257,7 +265,8 @@ def read(message: str, emotion: float) -> Evidence:
 
 def _small_talk(asked: list[str], words: set[str], message: str) -> bool:
     """False for a question on a topic: small talk asks about the bot, or about little."""
-    if not asked or words & _THE_BOT or _ZH_THE_BOT.search(message):
+    about_the_bot = bool(words & _THE_BOT) and not words & _WHAT_A_SHOP_DOES
+    if not asked or about_the_bot or _ZH_THE_BOT.search(message):
         return True
     return len(content_terms(" ".join(asked))) < TOPIC_TERMS
 

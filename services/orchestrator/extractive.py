@@ -3,9 +3,10 @@
 It reads the passages as sentences, list items and table rows (units.py) and picks by what was
 asked (questions.py): "which methods" gets the list, "how long" the duration, "how much" the
 price, a yes/no question the rule, "tell me about ..." the page's key table or list. The quote
-comes from the retriever's best page, so it reads as one answer, and names that page. A Chinese
-question is answered from a Chinese section when one was retrieved; otherwise the English
-sentences are quoted, matched through a dictionary, after a short Chinese lead-in.
+comes from one page, so it reads as one answer, and names that page: the retriever's best, or
+for a Chinese question the page whose passage names most of its words, in Chinese or through
+their English senses (the retriever ranks the few Chinese sections first whether they answer
+or not). English sentences are quoted after a short Chinese lead-in.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from services.orchestrator.units import PASSAGE_CHARS, Unit, passage_units
 from shared.events import Passage
 
 MAX_PASSAGES = 4
+# A Chinese question reads further into English passages: the retriever ranks the few
+# Chinese sections, and the overview it shares words with, above the English one that answers.
+MAX_PASSAGES_ACROSS = 6
 MAX_UNITS = 3  # sentences quoted for a specific question
 MAX_ITEMS = 8  # list items or table rows quoted for a list or an overview
 MAX_ANSWER_CHARS = 700
@@ -32,6 +36,8 @@ RANK_PENALTY = 0.35
 # Dictionary words are a weaker match than the customer's own, so for a Chinese question on
 # English pages the retriever's ranking counts more.
 CROSS_LINGUAL_RANK_PENALTY = 0.6
+# A Chinese question is answered in Chinese when a Chinese section says as much.
+SAME_LANGUAGE_BONUS = 0.5
 # The retriever's best page is the one to quote; another page must match far better.
 OTHER_PAGE_PENALTY = 1.5
 # "This page explains how to ..." describes the page; it never answers.
@@ -79,10 +85,14 @@ _RULE = re.compile(
 class _Candidate:
     unit: Unit
     rank: int
+    page: str  # the passage's document
     section: str
     forms: set[str]
     context: set[str]  # forms of the list's lead and the section's heading
     elsewhere: bool  # from another page than the best passage's
+    # Its passage's rank among the passages in its language: for a Chinese question the
+    # retriever ranks the few Chinese sections first, whether they answer or not.
+    rank_in_language: int = 0
     score: float = field(default=0.0)
 
 
@@ -95,14 +105,17 @@ def _all_forms(text: str) -> set[str]:
 
 
 def _in_language(question: Question, passages: Sequence[Passage]) -> list[int]:
-    """Ranks of the passages to quote: those in the customer's language when there are any.
-    A Chinese section counts only on the retriever's best page: the Chinese part of another
+    """Ranks of the passages to quote: an English question is answered from English text, a
+    Chinese one from the Chinese sections of the retriever's best page and from the English
+    passages, whichever holds what it asks (the Chinese summary of the returns page does not
+    say how long a card refund takes; the refund page does). A Chinese section of another
     page answers another question ("发邮件多久回复" is not about the returns page's 7 天)."""
     chinese = [i for i, p in enumerate(passages) if mostly_chinese(p.text)]
     english = [i for i in range(len(passages)) if i not in chinese]
     if question.chinese:
         best_page = passages[0].doc_name if passages else ""
-        wanted = [i for i in chinese if passages[i].doc_name == best_page] or english
+        wanted = [i for i in english + chinese if i in english or passages[i].doc_name == best_page]
+        wanted.sort()
     else:
         wanted = english
     return wanted or list(range(len(passages)))
@@ -122,13 +135,27 @@ def _candidates(question: Question, passages: Sequence[Passage]) -> list[_Candid
     found = []
     ranks = _in_language(question, passages)
     page = _best_page(question, passages, ranks)
+    seen = {True: 0, False: 0}  # passages so far in Chinese, in English
     for rank in ranks:
         passage = passages[rank]
         section = passage.title.split(" > ")[-1]
         elsewhere = passage.doc_name != page
+        chinese = mostly_chinese(passage.text)
         for unit in passage_units(passage.text[:PASSAGE_CHARS], passage.title):
             context = _all_forms(f"{unit.lead} {section}")
-            found.append(_Candidate(unit, rank, section, _all_forms(unit.text), context, elsewhere))
+            found.append(
+                _Candidate(
+                    unit,
+                    rank,
+                    passage.doc_name,
+                    section,
+                    _all_forms(unit.text),
+                    context,
+                    elsewhere,
+                    seen[chinese],
+                )
+            )
+        seen[chinese] += 1
     return found
 
 
@@ -153,15 +180,23 @@ def _score(question: Question, candidates: list[_Candidate]) -> list[_Candidate]
         * math.log(1 + total / (1 + sum(bool(fs & (c.forms | c.context)) for c in candidates)))
         for term, fs in wanted.items()
     }
+    rarity = [
+        math.log(1 + total / (1 + sum(k.match(c.forms | c.context) > 0 for c in candidates)))
+        for k in question.concepts
+    ]
     bounds = [says for ask, says in _BOUNDS if ask.search(question.text)]
     if _ASKS_LANGUAGE.search(question.text):
         bounds.append(_LANGUAGE_NAMES)
+    first_page = candidates[0].page if candidates else ""
     scored = []
     for c in candidates:
-        overlap = sum(weight[t] for t, fs in wanted.items() if fs & c.forms)
-        overlap += 0.5 * sum(
-            weight[t] for t, fs in wanted.items() if fs & c.context and not fs & c.forms
-        )
+        if question.concepts:
+            overlap = _concept_overlap(question, rarity, c)
+        else:
+            overlap = sum(weight[t] for t, fs in wanted.items() if fs & c.forms)
+            overlap += 0.5 * sum(
+                weight[t] for t, fs in wanted.items() if fs & c.context and not fs & c.forms
+            )
         if overlap <= 0 and not question.chinese or _ABOUT_THE_PAGE.search(c.unit.text):
             continue
         bonus = FIGURE_BONUS if question.asks and _wanted_figure(question, c.unit.text) else 0.0
@@ -177,10 +212,29 @@ def _score(question: Question, candidates: list[_Candidate]) -> list[_Candidate]
             bonus *= 0.5  # a Chinese question with no word in common: the figure still helps
         cross = question.chinese and not mostly_chinese(c.unit.text)
         penalty = CROSS_LINGUAL_RANK_PENALTY if cross else RANK_PENALTY
-        c.score = overlap + bonus - penalty * c.rank - 0.02 * c.unit.position
-        c.score -= OTHER_PAGE_PENALTY if c.elsewhere else 0.0
+        if question.chinese and not cross and c.page == first_page:
+            bonus += SAME_LANGUAGE_BONUS
+        rank = c.rank_in_language if question.chinese else c.rank
+        c.score = overlap + bonus - penalty * rank - 0.02 * c.unit.position
         scored.append(c)
+    if question.chinese and scored and not question.task:
+        # Across languages the retriever's first page is often the one in the customer's
+        # language, not the one that answers: the page quoted is the best-matching unit's.
+        page = max(scored, key=lambda c: c.score).page
+        for c in candidates:
+            c.elsewhere = c.page != page
+    for c in scored:
+        c.score -= OTHER_PAGE_PENALTY if c.elsewhere else 0.0
     return scored
+
+
+def _concept_overlap(question: Question, rarity: list[float], c: _Candidate) -> float:
+    """How much of a Chinese question a unit names, in Chinese or in English, rare words most."""
+    overlap = 0.0
+    for concept, weight in zip(question.concepts, rarity, strict=True):
+        named = concept.match(c.forms)
+        overlap += weight * max(named, 0.5 * concept.match(c.context))
+    return overlap
 
 
 def _answer_of_kind(question: Question, scored: list[_Candidate], best: _Candidate) -> _Candidate:
@@ -273,6 +327,10 @@ def _choose(
         # A plain question: the best-matching sentences of the two best passages, whichever
         # page they are on (the answer may be split across them).
         top_two = set(sorted({c.rank for c in scored})[:2])
+        if question.chinese:
+            # Across languages the retriever's order says less: the passages that match best.
+            by_score = sorted((c for c in scored if not c.elsewhere), key=lambda c: -c.score)
+            top_two = set(list(dict.fromkeys(c.rank for c in by_score))[:2])
         plain = sorted(
             (c for c in scored if c.rank in top_two),
             key=lambda c: c.score + OTHER_PAGE_PENALTY * c.elsewhere,
@@ -285,6 +343,13 @@ def _choose(
         opening = next(c for c in _block(everything, best))
         if opening is not best and not _ABOUT_THE_PAGE.search(opening.unit.text):
             chosen.append(opening)
+    if _FIGURE_ASKS & question.asks and not _wanted_figure(question, best.unit.text):
+        # "If you lose your phone and your backup codes, contact support. ... Restoring access
+        # takes 2-3 business days.": the figure asked for may come later in the paragraph.
+        later = (c for c in _block(everything, best) if c.unit.position > best.unit.position)
+        stating = next((c for c in later if _wanted_figure(question, c.unit.text)), None)
+        if stating is not None:
+            chosen.append(stating)
     floor = max(best.score, 0.0) * 0.55
     others = sorted(
         (c for c in scored if c.rank == best.rank and c not in chosen and c.score >= floor > 0),
@@ -343,7 +408,8 @@ def _quote(question: Question, passage: Passage, units: Sequence[Unit]) -> str:
 def extractive_answer(question: str, passages: Sequence[Passage]) -> str:
     """A reply quoted from the passages that answers ``question``, naming its page."""
     asked = Question.read(question)
-    passages = passages[:MAX_PASSAGES]
+    further = passages[MAX_PASSAGES:MAX_PASSAGES_ACROSS] if asked.chinese else []
+    passages = [*passages[:MAX_PASSAGES], *(p for p in further if not mostly_chinese(p.text))]
     everything = _candidates(asked, passages)
     scored = _score(asked, everything)
     if not any(not c.elsewhere for c in scored):

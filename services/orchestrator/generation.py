@@ -33,6 +33,9 @@ logger = logging.getLogger(__name__)
 
 _PIECE = re.compile(r"\S+\s*|\s+")
 HISTORY_CHAR_BUDGET = 6_000  # about 1,500 tokens of earlier conversation
+# The model is shown the retriever's first four passages: with the history budget they fit a
+# small model's window (tests/llm). The extractive answerer may read further down.
+PROMPT_PASSAGES = 4
 SYSTEM_PROMPT = (
     "You are the customer-service assistant of Northwind Goods. Be concise and friendly."
 )
@@ -130,19 +133,20 @@ class Generator:
         if self._llm is None:  # the extractive answerer reads the passages, never the history
             return Generated(await stream_text(extractive_answer(question, passages), out), True)
         system_prompt = (assistant and assistant.system_prompt) or SYSTEM_PROMPT
+        shown = passages[:PROMPT_PASSAGES]
         window = recent_history(history)
         options = assistant.llm.options() if assistant else {}
         sent = _Recorded(out)
         try:
             self._breaker.check()
-            prompt = build_prompt(question, passages, window, system_prompt)
-            verdict = await self._attempt(prompt, options, question, passages, sent)
+            prompt = build_prompt(question, shown, window, system_prompt)
+            verdict = await self._attempt(prompt, options, question, shown, sent)
             grounding = self._verdict(verdict)
             if verdict.stopped_early and not sent.text:
                 # Nothing reached the customer yet: one more try, told what was wrong.
                 note = RETRY_NOTE.format(claims="; ".join(verdict.problems[:5]))
-                prompt = build_prompt(question, passages, window, system_prompt, note)
-                verdict = await self._attempt(prompt, options, question, passages, sent)
+                prompt = build_prompt(question, shown, window, system_prompt, note)
+                verdict = await self._attempt(prompt, options, question, shown, sent)
                 grounding = "replaced" if verdict.stopped_early else "regenerated"
         except AppError as exc:
             if not isinstance(exc, CircuitOpen):

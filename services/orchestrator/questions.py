@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from services.orchestrator.crosslingual import english_terms
+from services.orchestrator.crosslingual import chinese_words
 from services.orchestrator.figures import figures
 from shared.text import is_cjk, tokenize
 
@@ -28,7 +28,7 @@ ASKS = {
         re.IGNORECASE,
     ),
     "price": re.compile(
-        r"\bhow much\b|\bcosts?\b|\bprices?\b|\bfees?\b|\bcharge|\bspend\b|\bpay for\b"
+        r"\bhow much\b|\bcosts?\b|\bprices?\b|\bfees?\b|\bcharge[sd]?\b|\bspend\b|\bpay for\b"
         r"|多少钱|费用|运费|收费|价格|花多少|钱",
         re.IGNORECASE,
     ),
@@ -93,6 +93,23 @@ def mostly_chinese(text: str) -> bool:
 
 
 @dataclass(frozen=True)
+class Concept:
+    """One thing a Chinese question names, as a Chinese word or its English senses: "退款" is
+    met by a passage holding 退款 or "refund", so a Chinese and an English sentence compare."""
+
+    word: str
+    pieces: frozenset[str]  # the word's terms as Chinese text is tokenized (bigrams)
+    english: dict[str, float]  # English term -> how surely it says the same thing
+
+    def match(self, found: set[str]) -> float:
+        """How well a unit with terms ``found`` names this concept (0 to 1)."""
+        # "寄出去" is met by "寄出": most of a word's pieces name it.
+        held = len(self.pieces & found) / len(self.pieces) if self.pieces else 0.0
+        english = max((w for t, w in self.english.items() if forms(t) & found), default=0.0)
+        return max(held if held >= 0.5 else 0.0, english)
+
+
+@dataclass(frozen=True)
 class Question:
     """What was asked, read once."""
 
@@ -101,6 +118,7 @@ class Question:
     asks: frozenset[str]
     terms: dict[str, float] = field(default_factory=dict)  # topic word -> how much it counts
     task: str = ""  # the verb of "how do I ...", as a term
+    concepts: tuple[Concept, ...] = ()  # a Chinese question's words, in either language
 
     @classmethod
     def read(cls, text: str) -> Question:
@@ -114,12 +132,22 @@ class Question:
         for figure in figures(topic):
             topic = topic.replace(figure.text, " ")
         terms = dict.fromkeys((t for t in terms_of(topic) if not t.isdigit()), 1.0)
+        concepts: tuple[Concept, ...] = ()
         if chinese:
-            for term, weight in english_terms(text).items():
-                terms[term] = max(terms.get(term, 0.0), weight)
+            words = chinese_words(text)
+            for _, english in words:
+                for term, weight in english.items():
+                    terms[term] = max(terms.get(term, 0.0), weight)
+            concepts = tuple(
+                Concept(word, frozenset(tokenize(word)), english) for word, english in words
+            ) + tuple(
+                Concept(t, frozenset({t}), {t: 1.0})
+                for t in terms_of(topic)
+                if t.isascii() and not t.isdigit()
+            )
         found = _TASK.search(text)
         task = next(iter(terms_of(found.group(1) or found.group(2))), "") if found else ""
-        return cls(text, chinese, asks, terms, task)
+        return cls(text, chinese, asks, terms, task, concepts)
 
     def mend_typos(self, vocabulary: set[str]) -> Question:
         """ "warrenty" as "warranty": a word missing from ``vocabulary`` that is one letter off
@@ -136,7 +164,7 @@ class Question:
             match = next((known[k] for k in _deletions(term) if k in known), None)
             if match and match not in terms:
                 terms[match] = terms.pop(term)
-        return Question(self.text, self.chinese, self.asks, terms, self.task)
+        return Question(self.text, self.chinese, self.asks, terms, self.task, self.concepts)
 
     def split_compounds(self, vocabulary: set[str]) -> Question:
         """ "giftcard" as "gift" and "card" when only those are in ``vocabulary``."""
@@ -150,7 +178,7 @@ class Question:
                     del terms[term]
                     terms[head] = terms[tail] = weight
                     break
-        return Question(self.text, self.chinese, self.asks, terms, self.task)
+        return Question(self.text, self.chinese, self.asks, terms, self.task, self.concepts)
 
 
 def _typo_prone(word: str) -> bool:

@@ -13,7 +13,9 @@ class RetrievalRequested(Event):
     routing_key = "retrieval.requested.v1"
 
     query: str
-    top_k: int = 4
+    # Six, so that a Chinese question also gets the English passages the retriever ranks
+    # below the few Chinese sections; an LLM is shown the first four (generation.py).
+    top_k: int = 6
     kb_id: str = "default"
 
 

@@ -23,9 +23,9 @@ pytestmark = [pytest.mark.quality, pytest.mark.timeout(900)]
 # under what main achieves (bench/README.md), two questions under it for the small sets.
 FLOORS: dict[tuple[str, str], dict[str, float]] = {
     ("helpcentre", "en"): {"routed": 0.88, "hit@3": 0.91, "mrr": 0.87, "fact": 0.72, "all": 0.70},
-    ("helpcentre", "zh"): {"routed": 0.95, "hit@3": 0.87, "mrr": 0.81, "fact": 0.64, "all": 0.64},
+    ("helpcentre", "zh"): {"routed": 0.95, "hit@3": 0.91, "mrr": 0.83, "fact": 0.67, "all": 0.67},
     ("faq", "en"): {"routed": 0.95, "hit@3": 0.95, "mrr": 0.95, "fact": 0.89, "all": 0.89},
-    ("faq-answers", "en"): {"routed": 0.95, "hit@3": 0.87, "mrr": 0.79, "fact": 0.50},
+    ("faq-answers", "en"): {"routed": 0.95, "hit@3": 0.89, "mrr": 0.80, "fact": 0.50},
     ("chitchat", "en"): {"routed": 0.68},
     ("chitchat", "zh"): {"routed": 0.73},
     ("zh-trivia", "zh"): {"routed": 0.95, "hit@3": 0.95, "fact": 0.89},
@@ -70,7 +70,7 @@ def test_the_public_faq_split_is_stable_and_large_enough() -> None:
 
 @pytest.mark.parametrize(
     ("load", "size"),
-    [(heldout_helpcentre, 140), (tuning_helpcentre, 122)],
+    [(heldout_helpcentre, 140), (tuning_helpcentre, 231)],
     ids=["heldout", "tuning"],
 )
 def test_every_help_centre_fact_is_on_its_page(load: Callable[[], list[Case]], size: int) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from services.orchestrator.extractive import extractive_answer
+from services.orchestrator.questions import Question
 from tests.support.help_centre import passages
 
 
@@ -55,6 +56,18 @@ def test_how_long_gets_the_duration_and_how_much_the_price() -> None:
     assert "10-15 business days" in extractive_answer(
         "how long does a warranty repair take", warranty
     )
+
+
+def test_how_long_gets_the_duration_stated_later_in_the_matching_paragraph() -> None:
+    found = passages(
+        "AccountAndSecurity.md > Two-factor authentication (2FA)",
+        "AccountAndSecurity.md > Deleting your account",
+    )
+    answer = extractive_answer(
+        "i lost my phone and backup codes, how long to get back into my account?", found
+    )
+    assert "If you lose your phone and your backup codes, contact support." in answer
+    assert "Restoring access without 2FA takes 2-3 business days." in answer
 
 
 def test_a_yes_no_question_gets_the_rule() -> None:
@@ -118,6 +131,26 @@ def test_a_chinese_question_is_not_answered_from_another_pages_chinese_section()
     answer = extractive_answer("投诉多久会有答复", found)
     assert answer.startswith("我们的《Contact and Support Hours》页面（英文）写道：")
     assert "5 business days" in answer and "退货" not in answer
+
+
+def test_a_chinese_question_is_answered_from_the_english_page_that_holds_the_fact() -> None:
+    # The returns page's Chinese summary is retrieved first for any Chinese refund question;
+    # it says nothing of cancelled orders, the order page does.
+    found = passages(
+        "ReturnsAndExchanges.md > 退换货说明 (中文)",
+        "OrderManagement.md > Cancelling an order",
+        "RefundPolicy.md > Refund timelines",
+    )
+    answer = extractive_answer("取消订单后退款多久到", found)
+    assert answer.startswith("我们的《Order Management》页面（英文）写道：")
+    assert "Refunds for cancelled orders are processed within 5-7 business days" in answer
+    prices = passages(
+        "ReturnsAndExchanges.md > 退换货说明 (中文)",
+        "RefundPolicy.md > What is refunded",
+        "RefundPolicy.md > Price adjustments",
+    )
+    answer = extractive_answer("买完就降价了，能退差价吗", prices)
+    assert "within 7 days of your order date" in answer and "退货" not in answer
 
 
 def test_a_how_many_question_gets_the_figure_over_a_better_worded_sentence() -> None:
@@ -194,3 +227,8 @@ def test_a_huge_question_is_answered_in_linear_time() -> None:
         started = time.perf_counter()
         extractive_answer(hostile, found)
         assert time.perf_counter() - started < 5  # far above normal; catches a quadratic stall
+
+
+def test_a_question_about_chargers_does_not_ask_for_a_price() -> None:
+    assert "price" not in Question.read("are your chargers ok to use abroad").asks
+    assert "price" in Question.read("is there a charge for returns").asks

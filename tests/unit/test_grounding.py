@@ -305,3 +305,27 @@ async def test_the_prompt_grounds_the_answer_and_keeps_the_assistants_own_prompt
     assert "[2] Shipping Guide > Where we ship" in system
     default = build_prompt("q", SHIPPING, [])[0]["content"]
     assert "cite its passage, like [1]" in default and "say plainly" in default
+
+
+async def test_the_model_is_shown_the_first_four_passages_of_six() -> None:
+    six = passages(
+        "ShippingGuide.md > Shipping options and costs",
+        "ShippingGuide.md > Processing and dispatch times",
+        "ShippingGuide.md > Carriers",
+        "ShippingGuide.md > Exceptions and edge cases",
+        "ShippingGuide.md > Where we ship",
+        "ShippingGuide.md > 中国大陆配送",
+    )
+    model = ScriptedModel("Standard shipping costs $5.99 [1].")
+    out = TokenCoalescer(_ignore, 0)
+    await Generator(model, CircuitBreaker()).answer(  # type: ignore[arg-type]
+        "How much is standard shipping?", six, [], out
+    )
+    await out.close()
+    system = model.prompts[0][0]["content"]
+    assert "[4] Shipping Guide > Exceptions and edge cases" in system
+    assert "[5]" not in system and "中国大陆" not in system
+
+
+async def _ignore(text: str) -> None:
+    return None

@@ -119,6 +119,7 @@ def test_anger_is_evidence_whatever_the_score() -> None:
         ("Can I change the delivery address on my order?", False),
         ("how long before a refund hits my visa", False),
         ("What payment methods do you accept?", False),
+        ("how far back does my order history go", False),
         ("西藏能发货吗", False),
     ],
 )
@@ -148,6 +149,12 @@ def test_small_talk_is_no_question_on_a_topic() -> None:
     assert not read("Which heating system is cheapest to run?", CALM).allows("chitchat")
     for message in ("Hello!", "how are you doing?", "whats ur name lol", "is this chatgpt?"):
         assert read(message, CALM).allows("chitchat")
+
+
+def test_you_is_the_shop_when_it_opens_ships_or_replies() -> None:
+    for message in ("are you open over chinese new year", "how fast do you guys answer emails"):
+        assert not read(message, CALM).allows("chitchat")
+    assert read("what do you think of the weather?", CALM).allows("chitchat")
 
 
 def test_rules_decide_before_the_model() -> None:
