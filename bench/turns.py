@@ -808,6 +808,12 @@ def render(results: dict[str, Any], names: list[str]) -> str:
                 f"burst {name}: the harness used {harness_cpu:.2f} s CPU in {wall:.2f} s "
                 f"({harness_cpu / wall:.0%} of one core)"
             )
+    queue_ms = (burst.get("stage_ms") or {}).get("orchestrator_queue")
+    if queue_ms is not None:
+        notes.append(
+            f"burst frontdesk: a turn waited {queue_ms:.0f} ms on average for an orchestrator "
+            "(stage orchestrator_queue)"
+        )
     phases = [("cache hit", ch), ("miss", miss)] + [
         (f"c={c}", phase) for c, phase in results.get("load", {}).items()
     ]
@@ -1117,10 +1123,15 @@ async def run(
                 print(f"burst: {t.name}, {n_burst} streams at once ...", flush=True)
                 await asyncio.sleep(1.0)  # let the previous phase's stragglers settle
                 cpu_before = procs.cpu_seconds()
+                stages_before = await stage_totals(ops, stack_ports)
                 burst[t.name] = await measure_burst(t, n_burst, llm)
                 burst["cpu_ms_per_turn"] |= cpu_ms_per_turn(
                     cpu_before, procs.cpu_seconds(), {t.name: burst[t.name]["turns"]}
                 )
+                if t.name == "frontdesk":
+                    burst["stage_ms"] = stage_means_ms(
+                        stages_before, await stage_totals(ops, stack_ports)
+                    )
                 ensure_alive()
             results["burst"] = burst
         results["fake_llm_stats_total"] = await llm_stats(llm)
