@@ -1,6 +1,6 @@
 """Turn-latency and throughput benchmark: Frontdesk vs. the bare baseline, same run.
 
-    .venv/bin/python bench/turns.py [--quick] [--baseline-only]
+    .venv/bin/python bench/turns.py [--quick] [--baseline-only] [--burst N]
 
 Starts (each as its own process, on free 127.0.0.1 ports):
   * bench/fake_llm.py        the OpenAI-compatible fake LLM (fixed token rate)
@@ -9,6 +9,8 @@ Starts (each as its own process, on free 127.0.0.1 ports):
                              the Frontdesk stack (skipped with --baseline-only)
 then measures both targets with the same client code, alternating between them, prints a
 table of Frontdesk/baseline ratios and writes bench/results/turns-<timestamp>.json.
+The phases: cache hits, sequential misses (with each stream's token events per second),
+closed-loop load at fixed concurrency, and a burst of N streams opened at once.
 Every child process is stopped at the end (also on Ctrl-C / SIGTERM).
 See bench/README.md.
 """
@@ -21,6 +23,7 @@ import json
 import math
 import os
 import platform
+import resource
 import shutil
 import signal
 import statistics
@@ -53,6 +56,8 @@ READY_TIMEOUT_S = 60.0
 TURN_TIMEOUT_S = 60.0  # hard bound on one request, whatever the server does
 DRAIN_TIMEOUT_S = 2.0  # after `event: done`, how long we wait for the stream to end
 MAX_LOOP_ITERATIONS = 1_000_000  # belt and braces on top of the time bounds
+# Frontdesk coalesces tokens per TOKEN_FLUSH_MS window (100 ms): about 10 events a second.
+TOKEN_EVENTS_GOAL_PER_S = 10.0
 
 
 # --------------------------------------------------------------------------- processes
@@ -339,6 +344,7 @@ class StreamResult:
     meta_ms: float | None = None
     token_ms: float | None = None
     done_ms: float | None = None
+    token_events: int = 0  # `event: token` lines read before `done`
     ended: float = 0.0  # perf_counter when `done` arrived (or when the turn failed)
     error_kind: str = ""
     error: str = ""
@@ -358,8 +364,10 @@ async def _read_stream(target: Target, message: str, res: StreamResult) -> None:
                 now_ms = (time.perf_counter() - res.started) * 1000.0
                 if event == "meta" and res.meta_ms is None:
                     res.meta_ms = now_ms
-                elif event == "token" and res.token_ms is None:
-                    res.token_ms = now_ms
+                elif event == "token":
+                    res.token_events += 1
+                    if res.token_ms is None:
+                        res.token_ms = now_ms
                 elif event == "error":
                     in_error = True
                     res.error_kind, res.error = "sse_error", ""
@@ -400,6 +408,13 @@ async def stream_turn(target: Target, message: str) -> StreamResult:
     if not res.ok:
         res.ended = time.perf_counter()
     return res
+
+
+def token_events_per_s(r: StreamResult) -> float | None:
+    """A completed stream's token events per second, from its first token to `done`."""
+    if r.token_ms is None or r.done_ms is None or r.done_ms <= r.token_ms:
+        return None
+    return r.token_events * 1000.0 / (r.done_ms - r.token_ms)
 
 
 async def llm_stats(llm: httpx.AsyncClient) -> dict[str, int]:
@@ -453,6 +468,7 @@ async def measure_miss(targets: list[Target], n: int, llm: httpx.AsyncClient) ->
     meta: dict[str, list[float]] = {t.name: [] for t in targets}
     token: dict[str, list[float]] = {t.name: [] for t in targets}
     done: dict[str, list[float]] = {t.name: [] for t in targets}
+    rate: dict[str, list[float]] = {t.name: [] for t in targets}
     errs = {t.name: ErrorLog() for t in targets}
     before = await llm_stats(llm)
     for i in range(n):
@@ -466,6 +482,9 @@ async def measure_miss(targets: list[Target], n: int, llm: httpx.AsyncClient) ->
             if r.token_ms is not None:
                 token[t.name].append(r.token_ms)
             done[t.name].append(r.done_ms)
+            events_per_s = token_events_per_s(r)
+            if events_per_s is not None:
+                rate[t.name].append(events_per_s)
     delta = stats_delta(before, await llm_stats(llm))
     out: dict[str, Any] = {"llm_calls_during_phase": delta["requests"]}
     for t in targets:
@@ -473,6 +492,7 @@ async def measure_miss(targets: list[Target], n: int, llm: httpx.AsyncClient) ->
             "time_to_meta_ms": summarize(meta[t.name]),
             "time_to_first_token_ms": summarize(token[t.name]),
             "time_to_done_ms": summarize(done[t.name]),
+            "token_events_per_s": summarize(rate[t.name]),
             "errors": errs[t.name].as_dict(),
             "missing_meta": len(done[t.name]) - len(meta[t.name]),
             "missing_token": len(done[t.name]) - len(token[t.name]),
@@ -534,6 +554,35 @@ async def measure_load(
     }
 
 
+async def measure_burst(target: Target, n: int, llm: httpx.AsyncClient) -> dict[str, Any]:
+    """`n` streams opened at once, each read to `done`; the client's pool holds all of them.
+    The harness's own CPU time is recorded so a saturated client shows up in the JSON."""
+    errs = ErrorLog()
+    before = await llm_stats(llm)
+    cpu_before = time.process_time()
+    start = time.perf_counter()
+    results = await asyncio.gather(*(stream_turn(target, unique_message()) for _ in range(n)))
+    wall = time.perf_counter() - start
+    harness_cpu = time.process_time() - cpu_before
+    delta = stats_delta(before, await llm_stats(llm))
+    ok = [r for r in results if r.ok]
+    for r in results:
+        if not r.ok:
+            errs.add(r.error_kind, r.error)
+    return {
+        "streams": n,
+        "wall_s": wall,
+        "turns": len(ok),
+        "errors": errs.as_dict(),
+        "time_to_meta_ms": summarize([r.meta_ms for r in ok if r.meta_ms is not None]),
+        "time_to_first_token_ms": summarize([r.token_ms for r in ok if r.token_ms is not None]),
+        "time_to_done_ms": summarize([r.done_ms for r in ok if r.done_ms is not None]),
+        "harness_cpu_s": harness_cpu,
+        "llm": delta,
+        "llm_calls_per_turn": (delta["requests"] / len(ok)) if ok else None,
+    }
+
+
 # --------------------------------------------------------------------------- reporting
 
 
@@ -584,6 +633,13 @@ def render(results: dict[str, Any], names: list[str]) -> str:
             pick(miss, "frontdesk", "time_to_done_ms"),
         )
     )
+    rows.append(
+        (
+            "miss: token events/s of one stream",
+            pick(miss, "baseline", "token_events_per_s"),
+            pick(miss, "frontdesk", "token_events_per_s"),
+        )
+    )
     for c, phase in sorted(results.get("load", {}).items(), key=lambda kv: int(kv[0])):
         rows.append(
             (
@@ -592,6 +648,16 @@ def render(results: dict[str, Any], names: list[str]) -> str:
                 (phase.get("frontdesk") or {}).get("time_to_first_token_ms"),
             )
         )
+    burst = results.get("burst", {})
+    for key, what in (("time_to_first_token_ms", "first token"), ("time_to_done_ms", "done")):
+        if burst:
+            rows.append(
+                (
+                    f"burst {burst['streams']}: time to {what} (ms)",
+                    pick(burst, "baseline", key),
+                    pick(burst, "frontdesk", key),
+                )
+            )
 
     header = [
         "figure",
@@ -656,10 +722,38 @@ def render(results: dict[str, Any], names: list[str]) -> str:
                 lines.append("-+-".join("-" * w for w in widths))
         return "\n".join(lines)
 
+    burst_table = [
+        [
+            "burst",
+            "baseline done",
+            "baseline errors",
+            "baseline wall s",
+            "frontdesk done",
+            "frontdesk errors",
+            "frontdesk wall s",
+        ]
+    ]
+    if burst:
+        b = burst.get("baseline") or {}
+        f = burst.get("frontdesk") or {}
+        burst_table.append(
+            [
+                f"{burst['streams']} streams at once",
+                str(b.get("turns", "-")),
+                str((b.get("errors") or {}).get("total", "-")),
+                _fmt(b.get("wall_s"), 2),
+                str(f.get("turns", "-")),
+                str((f.get("errors") or {}).get("total", "-")),
+                _fmt(f.get("wall_s"), 2),
+            ]
+        )
+
     cpu_table = [["CPU ms per turn", "baseline", *SERVICES, "frontdesk total", "ratio"]]
     cpu_phases = [("miss, sequential", miss)] + [
         (f"c={c}", phase) for c, phase in sorted(results.get("load", {}).items())
     ]
+    if burst:
+        cpu_phases.append((f"burst {burst['streams']}", burst))
     for label, phase in cpu_phases:
         cpu = phase.get("cpu_ms_per_turn") or {}
         known = [cpu[s] for s in SERVICES if cpu.get(s) is not None]
@@ -674,7 +768,10 @@ def render(results: dict[str, Any], names: list[str]) -> str:
             ]
         )
 
-    parts = [fmt_table(table), "", fmt_table(load_table), "", fmt_table(cpu_table)]
+    parts = [fmt_table(table), "", fmt_table(load_table)]
+    if burst:
+        parts += ["", fmt_table(burst_table)]
+    parts += ["", fmt_table(cpu_table)]
     stage_ms = miss.get("stage_ms") or {}
     if any(v is not None for v in stage_ms.values()):
         meta = ((miss.get("frontdesk") or {}).get("time_to_meta_ms") or {}).get("mean")
@@ -697,9 +794,32 @@ def render(results: dict[str, Any], names: list[str]) -> str:
         cpt = (phase.get("frontdesk") or {}).get("llm_calls_per_turn")
         if cpt is not None:
             notes.append(f"c={c}: frontdesk made {cpt:.2f} LLM calls per completed turn")
+    fd_rate = (pick(miss, "frontdesk", "token_events_per_s") or {}).get("median")
+    if fd_rate is not None:
+        notes.append(
+            f"frontdesk sends {fd_rate:.1f} token events/s on one stream (median; "
+            f"goal <= {TOKEN_EVENTS_GOAL_PER_S:.0f})"
+        )
+    for name in names:
+        phase = burst.get(name) or {}
+        wall = phase.get("wall_s")
+        if wall and "harness_cpu_s" in phase and "fake_llm_cpu_s" in phase:
+            notes.append(
+                f"burst {name}: in {wall:.2f} s the harness used {phase['harness_cpu_s']:.2f} s "
+                f"CPU ({phase['harness_cpu_s'] / wall:.0%} of one core), the fake LLM "
+                f"{phase['fake_llm_cpu_s']:.2f} s ({phase['fake_llm_cpu_s'] / wall:.0%})"
+            )
+    queue_ms = (burst.get("stage_ms") or {}).get("orchestrator_queue")
+    if queue_ms is not None:
+        notes.append(
+            f"burst frontdesk: a turn waited {queue_ms:.0f} ms on average for an orchestrator "
+            "(stage orchestrator_queue)"
+        )
     phases = [("cache hit", ch), ("miss", miss)] + [
         (f"c={c}", phase) for c, phase in results.get("load", {}).items()
     ]
+    if burst:
+        phases.append((f"burst {burst['streams']}", burst))
     for label, phase in phases:
         for name in names:
             errors = (phase.get(name) or {}).get("errors") or {}
@@ -791,6 +911,17 @@ async def broker_delete_prefix(prefix: str) -> str:
 # --------------------------------------------------------------------------- main
 
 
+def raise_open_files_limit(needed: int) -> None:
+    """Lift this process's soft limit on open files (the children inherit it) towards
+    ``needed``: a burst holds a socket per stream in the client, the server and upstream."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        if target < needed:
+            print(f"warning: open-files limit {target} < {needed} wanted", file=sys.stderr)
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Frontdesk vs. baseline turn benchmark")
     p.add_argument(
@@ -800,6 +931,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--baseline-only",
         action="store_true",
         help="measure only the baseline (no Frontdesk stack)",
+    )
+    p.add_argument(
+        "--burst",
+        type=int,
+        default=None,
+        metavar="N",
+        help="streams opened at once against each target (default 500, quick: 100; 0 skips)",
     )
     p.add_argument(
         "--llm-tokens-per-second", type=float, default=50.0, help="fake LLM token rate (default 50)"
@@ -829,6 +967,7 @@ async def run(
     n_miss = 20 if quick else 100
     concurrencies = [20] if quick else [20, 50]
     duration = 5.0 if quick else 15.0
+    n_burst = args.burst if args.burst is not None else 100 if quick else 500
 
     llm_port, base_port = free_port(), free_port()
     llm_url = f"http://{HOST}:{llm_port}"
@@ -905,7 +1044,9 @@ async def run(
         print(f"\nERROR: {exc}\n\n{procs.tails()}", file=sys.stderr)
         raise SystemExit(2) from None
 
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    # One pool per target, large enough that every stream of the burst has its connection.
+    pool = max(200, n_burst)
+    limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
     timeout = httpx.Timeout(TURN_TIMEOUT_S, connect=5.0)
     headers = {"X-API-Key": API_KEY}
     clients = []
@@ -977,6 +1118,26 @@ async def run(
                 )
                 ensure_alive()
             results["load"][str(c)] = phase
+        if n_burst > 0:
+            burst: dict[str, Any] = {"streams": n_burst, "cpu_ms_per_turn": {}}
+            for t in ordered(targets, len(concurrencies)):
+                print(f"burst: {t.name}, {n_burst} streams at once ...", flush=True)
+                await asyncio.sleep(1.0)  # let the previous phase's stragglers settle
+                cpu_before = procs.cpu_seconds()
+                stages_before = await stage_totals(ops, stack_ports)
+                burst[t.name] = await measure_burst(t, n_burst, llm)
+                cpu_after = procs.cpu_seconds()
+                burst["cpu_ms_per_turn"] |= cpu_ms_per_turn(
+                    cpu_before, cpu_after, {t.name: burst[t.name]["turns"]}
+                )
+                # Shared by both targets, so not in the CPU table; a saturated fake shows here.
+                burst[t.name]["fake_llm_cpu_s"] = cpu_after["fake_llm"] - cpu_before["fake_llm"]
+                if t.name == "frontdesk":
+                    burst["stage_ms"] = stage_means_ms(
+                        stages_before, await stage_totals(ops, stack_ports)
+                    )
+                ensure_alive()
+            results["burst"] = burst
         results["fake_llm_stats_total"] = await llm_stats(llm)
     finally:
         for c in clients:
@@ -987,6 +1148,10 @@ async def run(
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.burst is not None and args.burst < 0:
+        print("--burst must be 0 or more", file=sys.stderr)
+        return 2
+    raise_open_files_limit(4 * (args.burst or 500) + 1024)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     run_info: dict[str, Any] = {
         "timestamp": stamp,
