@@ -62,7 +62,7 @@ def create_router(settings: Settings, client: redis.Redis, broker: RabbitBroker)
         generator=Generator(llm, breaker, settings.grounding_guard),
     )
     log = RedisTurnLog(client, settings.redis_prefix, TURN_LOG_TTL_SECONDS)
-    router = build_router(deps, topology, instance_id, log)
+    router = build_router(deps, topology, instance_id, log, settings.turn_prefetch)
     router.include_router(rpc.router())
     return router
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 
-from faststream.rabbit import RabbitRouter
+from faststream.rabbit import Channel, RabbitRouter
 from faststream.rabbit.annotations import RabbitBroker, RabbitMessage
 
 from services.orchestrator.running_turns import RunningTurns
@@ -23,13 +23,13 @@ CANCELLED = "This turn was cancelled: its client left before it finished."
 
 
 def build_router(
-    deps: TurnDeps, topology: Topology, instance_id: str, log: TurnLog
+    deps: TurnDeps, topology: Topology, instance_id: str, log: TurnLog, turn_prefetch: int = 32
 ) -> RabbitRouter:
-    """Subscribers of one orchestrator process."""
+    """Subscribers of one orchestrator process; it runs up to ``turn_prefetch`` turns at once."""
     router = RabbitRouter()
     running = RunningTurns()
 
-    @router.subscriber(topology.chat_requests)
+    @router.subscriber(topology.chat_requests, channel=Channel(prefetch_count=turn_prefetch))
     async def on_chat_requested(
         request: ChatRequested, message: RabbitMessage, broker: RabbitBroker
     ) -> None:

@@ -39,7 +39,7 @@ def stack(slow_llm: str, stack_factory: StackFactory) -> Stack:
         llm=slow_llm,
         TOKEN_FLUSH_MS="100",
         RESUME_GRACE_SECONDS="3",
-        WORKER_PREFETCH="1",  # one turn at a time, so a second one waits in the queue
+        TURN_PREFETCH="1",  # one turn at a time, so a second one waits in the queue
     )
 
 
