@@ -56,7 +56,7 @@ READY_TIMEOUT_S = 60.0
 TURN_TIMEOUT_S = 60.0  # hard bound on one request, whatever the server does
 DRAIN_TIMEOUT_S = 2.0  # after `event: done`, how long we wait for the stream to end
 MAX_LOOP_ITERATIONS = 1_000_000  # belt and braces on top of the time bounds
-# The goal for one stream: Frontdesk coalesces tokens per TOKEN_FLUSH_MS window (120 ms).
+# The goal for one stream: Frontdesk coalesces tokens per TOKEN_FLUSH_MS window (150 ms).
 TOKEN_EVENTS_GOAL_PER_S = 10.0
 
 

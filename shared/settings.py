@@ -102,9 +102,9 @@ class Settings(BaseSettings):
     agent_keys: SecretStr = SecretStr("")
     turn_timeout_seconds: float = Field(60.0, gt=0)
     max_message_chars: int = Field(4_000, ge=1)
-    # Each token event is a broker message and a turn-log write: 120 ms keeps a stream at
-    # about 9 events a second with the first at once (bench/README.md, token events/s).
-    token_flush_ms: int = Field(120, ge=0)
+    # Each token event is a broker message and a turn-log write: 150 ms keeps a stream under
+    # 10 events a second, the first sent at once (bench/README.md, token events/s).
+    token_flush_ms: int = Field(150, ge=0)
     knowledge_dir: str = str(SAMPLE_KNOWLEDGE_DIR)
     index_dir: Path = Path("data/index")
     # Uploads are parsed in a child process, killed at this deadline; PDFs are read up to

@@ -66,11 +66,7 @@ class TurnStream:
             await self._send(body)
 
     async def _send(self, body: str) -> None:
-        await self._broker.publish(
-            body.encode(),
-            queue=self._request.reply_to,
-            mandatory=False,
-        )
+        await self._broker.publish(body.encode(), queue=self._request.reply_to, mandatory=False)
 
     async def _append(self, event: TurnStreamEvent, body: str) -> None:
         if self._log_failed:
