@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import ipaddress
 import logging
 import sys
@@ -10,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 import uvicorn
 from pydantic import ValidationError
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.observability import configure_logging
 from shared.settings import Settings
@@ -103,6 +104,31 @@ WS_MAX_FRAME_BYTES = 1024 * 1024
 STREAM_END_MARGIN_SECONDS = 5.0
 
 
+def frozen_after_startup(app: ASGIApp) -> ASGIApp:
+    """``app``, with what its startup built (models, dictionaries, clients) moved out of the
+    garbage collector's sight once startup completes.
+
+    A full collection of a process holding the embedding model and the Chinese dictionary
+    took 110-250 ms here, a stall of every turn in that process; after ``gc.freeze`` it scans
+    only what was allocated since.
+    """
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await app(scope, receive, send)
+            return
+
+        async def send_and_freeze(message: Message) -> None:
+            if message["type"] == "lifespan.startup.complete":
+                gc.collect()
+                gc.freeze()
+            await send(message)
+
+        await app(scope, receive, send_and_freeze)
+
+    return wrapped
+
+
 def serve(app: ASGIApp, host: str, port: int, turn_timeout: float = 60.0) -> None:
     """Serve an ASGI app with uvicorn, quietly (our own logging says what matters).
 
@@ -111,7 +137,7 @@ def serve(app: ASGIApp, host: str, port: int, turn_timeout: float = 60.0) -> Non
     shutdown, where workers finish their in-flight messages.
     """
     uvicorn.run(
-        app,
+        frozen_after_startup(app),
         host=host,
         port=port,
         log_level="warning",
