@@ -21,8 +21,11 @@ _SPLIT = re.compile(
     r"|，?(?:还有|另外|以及|顺便问一下)",
     re.IGNORECASE,
 )
-# Whole words only: the letters inside an id ("9f3ab2c4", "1Z999AA1") are no words.
+# Whole words only: the letters inside an id ("9f3ab2c4", "1Z999AA1") are no words, nor are
+# the groups of a hyphenated id with a digit in it ("ORD-2024-001", a UUID's "-abcd-").
 _WORD = re.compile(r"\b[A-Za-z]{2,}\b")
+# Linear: it starts only where a run of letters and digits starts, and never gives one back.
+_HYPHENATED = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]++(?:-[A-Za-z0-9]++)+")
 # Each part is looked up and answered on its own, all at once: a message of a hundred
 # questions must not become a hundred searches. Parts past the last are answered with it.
 MAX_PARTS = 5
@@ -30,7 +33,8 @@ MAX_PARTS = 5
 
 def _is_a_request(part: str) -> bool:
     """Two words (or three Chinese characters) at least: "ok", "#42" or "3fa2b1" are not."""
-    return len(_WORD.findall(part)) >= 2 or len(CJK_CHAR.findall(part)) >= 3
+    words = _HYPHENATED.sub(lambda m: " " if any(map(str.isdigit, m.group())) else m.group(), part)
+    return len(_WORD.findall(words)) >= 2 or len(CJK_CHAR.findall(part)) >= 3
 
 
 def split_message(message: str) -> list[str]:

@@ -184,6 +184,10 @@ def test_a_grim_topic_is_not_distress(message: str) -> None:
             "Where is my parcel? Tracking 1Z999AA10123456784",
             ["Where is my parcel? Tracking 1Z999AA10123456784"],
         ),
+        (
+            "How long does standard shipping take? (ref 1b4e28ba-2fa1-abcd-883f-0016d3cca427)",
+            ["How long does standard shipping take? (ref 1b4e28ba-2fa1-abcd-883f-0016d3cca427)"],
+        ),
     ],
 )
 def test_compound_messages_split_into_parts(message: str, parts: list[str]) -> None:
