@@ -66,6 +66,18 @@ async def declare_topology(broker: RabbitBroker, topology: Topology) -> None:
         await broker.declare_queue(queue)
 
 
+async def start_broker(broker: RabbitBroker, topology: Topology) -> None:
+    """Connect, start the subscribers, then declare the rest of the topology.
+
+    In that order because FastStream keeps one declared queue per name: a queue declared
+    first on the default channel would be consumed there, under the default channel's
+    prefetch instead of its subscriber's own (the orchestrator's TURN_PREFETCH).
+    """
+    await broker.connect()
+    await broker.start()
+    await declare_topology(broker, topology)
+
+
 async def publish_confirmed(
     broker: RabbitBroker, message: Any, *, mandatory: bool = True, **target: Any
 ) -> None:

@@ -14,7 +14,7 @@ import redis.asyncio as redis
 from faststream.rabbit import RabbitBroker, RabbitRouter
 from starlette.applications import Starlette
 
-from shared.messaging import build_broker, declare_topology, drain, topology_for
+from shared.messaging import build_broker, drain, start_broker, topology_for
 from shared.ops import ReadinessCheck, ops_routes
 from shared.settings import Settings
 
@@ -33,9 +33,7 @@ def create_worker_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        await broker.connect()
-        await declare_topology(broker, topology)
-        await broker.start()
+        await start_broker(broker, topology)
         if on_start is not None:
             await on_start()
         yield

@@ -37,7 +37,7 @@ from services.gateway.unicode_text import refuse_lone_surrogates
 from services.gateway.websocket_chat import router as websocket_router
 from services.gateway.wiring import Gateway, GatewayApp
 from shared.events import Event, new_id
-from shared.messaging import build_broker, declare_topology, publish_confirmed, topology_for
+from shared.messaging import build_broker, publish_confirmed, start_broker, topology_for
 from shared.ops import ops_routes
 from shared.rpc import RpcClient
 from shared.settings import Settings
@@ -142,9 +142,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if owns_broker:
-            await broker.connect()
-            await declare_topology(broker, topology)
-            await broker.start()
+            await start_broker(broker, topology)
         yield
         if owns_broker:
             await broker.stop()

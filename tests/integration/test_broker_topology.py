@@ -10,7 +10,7 @@ from faststream.rabbit import RabbitRouter
 
 from shared.errors import DependencyUnavailable, InvalidInput
 from shared.events import RetrievalRequested
-from shared.messaging import build_broker, declare_topology, settle_errors, topology_for
+from shared.messaging import build_broker, settle_errors, start_broker, topology_for
 from shared.settings import Settings
 from tests.support.cleanup import delete_topology
 
@@ -46,9 +46,7 @@ async def test_poison_messages_end_in_the_dead_letter_queue(
 
     broker = build_broker(settings, "test")
     broker.include_router(router)
-    await broker.connect()
-    await declare_topology(broker, topology)
-    await broker.start()
+    await start_broker(broker, topology)
     try:
         for query in ("retry", "permanent"):
             await broker.publish(

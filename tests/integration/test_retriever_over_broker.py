@@ -10,7 +10,7 @@ from faststream.rabbit import RabbitQueue
 
 from services.retriever.app import create_retriever
 from shared.events import DocumentUploaded, KnowledgeReply, RetrievalCompleted, RetrievalRequested
-from shared.messaging import build_broker, declare_topology, topology_for
+from shared.messaging import build_broker, start_broker, topology_for
 from shared.rpc import RpcClient
 from shared.settings import Settings
 from shared.stores.hot_cache import RedisHotCache
@@ -32,9 +32,7 @@ async def test_tenants_never_see_each_others_documents(
     )
     broker.include_router(rpc.router())
     cache = RedisHotCache(redis_client, settings.redis_prefix, 600)
-    await broker.connect()
-    await declare_topology(broker, topology)
-    await broker.start()
+    await start_broker(broker, topology)
     try:
         epoch_before = await cache.epoch("acme")
         upload = DocumentUploaded(
