@@ -116,10 +116,9 @@ TURN_SECONDS = Histogram(
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
 # The stages of a turn up to meta, each timed where it runs (bench/turns.py reads them):
-# gateway_admission (cache lookup, lease), gateway_publish, orchestrator_queue (publish to
-# handler, by the event's own timestamp), session_load, routing (intent and the look-up it
-# waits for), retrieval_embed, retrieval_search, meta_publish, meta_relay (orchestrator's
-# meta to the gateway's relay).
+# gateway_publish, orchestrator_queue (publish to handler, by the event's own timestamp),
+# session_load, routing (intent and the look-up it waits for), retrieval_embed (inside
+# retrieval_search), meta_publish, meta_relay (orchestrator's meta to the gateway's relay).
 TURN_STAGE_SECONDS = Histogram(
     "frontdesk_turn_stage_seconds",
     "Time a turn spends in each stage on its way to meta.",

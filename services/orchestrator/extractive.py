@@ -110,14 +110,13 @@ def _in_language(question: Question, passages: Sequence[Passage]) -> list[int]:
     passages, whichever holds what it asks (the Chinese summary of the returns page does not
     say how long a card refund takes; the refund page does). A Chinese section of another
     page answers another question ("发邮件多久回复" is not about the returns page's 7 天)."""
-    chinese = [i for i, p in enumerate(passages) if mostly_chinese(p.text)]
-    english = [i for i in range(len(passages)) if i not in chinese]
-    if question.chinese:
-        best_page = passages[0].doc_name if passages else ""
-        wanted = [i for i in english + chinese if i in english or passages[i].doc_name == best_page]
-        wanted.sort()
-    else:
-        wanted = english
+    chinese = {i for i, p in enumerate(passages) if mostly_chinese(p.text)}
+    best_page = passages[0].doc_name if passages else ""
+    wanted = [
+        i
+        for i, p in enumerate(passages)
+        if i not in chinese or question.chinese and p.doc_name == best_page
+    ]
     return wanted or list(range(len(passages)))
 
 
@@ -326,11 +325,12 @@ def _choose(
     if not question.asks - {"yes_no"}:
         # A plain question: the best-matching sentences of the two best passages, whichever
         # page they are on (the answer may be split across them).
-        top_two = set(sorted({c.rank for c in scored})[:2])
         if question.chinese:
             # Across languages the retriever's order says less: the passages that match best.
             by_score = sorted((c for c in scored if not c.elsewhere), key=lambda c: -c.score)
             top_two = set(list(dict.fromkeys(c.rank for c in by_score))[:2])
+        else:
+            top_two = set(sorted({c.rank for c in scored})[:2])
         plain = sorted(
             (c for c in scored if c.rank in top_two),
             key=lambda c: c.score + OTHER_PAGE_PENALTY * c.elsewhere,
