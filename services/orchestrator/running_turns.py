@@ -40,10 +40,12 @@ class RunningTurns:
         """
         turn_id = turn.request.correlation_id
         # Checked while the turn starts, off the path to meta: a stop asked while the turn
-        # waited in the queue ends it like a live stop, before its answer starts.
+        # waited in the queue ends it like a live stop, as soon as the check says so (before
+        # the LLM is asked anything), and in any case before its answer starts.
         stop_check = asyncio.ensure_future(stop_requested())
         turn.answer_after(stop_check)
         running = self._turns[turn_id] = _Running(asyncio.create_task(turn.run()))
+        stop_check.add_done_callback(lambda check: self._stop_if_asked(turn_id, check))
         try:
             try:
                 await running.task
@@ -68,6 +70,10 @@ class RunningTurns:
             stop_check.cancel()  # a turn that ended before its answer never awaited it
             if stop_check.done() and not stop_check.cancelled():
                 stop_check.exception()  # retrieved, so asyncio does not report it as lost
+
+    def _stop_if_asked(self, turn_id: str, check: asyncio.Future[bool]) -> None:
+        if not check.cancelled() and check.exception() is None and check.result():
+            self.cancel(turn_id, "stopped")
 
     def cancel(self, turn_id: str, reason: CancelReason) -> None:
         """Cancel the turn if it runs here; after a stop it keeps its partial answer."""
