@@ -131,9 +131,10 @@ class Settings(BaseSettings):
     jwt_issuer: str = ""
     jwt_tenant_claim: str = "tenant"
     worker_prefetch: int = Field(32, ge=1)
-    # A turn mostly waits (on the retriever, the LLM, the customer's stop): one orchestrator
-    # runs this many at once, where 32 left a burst queued in RabbitMQ behind idle CPU.
-    turn_prefetch: int = Field(256, ge=1)
+    # Turns one orchestrator runs at once. A turn mostly waits, but past a few dozen the CPU
+    # is the limit: in a burst of 500, 256 at once took 2.9x the baseline's CPU per turn and
+    # 2.3x its time to done, against 1.7x and 1.2x with 32 (bench/turns.py, same machine).
+    turn_prefetch: int = Field(32, ge=1)
     allow_insecure_dev_mode: bool = False
     frame_ancestors: str = ""
 

@@ -23,7 +23,7 @@ CANCELLED = "This turn was cancelled: its client left before it finished."
 
 
 def build_router(
-    deps: TurnDeps, topology: Topology, instance_id: str, log: TurnLog, turn_prefetch: int = 256
+    deps: TurnDeps, topology: Topology, instance_id: str, log: TurnLog, turn_prefetch: int = 32
 ) -> RabbitRouter:
     """Subscribers of one orchestrator process; it runs up to ``turn_prefetch`` turns at once."""
     router = RabbitRouter()
