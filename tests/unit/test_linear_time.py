@@ -216,6 +216,17 @@ def _seconds(function: Callable[[str], object], text: str) -> float:
     return time.process_time() - start
 
 
+def _growth(function: Callable[[str], object], text: str, smaller: str, elapsed: float) -> float:
+    """Time on ``text`` over time on ``smaller``; past the bound, the fastest of three tries of
+    each decides (a busy machine only ever slows a try down)."""
+    growth = elapsed / max(_seconds(function, smaller), 1e-4)
+    if growth <= MAX_GROWTH:
+        return growth
+    big = min([elapsed] + [_seconds(function, text) for _ in range(2)])
+    small = min(_seconds(function, smaller) for _ in range(3))
+    return big / max(small, 1e-4)
+
+
 @pytest.mark.parametrize("name", list(TEXT_FUNCTIONS))
 def test_hostile_inputs_take_linear_time(name: str) -> None:
     function = TEXT_FUNCTIONS[name]
@@ -225,7 +236,7 @@ def test_hostile_inputs_take_linear_time(name: str) -> None:
         if elapsed > STALL_SECONDS:
             slow[case] = f"{elapsed:.1f} s"
         elif elapsed > MEASURABLE_SECONDS:
-            growth = elapsed / max(_seconds(function, SMALLER_INPUTS[case]), 1e-4)
+            growth = _growth(function, text, SMALLER_INPUTS[case], elapsed)
             if growth > MAX_GROWTH:
                 slow[case] = f"{growth:.0f}x the time for 10x the text"
     assert not slow, f"{name} is super-linear on: {slow}"
