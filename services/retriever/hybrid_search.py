@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -46,6 +47,9 @@ WEIGHTS = {"lexical": 1.0, "vector": 1.0}
 # sees every page; the lexical side counts less for a Chinese question (0.7 kept
 # bench/retrieval.py's Chinese hit@1 as it was, 0.5 lost a question).
 CJK_LEXICAL_SHARE = 0.7
+# The English senses of a Chinese question's words, read by BM25 against the English pages:
+# dictionary senses are looser than the customer's own words, so they count less again.
+ENGLISH_TERMS_SHARE = 1.0
 
 
 @dataclass(frozen=True)
@@ -151,9 +155,16 @@ class HybridSearch:
         return self.index.vector(tenant_id, kb_id, query_vector, depth, space)
 
     def search(
-        self, tenant_id: str, kb_id: str, query: str, top_k: int = 4, mode: Mode = "hybrid"
+        self,
+        tenant_id: str,
+        kb_id: str,
+        query: str,
+        top_k: int = 4,
+        mode: Mode = "hybrid",
+        english_terms: Sequence[str] = (),
     ) -> SearchResult:
-        """The best ``top_k`` relevant chunks."""
+        """The best ``top_k`` relevant chunks; ``english_terms`` (a Chinese question's words in
+        English) rank the English pages lexically too."""
         query = normalised_query(query)
         depth = max(top_k * 5, 20)
         found: dict[str, list[Hit]] = {}
@@ -182,8 +193,26 @@ class HybridSearch:
         if fused_lexical:
             weight = WEIGHTS["lexical"] * (CJK_LEXICAL_SHARE if mostly_cjk(query) else 1.0)
             rankings.append([(weight * h.coverage, h) for h in lexical])
+        if english_terms and mode != "vector" and "lexical" not in failed:
+            # It reorders what the other sides found and adds nothing of its own: a greeting's
+            # dictionary words ("见到" -> see) would otherwise find a page for small talk.
+            found_already = {h.chunk.chunk_id for ranking in rankings for _, h in ranking}
+            english = self._english_ranking(tenant_id, kb_id, english_terms, depth, vector_best)
+            rankings.append([(w, h) for w, h in english if h.chunk.chunk_id in found_already])
         hits = reciprocal_rank_fusion(rankings, top_k)
         return SearchResult(hits, tuple(failed), self._strong(query, hits, vector, lexical))
+
+    def _english_ranking(
+        self, tenant_id: str, kb_id: str, terms: Sequence[str], depth: int, vector_best: float
+    ) -> list[tuple[float, Hit]]:
+        """BM25 on the English terms, weighted by the share of them each chunk holds; none
+        when its best chunks hold too few of them, as for the question's own words."""
+        found = self.index.lexical(tenant_id, kb_id, " ".join(terms)[:MAX_QUERY_CHARS], depth)
+        coverage = max((h.coverage for h in found[:RELEVANCE_WINDOW]), default=0.0)
+        if not lexical_relevant(coverage, vector_best, self.relevance):
+            return []
+        weight = WEIGHTS["lexical"] * ENGLISH_TERMS_SHARE
+        return [(weight * h.coverage, h) for h in found]
 
     def _strong(self, query: str, hits: list[Hit], vector: list[Hit], lexical: list[Hit]) -> bool:
         if not hits:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.envelope import Event
+
+MAX_ENGLISH_TERMS = 64
 
 
 class RetrievalRequested(Event):
@@ -17,6 +19,9 @@ class RetrievalRequested(Event):
     # below the few Chinese sections; an LLM is shown the first four (generation.py).
     top_k: int = 6
     kb_id: str = "default"
+    # A Chinese question's words in English (the orchestrator's dictionary): BM25 reads them
+    # against the English pages, which the Chinese words never match.
+    english_terms: list[str] = Field(default_factory=list, max_length=MAX_ENGLISH_TERMS)
 
 
 class Passage(BaseModel):

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from services.orchestrator.crosslingual import english_search_terms
 from services.retriever.app import build_embedder, create_retriever
 from services.retriever.embeddings import (
     CachedEmbedder,
@@ -27,6 +28,7 @@ from services.retriever.hybrid_search import (
 from services.retriever.index import ChunkRecord, Hit
 from services.retriever.ingestion import Ingestor
 from services.retriever.sqlite_index import SqliteIndex
+from shared.events.retrieval import MAX_ENGLISH_TERMS
 from shared.settings import SAMPLE_KNOWLEDGE_DIR, Settings
 from shared.stores.hot_cache import RedisHotCache
 from shared.stores.redis_client import connect_redis
@@ -146,6 +148,40 @@ def test_a_question_finds_its_page_in_another_language(
 ) -> None:
     hits = sample.search("acme", "default", question, 3).hits
     assert page in [h.chunk.doc_name for h in hits]
+
+
+def _english(question: str) -> list[str]:
+    return english_search_terms(question, MAX_ENGLISH_TERMS)
+
+
+def test_a_chinese_questions_words_come_in_english_too() -> None:
+    assert set(_english("礼品卡会过期吗")) >= {"gift", "card", "expire"}  # not 礼品 / 卡会
+    assert set(_english("生日券有效期多久")) >= {"birthday", "coupon", "valid"}
+    assert "defeated" not in _english("付款失败了")  # 失败 in a shop is "failed"
+    assert _english("How long does shipping take?") == []
+
+
+def test_english_words_bring_the_english_passage_that_answers_into_the_top_three(
+    sample: HybridSearch,
+) -> None:
+    question = "生日券有效期多久"  # the birthday coupon's terms are a line on the member page
+    plain = sample.search("acme", "default", question, 3).hits
+    helped = sample.search("acme", "default", question, 3, english_terms=_english(question))
+    answer = "valid for 30 days"
+    assert not any(answer in h.chunk.text for h in plain)
+    assert any(answer in h.chunk.text for h in helped.hits)
+
+
+@pytest.mark.parametrize("message", ["嗨，很高兴见到你", "你好呀", "我告诉你一个秘密"])
+def test_english_words_find_nothing_the_question_alone_does_not(
+    sample: HybridSearch, message: str
+) -> None:
+    plain = sample.search("acme", "default", message, 6).hits
+    helped = sample.search("acme", "default", message, 6, english_terms=_english(message)).hits
+    assert {h.chunk.chunk_id for h in helped} <= {
+        h.chunk.chunk_id for h in sample.search("acme", "default", message, 30).hits
+    }
+    assert bool(helped) == bool(plain), "small talk finds a page no more often than before"
 
 
 # --- the passage with the details first -------------------------------------------------
