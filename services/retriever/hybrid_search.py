@@ -47,8 +47,10 @@ WEIGHTS = {"lexical": 1.0, "vector": 1.0}
 # sees every page; the lexical side counts less for a Chinese question (0.7 kept
 # bench/retrieval.py's Chinese hit@1 as it was, 0.5 lost a question).
 CJK_LEXICAL_SHARE = 0.7
-# The English senses of a Chinese question's words, read by BM25 against the English pages:
-# dictionary senses are looser than the customer's own words, so they count less again.
+# The English senses of a Chinese question's words, read by BM25 against the English pages,
+# weigh as the question's own words would: on the Chinese tuning questions 0.4 and 0.7 gave
+# 76.5% right route, page and fact, 1.0 79.6%, and 1.5 78.6% (more right pages first, fewer
+# facts stated).
 ENGLISH_TERMS_SHARE = 1.0
 
 
