@@ -24,6 +24,9 @@ _lock = threading.Lock()
 SENSES = 3
 # A sense worded as one or two words: "过期" -> expire, expiry; not "to put" -> put, place.
 SURE_ENOUGH = 0.5
+# The retriever searches a question's first 512 characters (hybrid_search.MAX_QUERY_CHARS):
+# words past them would cost jieba's time on the path to meta and find nothing.
+SEARCHED_CHARS = 512
 _ASIDE = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 _NOT_A_GLOSS = ("CL:", "variant of", "see ", "old variant", "surname ", "abbr. for")
 _GLOSS_STOPWORDS = frozenset("sth sb one's oneself etc lit fig".split())
@@ -210,6 +213,7 @@ def english_terms(text: str) -> dict[str, float]:
 def english_search_terms(text: str, most: int) -> list[str]:
     """The English terms of ``text``'s Chinese words sure enough to search on (a first sense,
     or a support word), surest first; none for text without Chinese."""
+    text = text[:SEARCHED_CHARS]
     if not CJK_CHAR.search(text):
         return []
     weights = english_terms(text)

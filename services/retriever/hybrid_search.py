@@ -188,33 +188,47 @@ class HybridSearch:
         lexical = found.get("lexical", [])
         vector = found.get("vector", [])
         vector_best = max((h.score for h in vector), default=0.0)
-        coverage = max((h.coverage for h in lexical[:RELEVANCE_WINDOW]), default=0.0)
         cited = [h for h in ranked_for_answers(vector) if h.score >= self.relevance.cite]
-        rankings = [[(WEIGHTS["vector"], h) for h in cited]]
-        fused_lexical = bool(lexical) and lexical_relevant(coverage, vector_best, self.relevance)
-        if fused_lexical:
-            weight = WEIGHTS["lexical"] * (CJK_LEXICAL_SHARE if mostly_cjk(query) else 1.0)
-            rankings.append([(weight * h.coverage, h) for h in lexical])
-        if english_terms and mode != "vector" and "lexical" not in failed:
+        share = CJK_LEXICAL_SHARE if lexical and mostly_cjk(query) else 1.0
+        rankings = [
+            [(WEIGHTS["vector"], h) for h in cited],
+            self._bm25_ranking(lexical, share, vector_best),
+        ]
+        found_already = {h.chunk.chunk_id for ranking in rankings for _, h in ranking}
+        if english_terms and "lexical" in found and found_already:
             # It reorders what the other sides found and adds nothing of its own: a greeting's
             # dictionary words ("见到" -> see) would otherwise find a page for small talk.
-            found_already = {h.chunk.chunk_id for ranking in rankings for _, h in ranking}
-            english = self._english_ranking(tenant_id, kb_id, english_terms, depth, vector_best)
-            rankings.append([(w, h) for w, h in english if h.chunk.chunk_id in found_already])
+            english = self._english_hits(tenant_id, kb_id, english_terms, depth)
+            rankings.append(
+                [
+                    (weight, hit)
+                    for weight, hit in self._bm25_ranking(english, ENGLISH_TERMS_SHARE, vector_best)
+                    if hit.chunk.chunk_id in found_already
+                ]
+            )
         hits = reciprocal_rank_fusion(rankings, top_k)
         return SearchResult(hits, tuple(failed), self._strong(query, hits, vector, lexical))
 
-    def _english_ranking(
-        self, tenant_id: str, kb_id: str, terms: Sequence[str], depth: int, vector_best: float
+    def _bm25_ranking(
+        self, hits: list[Hit], share: float, vector_best: float
     ) -> list[tuple[float, Hit]]:
-        """BM25 on the English terms, weighted by the share of them each chunk holds; none
-        when its best chunks hold too few of them, as for the question's own words."""
-        found = self.index.lexical(tenant_id, kb_id, " ".join(terms)[:MAX_QUERY_CHARS], depth)
-        coverage = max((h.coverage for h in found[:RELEVANCE_WINDOW]), default=0.0)
-        if not lexical_relevant(coverage, vector_best, self.relevance):
+        """BM25 hits weighted by the share of the terms each holds; none when its best chunks
+        hold too few of them (``lexical_relevant``)."""
+        coverage = max((h.coverage for h in hits[:RELEVANCE_WINDOW]), default=0.0)
+        if not hits or not lexical_relevant(coverage, vector_best, self.relevance):
             return []
-        weight = WEIGHTS["lexical"] * ENGLISH_TERMS_SHARE
-        return [(weight * h.coverage, h) for h in found]
+        weight = WEIGHTS["lexical"] * share
+        return [(weight * h.coverage, h) for h in hits]
+
+    def _english_hits(
+        self, tenant_id: str, kb_id: str, terms: Sequence[str], depth: int
+    ) -> list[Hit]:
+        """BM25 on a Chinese question's English terms; none if the index fails (degraded)."""
+        try:
+            return self.index.lexical(tenant_id, kb_id, " ".join(terms)[:MAX_QUERY_CHARS], depth)
+        except Exception as exc:  # noqa: BLE001 - like either side, it degrades, never fails
+            self._note("lexical", exc)
+            return []
 
     def _strong(self, query: str, hits: list[Hit], vector: list[Hit], lexical: list[Hit]) -> bool:
         if not hits:

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from services.orchestrator.coalescer import TokenCoalescer
+from services.orchestrator.crosslingual import english_search_terms
 from services.orchestrator.emotion import _VADER, distressed, emotion_score, warm_up
 from services.orchestrator.evidence import read
 from services.orchestrator.extractive import extractive_answer
@@ -126,6 +127,7 @@ TEXT_FUNCTIONS: dict[str, Callable[[str], object]] = {
     "chunking.clean_markdown": clean_markdown,
     "text.search_terms": search_terms,
     "hybrid_search.normalised_query": normalised_query,
+    "crosslingual.english_search_terms": lambda text: english_search_terms(text, 64),
     "hybrid_search.mostly_cjk": mostly_cjk,
     "sqlite_index.index_tokens": lambda text: index_tokens(text[:200], text),
     "ingestion.validate_names": _names,
