@@ -946,6 +946,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--llm-tokens", type=int, default=50, help="tokens per fake LLM answer (default 50)"
     )
     p.add_argument(
+        "--tracing",
+        action="store_true",
+        help="run the stack with OpenTelemetry tracing on, exporting to bench/otlp_sink.py",
+    )
+    p.add_argument(
         "--keep-logs", action="store_true", help="keep the child processes' log directory"
     )
     p.add_argument(
@@ -1004,8 +1009,19 @@ async def run(
     checks = [(fake, f"{llm_url}/v1/models"), (baseline, f"http://{HOST}:{base_port}/readyz")]
 
     stack_ports: dict[str, int] = {}
+    tracing_env: dict[str, str] = {}
+    if args.tracing:
+        sink_port = free_port()
+        sink = procs.start(
+            "otlp_sink",
+            [py, str(BENCH_DIR / "otlp_sink.py"), "--host", HOST, "--port", str(sink_port)],
+        )
+        checks.append((sink, f"http://{HOST}:{sink_port}/_stats"))
+        tracing_env["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://{HOST}:{sink_port}"
+    run_info["tracing"] = bool(tracing_env)
     if not args.baseline_only:
-        env = dict(os.environ)
+        # Tracing is on only with --tracing, whatever this shell's OTEL_* variables say.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")} | tracing_env
         env.update(
             RABBITMQ_URL=RABBITMQ_URL,
             REDIS_URL=FRONTDESK_REDIS_URL,

@@ -12,9 +12,11 @@ from typing import Protocol, TypedDict, cast
 
 import openai
 from openai.types.chat import ChatCompletionMessageParam
+from opentelemetry.trace import StatusCode
 
-from shared.errors import DependencyTimeout, DependencyUnavailable, TooManyRequests
+from shared.errors import AppError, DependencyTimeout, DependencyUnavailable, TooManyRequests
 from shared.settings import Settings
+from shared.tracing import start_span
 
 
 class ChatMessage(TypedDict):
@@ -139,9 +141,12 @@ class OpenAIChatModel:
         max_tokens: int | None = None,
     ) -> AsyncIterator[str]:
         """Yield content deltas; vendor errors become Frontdesk errors."""
+        model = model or self._model
+        span = start_span(f"chat {model}", **{"gen_ai.request.model": model})
+        deltas = 0
         try:
             request = self._client.chat.completions.with_streaming_response.create(
-                model=model or self._model,
+                model=model,
                 # ChatMessage is the same shape as openai's message params, with role a str.
                 messages=cast("list[ChatCompletionMessageParam]", list(messages)),
                 stream=True,
@@ -152,10 +157,20 @@ class OpenAIChatModel:
             async with request as response:
                 async for line in response.iter_lines():
                     if text := delta_text(line):
+                        deltas += 1
                         yield text
-        except openai.RateLimitError as exc:
-            raise TooManyRequests("The language model is rate limiting us") from exc
-        except openai.APITimeoutError as exc:
-            raise DependencyTimeout("The language model did not answer in time") from exc
         except openai.APIError as exc:
-            raise DependencyUnavailable(f"The language model failed: {type(exc).__name__}") from exc
+            span.set_status(StatusCode.ERROR, type(exc).__name__)
+            raise _frontdesk_error(exc) from exc
+        finally:
+            span.set_attribute("frontdesk.llm.deltas", deltas)
+            span.end()
+
+
+def _frontdesk_error(exc: openai.APIError) -> AppError:
+    """The Frontdesk error a vendor error stands for."""
+    if isinstance(exc, openai.RateLimitError):
+        return TooManyRequests("The language model is rate limiting us")
+    if isinstance(exc, openai.APITimeoutError):
+        return DependencyTimeout("The language model did not answer in time")
+    return DependencyUnavailable(f"The language model failed: {type(exc).__name__}")

@@ -17,6 +17,7 @@ from faststream.rabbit import Channel, RabbitBroker
 from shared.errors import DependencyUnavailable, PermanentError, RetryableError
 from shared.settings import Settings
 from shared.topology import Topology
+from shared.tracing import broker_middlewares
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -49,6 +50,8 @@ def build_broker(settings: Settings, service: str) -> RabbitBroker:
         # A RabbitMQ back from a restart is used within a second, not aio-pika's default five.
         reconnect_interval=1.0,
         app_id=f"frontdesk-{service}",
+        # With tracing on, each message carries its trace context in its headers.
+        middlewares=broker_middlewares(),
     )
 
 

@@ -21,6 +21,8 @@ from typing import Any
 
 from prometheus_client import Counter, Histogram
 
+from shared.tracing import current_trace_id
+
 correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="-")
 tenant_id: contextvars.ContextVar[str] = contextvars.ContextVar("tenant_id", default="-")
 session_id: contextvars.ContextVar[str] = contextvars.ContextVar("session_id", default="-")
@@ -65,19 +67,26 @@ class _ContextFilter(logging.Filter):
         record.correlation_id = correlation_id.get()
         record.tenant_id = tenant_id.get()
         record.session_id = session_id.get()
+        record.trace_id = current_trace_id() or "-"
         return True
 
 
 class _JsonFormatter(logging.Formatter):
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self._service = service
+
     def format(self, record: logging.LogRecord) -> str:
         line = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname,
+            "service": self._service,
             "logger": record.name,
             "msg": record.getMessage(),
             "correlation_id": getattr(record, "correlation_id", "-"),
             "tenant_id": getattr(record, "tenant_id", "-"),
             "session_id": getattr(record, "session_id", "-"),
+            "trace_id": getattr(record, "trace_id", "-"),
         }
         if record.exc_info:
             line["exc"] = record.exc_text or scrub(self.formatException(record.exc_info))
@@ -91,7 +100,7 @@ def configure_logging(level: str = "INFO", fmt: str = "text", service: str = "fr
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_ContextFilter())
     if fmt == "json":
-        handler.setFormatter(_JsonFormatter())
+        handler.setFormatter(_JsonFormatter(service))
     else:
         handler.setFormatter(
             logging.Formatter(

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from shared.errors import DependencyTimeout
 from shared.messaging import publish_confirmed
+from shared.tracing import traced
 
 
 class RpcClient:
@@ -47,20 +48,23 @@ class RpcClient:
         waiter: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._pending[correlation_id] = waiter
         try:
-            # Confirmed and mandatory: a missing queue fails now, not after the timeout. It
-            # expires with the wait: a worker that comes back later must not spend time on
-            # requests nobody is waiting for any more.
-            await publish_confirmed(
-                self._broker,
-                body,
-                queue=queue,
-                reply_to=self._reply_queue.name,
-                correlation_id=correlation_id,
-                expiration=timeout,
-            )
-            try:
-                return await asyncio.wait_for(waiter, timeout)
-            except TimeoutError as exc:
-                raise DependencyTimeout(f"No answer from {queue} within {timeout:.0f}s") from exc
+            with traced(f"rpc {queue}", **{"messaging.destination.name": queue}):
+                # Confirmed and mandatory: a missing queue fails now, not after the timeout.
+                # It expires with the wait: a worker that comes back later must not spend
+                # time on requests nobody is waiting for any more.
+                await publish_confirmed(
+                    self._broker,
+                    body,
+                    queue=queue,
+                    reply_to=self._reply_queue.name,
+                    correlation_id=correlation_id,
+                    expiration=timeout,
+                )
+                try:
+                    return await asyncio.wait_for(waiter, timeout)
+                except TimeoutError as exc:
+                    raise DependencyTimeout(
+                        f"No answer from {queue} within {timeout:.0f}s"
+                    ) from exc
         finally:
             self._pending.pop(correlation_id, None)

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.observability import configure_logging
 from shared.settings import Settings
+from shared.tracing import configure_tracing
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,8 @@ def run_service(
 
     settings = _load_settings(name)
     configure_logging(settings.log_level, settings.log_format, service=name)
+    if configure_tracing(name):
+        logger.info("Tracing on: spans go to the OTLP endpoint as frontdesk-%s", name)
     if distributed:
         _require_servers(name, settings)
     _check_dev_mode(name, settings, args.host)

@@ -48,6 +48,7 @@ from shared.stores.hot_cache import RedisHotCache
 from shared.stores.redis_client import connect_redis
 from shared.stores.sessions import RedisSessionStore
 from shared.stores.turn_log import TURN_LOG_TTL_SECONDS, RedisTurnLog
+from shared.tracing import instrument_http
 
 logger = logging.getLogger(__name__)
 LEASE_MARGIN_SECONDS = 30
@@ -205,4 +206,5 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(RateLimitHeaders)
     app.add_middleware(BodySizeLimit, large_prefixes=("/api/v1/knowledge-bases",))
+    instrument_http(app)
     return app
