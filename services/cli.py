@@ -7,9 +7,52 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 SERVICES = {"gateway": 8000, "orchestrator": 8001, "retriever": 8002, "escalation": 8003}
+DEFAULT_URL = "http://127.0.0.1:8000"
+USAGE = """usage: frontdesk {run|gateway|orchestrator|retriever|escalation|chat|ingest|keys} [options]
+       frontdesk --help | --version
+
+  run           all services in one process (embedded, no servers needed)
+  <service>     one service of the distributed stack (needs RABBITMQ_URL, REDIS_URL)
+  chat          stream a reply from a running gateway in the terminal
+  ingest        upload files or folders to a knowledge base of a running gateway
+  keys          create, list or revoke API keys (tenant and role per key)
+
+`frontdesk <command> --help` shows a command's options, their defaults and the environment
+variables it reads. Services read their settings from the environment and from ./.env
+(README, "Configuration")."""
+
+
+def _version() -> str:
+    try:
+        return version("frontdesk")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+def _gateway_arguments(parser: argparse.ArgumentParser) -> None:
+    """--url and --api-key, from FRONTDESK_URL and API_KEY when not given."""
+    parser.add_argument(
+        "--url",
+        default=None,
+        help=f"the gateway (default: $FRONTDESK_URL, else {DEFAULT_URL})",
+    )
+    # Resolved after parsing, so --help never prints the key itself.
+    parser.add_argument(
+        "--api-key",
+        default=None,
+        help="an API key (default: $API_KEY; none is needed in development mode)",
+    )
+
+
+def _gateway_of(args: argparse.Namespace) -> tuple[str, dict[str, str]]:
+    """The gateway URL and the auth header the parsed --url/--api-key stand for."""
+    url = args.url or os.environ.get("FRONTDESK_URL") or DEFAULT_URL
+    key = args.api_key if args.api_key is not None else os.environ.get("API_KEY", "")
+    return url, {"X-API-Key": key} if key else {}
 
 
 def _run_embedded(argv: Sequence[str]) -> None:
@@ -33,12 +76,13 @@ def _chat(argv: Sequence[str]) -> int:
     from httpx_sse import connect_sse
 
     parser = argparse.ArgumentParser(prog="frontdesk chat", description="Stream a reply.")
-    parser.add_argument("message", nargs="?", help="Ask once; omit for an interactive session")
-    parser.add_argument("--url", default=os.environ.get("FRONTDESK_URL", "http://127.0.0.1:8000"))
-    parser.add_argument("--api-key", default=os.environ.get("API_KEY", ""))
-    parser.add_argument("--session", default=None)
+    parser.add_argument("message", nargs="?", help="ask once; omit for an interactive session")
+    _gateway_arguments(parser)
+    parser.add_argument(
+        "--session", default=None, help="continue this session (default: a new one)"
+    )
     args = parser.parse_args(argv)
-    headers = {"X-API-Key": args.api_key} if args.api_key else {}
+    url, headers = _gateway_of(args)
     session = args.session
 
     def ask(message: str) -> bool:
@@ -46,7 +90,7 @@ def _chat(argv: Sequence[str]) -> int:
         nonlocal session
         ok = True
         body = {"message": message, "session_id": session, "channel": "api"}
-        with httpx.Client(base_url=args.url, headers=headers, timeout=90) as client:
+        with httpx.Client(base_url=url, headers=headers, timeout=90) as client:
             with connect_sse(client, "POST", "/api/v1/chat/stream", json=body) as events:
                 if events.response.status_code != 200:
                     events.response.read()
@@ -78,25 +122,13 @@ def _chat(argv: Sequence[str]) -> int:
     return 0
 
 
-def _ingest(argv: Sequence[str]) -> int:
-    from urllib.parse import quote
-
-    import httpx
-
+def _ingestible(paths: Sequence[str]) -> tuple[list[Path], list[tuple[str, str]]]:
+    """The files under ``paths`` an upload would take, and the others with the reason."""
     from services.retriever.documents import FORMATS, MAX_DOCUMENT_BYTES
-
-    parser = argparse.ArgumentParser(
-        prog="frontdesk ingest", description="Upload files or folders to a knowledge base."
-    )
-    parser.add_argument("paths", nargs="+", help="Files or folders (searched recursively)")
-    parser.add_argument("--kb", default="default", help="Knowledge base id (default: default)")
-    parser.add_argument("--url", default=os.environ.get("FRONTDESK_URL", "http://127.0.0.1:8000"))
-    parser.add_argument("--api-key", default=os.environ.get("API_KEY", ""))
-    args = parser.parse_args(argv)
 
     files: list[Path] = []
     skipped: list[tuple[str, str]] = []
-    for raw in args.paths:
+    for raw in paths:
         root = Path(raw)
         if not root.exists():
             skipped.append((raw, "does not exist"))
@@ -112,29 +144,80 @@ def _ingest(argv: Sequence[str]) -> int:
                 skipped.append((str(path), "empty file"))
             else:
                 files.append(path)
+    return files, skipped
 
-    headers = {"X-API-Key": args.api_key} if args.api_key else {}
+
+def _ingest(argv: Sequence[str]) -> int:
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+    from urllib.parse import quote
+
+    import httpx
+    from rich.console import Console
+    from rich.progress import Progress
+
+    parser = argparse.ArgumentParser(
+        prog="frontdesk ingest", description="Upload files or folders to a knowledge base."
+    )
+    parser.add_argument("paths", nargs="+", help="files or folders (searched recursively)")
+    parser.add_argument("--kb", default="default", help="knowledge base id (default: default)")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=4,
+        help="uploads at once (default: 4; each is parsed and embedded by a retriever)",
+    )
+    _gateway_arguments(parser)
+    args = parser.parse_args(argv)
+    if args.concurrency < 1:
+        parser.error("--concurrency must be 1 or more")
+    url, headers = _gateway_of(args)
+    files, skipped = _ingestible(args.paths)
+    endpoint = f"/api/v1/knowledge-bases/{quote(args.kb, safe='')}/documents"
+
+    def upload(client: httpx.Client, path: Path) -> httpx.Response:
+        with path.open("rb") as handle:
+            return client.post(endpoint, files={"file": (path.name, handle)})
+
     counts = {"created": 0, "replaced": 0, "unchanged": 0}
-    with httpx.Client(base_url=args.url, headers=headers, timeout=600) as client:
-        for number, path in enumerate(files, start=1):
-            with path.open("rb") as handle:
-                try:
-                    response = client.post(
-                        f"/api/v1/knowledge-bases/{quote(args.kb, safe='')}/documents",
-                        files={"file": (path.name, handle)},
-                    )
-                except httpx.HTTPError as exc:
-                    print(f"cannot reach {args.url}: {exc}", file=sys.stderr)
-                    return 2
+    # The bar is drawn on a terminal's stderr only; redirected stdout keeps a line per file.
+    bar = Console(stderr=True)
+    limits = httpx.Limits(max_connections=args.concurrency)
+    with (
+        httpx.Client(base_url=url, headers=headers, timeout=600, limits=limits) as client,
+        ThreadPoolExecutor(args.concurrency) as pool,
+        Progress(
+            console=bar,
+            disable=not bar.is_terminal,
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        ) as progress,
+    ):
+        task = progress.add_task("uploading", total=len(files))
+        pending = {pool.submit(upload, client, path): path for path in files}
+        for number, done in enumerate(as_completed(pending), start=1):
+            path = pending[done]
+            progress.advance(task)
+            try:
+                response = done.result()
+            except httpx.HTTPError as exc:
+                pool.shutdown(cancel_futures=True)
+                print(f"cannot reach {url}: {exc}", file=sys.stderr)
+                return 2
             if response.status_code in (200, 201):
                 result = response.json()
                 counts[result["status"]] += 1
                 chunks = result["document"]["chunk_count"]
-                print(f"[{number}/{len(files)}] {path}: {result['status']} ({chunks} chunks)")
+                line = f"{path}: {result['status']} ({chunks} chunks)"
             else:
                 reason = response.json().get("detail", response.text)
                 skipped.append((str(path), f"HTTP {response.status_code}: {reason}"))
-                print(f"[{number}/{len(files)}] {path}: skipped ({reason})")
+                line = f"{path}: skipped ({reason})"
+            line = f"[{number}/{len(files)}] {line}"
+            if bar.is_terminal and sys.stdout.isatty():  # above the bar, on the same terminal
+                progress.console.print(line, markup=False, highlight=False)
+            else:
+                print(line, flush=True)
     print(
         f"done: {counts['created']} created, {counts['replaced']} replaced, "
         f"{counts['unchanged']} unchanged, {len(skipped)} skipped"
@@ -148,17 +231,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Dispatch ``frontdesk <command>``."""
     argv = list(sys.argv[1:] if argv is None else argv)
     commands = ["run", *SERVICES, "chat", "ingest", "keys"]
+    if argv and argv[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0
+    if argv and argv[0] == "--version":
+        print(f"frontdesk {_version()}")
+        return 0
     if not argv or argv[0] not in commands:
-        print(
-            "usage: frontdesk {run|gateway|orchestrator|retriever|escalation|chat|ingest|keys} "
-            "[options]\n"
-            "  run           all services in one process (embedded, no servers needed)\n"
-            "  <service>     one service of the distributed stack (needs RABBITMQ_URL, REDIS_URL)\n"
-            "  chat          stream a reply from a running gateway in the terminal\n"
-            "  ingest        upload files or folders to a knowledge base of a running gateway\n"
-            "  keys          create, list or revoke API keys (tenant and role per key)",
-            file=sys.stderr,
-        )
+        if argv:
+            print(f"frontdesk: unknown command {argv[0]!r}\n", file=sys.stderr)
+        print(USAGE, file=sys.stderr)
         return 2
     command, rest = argv[0], argv[1:]
     if command == "run":

@@ -28,9 +28,22 @@ def run_service(
     distributed: bool = True,
 ) -> None:
     """Entry point behind ``python -m services.<name>`` and ``frontdesk <name>``."""
-    parser = argparse.ArgumentParser(prog=f"python -m services.{name}")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=default_port)
+    parser = argparse.ArgumentParser(
+        prog=f"frontdesk {'run' if name == 'embedded' else name}",
+        description=_DESCRIPTIONS.get(name, f"The {name} service of the distributed stack."),
+        epilog=_ENVIRONMENT_HELP if distributed else _EMBEDDED_HELP,
+    )
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1; another needs API_KEY set)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=default_port,
+        help=f"port of the HTTP API and ops endpoints (default: {default_port})",
+    )
     args = parser.parse_args(argv)
 
     settings = _load_settings(name)
@@ -41,6 +54,26 @@ def run_service(
         _require_servers(name, settings)
     _check_dev_mode(name, settings, args.host)
     serve(create_app(settings), args.host, args.port, settings.turn_timeout_seconds)
+
+
+_DESCRIPTIONS = {
+    "embedded": "Every service in one process, on an in-memory broker: no servers needed.",
+    "gateway": "The HTTP and WebSocket API: publishes turns and relays their events.",
+    "orchestrator": "Runs turns: intent, session, look-up, answer, hand-off.",
+    "retriever": "Searches and ingests the knowledge bases.",
+    "escalation": "Opens hand-offs to human agents and serves agent commands.",
+}
+_ENVIRONMENT_HELP = (
+    "Settings come from the environment and ./.env: RABBITMQ_URL and REDIS_URL (required), "
+    "API_KEY, OPENAI_BASE_URL, OPENAI_API_KEY, LLM_MODEL, WEAVIATE_URL, BROKER_PREFIX, "
+    "REDIS_PREFIX, LOG_LEVEL, LOG_FORMAT, OTEL_EXPORTER_OTLP_ENDPOINT and the rest of the "
+    "README's Configuration table."
+)
+_EMBEDDED_HELP = (
+    "Settings come from the environment and ./.env: API_KEY, OPENAI_BASE_URL, OPENAI_API_KEY, "
+    "LLM_MODEL, KNOWLEDGE_DIR, INDEX_DIR, REDIS_URL (empty: in memory), LOG_LEVEL and the rest "
+    "of the README's Configuration table."
+)
 
 
 def _load_settings(name: str) -> Settings:
