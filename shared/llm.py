@@ -15,6 +15,7 @@ from openai.types.chat import ChatCompletionMessageParam
 from opentelemetry.trace import StatusCode
 
 from shared.errors import AppError, DependencyTimeout, DependencyUnavailable, TooManyRequests
+from shared.observability import LLM_REQUEST_SECONDS, LLM_TOKENS
 from shared.settings import Settings
 from shared.tracing import start_span
 
@@ -143,7 +144,7 @@ class OpenAIChatModel:
         """Yield content deltas; vendor errors become Frontdesk errors."""
         model = model or self._model
         span = start_span(f"chat {model}", **{"gen_ai.request.model": model})
-        deltas = 0
+        started, deltas, outcome = time.perf_counter(), 0, "stopped"  # closed before the end
         try:
             request = self._client.chat.completions.with_streaming_response.create(
                 model=model,
@@ -159,10 +160,14 @@ class OpenAIChatModel:
                     if text := delta_text(line):
                         deltas += 1
                         yield text
+            outcome = "ok"
         except openai.APIError as exc:
+            outcome = "failed"
             span.set_status(StatusCode.ERROR, type(exc).__name__)
             raise _frontdesk_error(exc) from exc
         finally:
+            LLM_REQUEST_SECONDS.labels(outcome=outcome).observe(time.perf_counter() - started)
+            LLM_TOKENS.inc(deltas)
             span.set_attribute("frontdesk.llm.deltas", deltas)
             span.end()
 

@@ -15,6 +15,7 @@ from faststream.exceptions import NackMessage, RejectMessage
 from faststream.rabbit import Channel, RabbitBroker
 
 from shared.errors import DependencyUnavailable, PermanentError, RetryableError
+from shared.observability import DEAD_LETTERED
 from shared.settings import Settings
 from shared.topology import Topology
 from shared.tracing import broker_middlewares
@@ -129,6 +130,7 @@ async def drain(broker: RabbitBroker, queues: Collection[str], timeout: float) -
 def settle_errors(handler: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
     """Retryable failures are requeued (bounded by the queue's delivery limit); permanent
     ones are dead-lettered at once."""
+    DEAD_LETTERED.labels(handler=handler.__name__)  # exported as 0 from the start
 
     @functools.wraps(handler)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
@@ -139,6 +141,7 @@ def settle_errors(handler: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T
             raise NackMessage() from exc
         except PermanentError as exc:
             logger.error("%s failed for good, dead-lettering: %s", handler.__name__, exc.message)
+            DEAD_LETTERED.labels(handler=handler.__name__).inc()
             raise RejectMessage() from exc
 
     return wrapper

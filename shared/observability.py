@@ -17,10 +17,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, get_args
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
+from shared.events.chat import Grounding, Intent
+from shared.events.escalation import Reason
 from shared.tracing import current_trace_id
 
 correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="-")
@@ -146,10 +148,63 @@ def timed_stage(stage: str) -> Iterator[None]:
         TURN_STAGE_SECONDS.labels(stage=stage).observe(time.perf_counter() - start)
 
 
+def seconds_since(occurred_at: datetime) -> float:
+    """Seconds since an event occurred in another process (0 if the clocks disagree)."""
+    return max(0.0, (datetime.now(UTC) - occurred_at).total_seconds())
+
+
 def observe_since(stage: str, occurred_at: datetime) -> None:
     """Observe the time since an event occurred (in another process) as ``stage``."""
-    elapsed = (datetime.now(UTC) - occurred_at).total_seconds()
-    TURN_STAGE_SECONDS.labels(stage=stage).observe(max(0.0, elapsed))
+    TURN_STAGE_SECONDS.labels(stage=stage).observe(seconds_since(occurred_at))
+
+
+# Turn latency as the customer feels it, from the gateway's publish.
+LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+TIME_TO_FIRST_TOKEN = Histogram(
+    "frontdesk_time_to_first_token_seconds",
+    "From the gateway's publish of a turn to the orchestrator's first token event, by intent.",
+    ["intent"],
+    buckets=LATENCY_BUCKETS,
+)
+HTTP_REQUESTS = Counter(
+    "frontdesk_http_requests_total",
+    "HTTP requests and WebSockets at the gateway, by route template, method and status.",
+    ["route", "method", "status"],
+)
+HTTP_SECONDS = Histogram(
+    "frontdesk_http_request_duration_seconds",
+    "Time from a request's arrival to its response's end (a stream's whole length), by route.",
+    ["route", "method"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+OPEN_STREAMS = Gauge(
+    "frontdesk_open_streams",
+    "Responses still being sent by this gateway: SSE and NDJSON streams and WebSockets.",
+)
+LLM_REQUEST_SECONDS = Histogram(
+    "frontdesk_llm_request_duration_seconds",
+    "One streamed LLM request, from sending it to its last chunk, by outcome.",
+    ["outcome"],
+    buckets=LATENCY_BUCKETS,
+)
+LLM_TOKENS = Counter(
+    "frontdesk_llm_completion_tokens_total",
+    "Content pieces streamed back by the LLM (about one token each).",
+)
+LLM_BREAKER_OPEN = Gauge(
+    "frontdesk_llm_breaker_open",
+    "1 while this orchestrator's LLM circuit breaker is open or half open, else 0.",
+)
+LEASES_HELD = Gauge(
+    "frontdesk_leases_held",
+    "Leases of a cluster-wide pool (llm-leases: MAX_CONCURRENT_LLM_CALLS) this process holds.",
+    ["pool"],
+)
+DEAD_LETTERED = Counter(
+    "frontdesk_dead_lettered_total",
+    "Messages a worker refused for good (sent to the dead-letter queue), by handler.",
+    ["handler"],
+)
 
 
 CACHE_LOOKUPS = Counter(
@@ -171,3 +226,25 @@ GROUNDING_EVENTS = Counter(
 TOKEN_EVENTS = Counter(
     "frontdesk_token_events_total", "Coalesced token events published by orchestrators."
 )
+
+
+def _zero_known_labels() -> None:
+    """Every label value known in advance is exported from the start, as 0: a dashboard or an
+    alert then reads a rate of 0, not "no data", before the first hand-off or LLM error."""
+    intents, reasons = get_args(Intent), get_args(Reason)
+    for intent in intents:
+        TIME_TO_FIRST_TOKEN.labels(intent=intent)
+        TURN_SECONDS.labels(intent=intent)
+    for reason in reasons:
+        ESCALATIONS.labels(reason=reason)
+    for outcome in ("ok", "failed", "stopped"):
+        LLM_REQUEST_SECONDS.labels(outcome=outcome)
+    for outcome in ("ok", "failed"):
+        LLM_CALLS.labels(outcome=outcome)
+    for outcome in ("hit", "miss"):
+        CACHE_LOOKUPS.labels(outcome=outcome)
+    for grounding in get_args(Grounding):
+        GROUNDING_EVENTS.labels(outcome=grounding)
+
+
+_zero_known_labels()

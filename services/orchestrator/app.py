@@ -18,6 +18,7 @@ from services.orchestrator.turns import TurnDeps
 from shared.events import new_id
 from shared.llm import CircuitBreaker, OpenAIChatModel
 from shared.messaging import topology_for
+from shared.observability import LLM_BREAKER_OPEN
 from shared.rpc import RpcClient
 from shared.settings import Settings
 from shared.stores.event_log import RedisEventLog
@@ -41,6 +42,7 @@ def create_router(settings: Settings, client: redis.Redis, broker: RabbitBroker)
     )
     warm_up()
     breaker = CircuitBreaker(settings.llm_breaker_failures, settings.llm_breaker_cooldown_seconds)
+    LLM_BREAKER_OPEN.set_function(lambda: float(breaker.state != "closed"))
     crosslingual.warm_up()
     events = RedisEventLog(client, settings.redis_prefix, settings.session_ttl_seconds)
     deps = TurnDeps(

@@ -36,7 +36,15 @@ from shared.events import (
 )
 from shared.events.chat import Grounding, Intent
 from shared.events.escalation import Reason
-from shared.observability import TOKEN_EVENTS, TURN_SECONDS, TURNS, observe_since, timed_stage
+from shared.observability import (
+    TIME_TO_FIRST_TOKEN,
+    TOKEN_EVENTS,
+    TURN_SECONDS,
+    TURNS,
+    observe_since,
+    seconds_since,
+    timed_stage,
+)
 from shared.settings import Settings
 from shared.stores.assistant_cache import cache_for
 from shared.stores.protocols import HotCache, SessionStore
@@ -95,6 +103,9 @@ class Turn:
         )
 
     async def _emit_tokens(self, text: str) -> None:
+        if not self._sent:
+            elapsed = seconds_since(self.request.occurred_at)
+            TIME_TO_FIRST_TOKEN.labels(intent=self._intent).observe(elapsed)
         TOKEN_EVENTS.inc()
         self._sent.append(text)
         await self._emit(self._event(TokensStreamed, content=text))

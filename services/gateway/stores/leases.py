@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import redis.asyncio as redis
 
+from shared.observability import LEASES_HELD
 from shared.stores.redis_client import KeySpace, translate_redis_errors
 from shared.stores.text_redis import TextRedis
 
@@ -36,6 +37,8 @@ class RedisLeasePool:
         self._limit = limit
         self._lease_seconds = lease_seconds
         self._acquire = self._redis.script(_ACQUIRE)
+        self._held: set[tuple[str, str]] = set()  # (scope, holder), for the gauge
+        LEASES_HELD.labels(pool=name).set_function(lambda: len(self._held))
 
     @translate_redis_errors
     async def acquire(self, holder: str, scope: str = "global") -> bool:
@@ -45,12 +48,15 @@ class RedisLeasePool:
             keys=[self._key(scope, self._name)],
             args=[now, now + self._lease_seconds, self._limit, holder],
         )
+        if granted:
+            self._held.add((scope, holder))
         return bool(granted)
 
     @translate_redis_errors
     async def release(self, holder: str, scope: str = "global") -> None:
         """Give the lease back; releasing twice is harmless."""
         await self._redis.zrem(self._key(scope, self._name), holder)
+        self._held.discard((scope, holder))
 
 
 # Every cap at once or none: KEYS are the caps' sets, ARGV[3 + i] their limits.
