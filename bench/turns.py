@@ -1042,6 +1042,7 @@ async def run(
             MAX_CONNECTIONS_PER_KEY="1000000",
             LOG_LEVEL="WARNING",
             PYTHONUNBUFFERED="1",
+            KNOWLEDGE_DIR="sample",  # the shipping question is answered from the sample
         )
         for svc in SERVICES:
             port = free_port()

@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SAMPLE_KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "services/retriever/knowledge_base"
+SAMPLE_FOLDER = "sample"  # KNOWLEDGE_DIR's name for it (a folder called so: ./sample)
 MIN_KEY_CHARS = 16
 MIN_JWT_SECRET_CHARS = 32  # HS256 wants a key at least as long as its hash (RFC 7518, 3.2)
 # Words that mark a value copied from an example, compared without case or punctuation.
@@ -105,7 +106,10 @@ class Settings(BaseSettings):
     # Each token event is a broker message and a turn-log write: 150 ms keeps a stream under
     # 10 events a second, the first sent at once (bench/README.md, token events/s).
     token_flush_ms: int = Field(150, ge=0)
-    knowledge_dir: str = str(SAMPLE_KNOWLEDGE_DIR)
+    # A folder synced into the default knowledge base at start; "sample" is the packaged
+    # sample help centre. Unset: the sample in embedded mode, nothing in the distributed
+    # stack, so a production retriever never seeds (or brings back) the sample's pages.
+    knowledge_dir: str | None = None
     index_dir: Path = Path("data/index")
     # Uploads are parsed in a child process, killed at this deadline; PDFs are read up to
     # these many pages and this much page content once decompressed.
@@ -182,3 +186,13 @@ class Settings(BaseSettings):
     def embedded(self) -> bool:
         """True when no broker is configured, so everything runs in one process."""
         return not self.rabbitmq_url
+
+    @property
+    def knowledge_folder(self) -> Path | None:
+        """The folder KNOWLEDGE_DIR names (see there), or None for no folder at all."""
+        value = self.knowledge_dir
+        if value is None:
+            value = SAMPLE_FOLDER if self.embedded else ""
+        if value == SAMPLE_FOLDER:
+            return SAMPLE_KNOWLEDGE_DIR
+        return Path(value) if value else None

@@ -100,10 +100,11 @@ def create_retriever(settings: Settings, client: redis.Redis) -> Retriever:
         # again, so vector search never compares vectors of two models.
         for tenant_id in await asyncio.to_thread(ingestor.refresh_all_vectors):
             await knowledge_changed(tenant_id)
-        if not settings.knowledge_dir:
+        folder = settings.knowledge_folder
+        if folder is None:
             return
         results = await asyncio.to_thread(
-            ingestor.sync_directory, settings.tenant_id, DEFAULT_KB, Path(settings.knowledge_dir)
+            ingestor.sync_directory, settings.tenant_id, DEFAULT_KB, folder
         )
         changed = [r for r in results if r.status != "unchanged"]
         logger.info("knowledge folder synced: %d documents, %d changed", len(results), len(changed))

@@ -102,6 +102,7 @@ class Stack:
 def stack_env(**overrides: str) -> dict[str, str]:
     """The parent environment plus the given settings, with an isolated .env-free config."""
     env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
-    env.update({"LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"})
+    # The distributed stack syncs no folder unless told: tests ask the sample help centre.
+    env.update({"LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1", "KNOWLEDGE_DIR": "sample"})
     env.update(overrides)
     return env

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from services.gateway.deps import get_settings
 from services.gateway.pages import router as pages_router
 from shared.runner import is_loopback
-from shared.settings import Settings, frame_ancestors_policy, secret_problem
+from shared.settings import SAMPLE_KNOWLEDGE_DIR, Settings, frame_ancestors_policy, secret_problem
 
 REPO = Path(__file__).resolve().parents[2]
 REAL_KEY = "k3y-9Vt2cQe8LmR4xZp1"
@@ -137,3 +137,14 @@ def test_the_pages_load_no_inline_code() -> None:
         assert all('src="/web/' in tag for tag in html.split("<script")[1:])
         assert not re.search(r"\son[a-z]+=", html)  # no onclick= and the like
     assert "key=" not in (REPO / "services/gateway/web/widget.js").read_text()
+
+
+def test_a_distributed_retriever_seeds_no_sample_unless_asked() -> None:
+    distributed = "amqp://guest:guest@rabbitmq:5672/"
+    assert _settings(rabbitmq_url=distributed).knowledge_folder is None
+    assert _settings(rabbitmq_url=distributed, knowledge_dir="sample").knowledge_folder == (
+        SAMPLE_KNOWLEDGE_DIR
+    )
+    assert _settings(rabbitmq_url="").knowledge_folder == SAMPLE_KNOWLEDGE_DIR  # make run
+    assert _settings(rabbitmq_url="", knowledge_dir="").knowledge_folder is None
+    assert _settings(knowledge_dir="/srv/help").knowledge_folder == Path("/srv/help")
