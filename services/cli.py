@@ -124,7 +124,7 @@ def _chat(argv: Sequence[str]) -> int:
 
 def _ingestible(paths: Sequence[str]) -> tuple[list[Path], list[tuple[str, str]]]:
     """The files under ``paths`` an upload would take, and the others with the reason."""
-    from services.retriever.documents import FORMATS, MAX_DOCUMENT_BYTES
+    from shared.documents import FORMATS, MAX_DOCUMENT_BYTES
 
     files: list[Path] = []
     skipped: list[tuple[str, str]] = []

@@ -49,6 +49,7 @@ from shared.stores.hot_cache import RedisHotCache
 from shared.stores.redis_client import connect_redis
 from shared.stores.sessions import RedisSessionStore
 from shared.stores.turn_log import TURN_LOG_TTL_SECONDS, RedisTurnLog
+from shared.stores.uploads import RedisUploadStore
 from shared.tracing import instrument_http
 
 logger = logging.getLogger(__name__)
@@ -158,7 +159,12 @@ def create_app(
         settings=settings,
         chat=chat,
         assistants=assistants,
-        knowledge=KnowledgeAdmin(rpc, topology),
+        knowledge=KnowledgeAdmin(
+            rpc,
+            topology,
+            RedisUploadStore(client, settings.redis_prefix),
+            _publisher(broker, detached_publish, queue=topology.document_uploads.name),
+        ),
         agents=AgentDesk(
             rpc,
             topology,

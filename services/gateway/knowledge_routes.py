@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Path, Response, UploadFile
+from fastapi import APIRouter, File, Path, Query, Response, UploadFile
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from services.gateway.deps import AdminTenantDep, KnowledgeDep
 from services.gateway.knowledge import KnowledgeAdmin
 from services.gateway.schemas import ERROR_RESPONSES
 from shared.events import DocumentInfo
+from shared.stores.uploads import UploadJob, UploadStatus
 
 KB_ID = Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Knowledge base id, e.g. default")
 KbId = Annotated[str, KB_ID]
@@ -36,6 +38,18 @@ class UploadResult(BaseModel):
     document: DocumentOut
 
 
+class UploadOut(BaseModel):
+    """An upload's progress: queued, ingesting, then created, replaced, unchanged or failed."""
+
+    upload_id: str
+    kb_id: str
+    doc_name: str
+    status: UploadStatus
+    updated_at: float
+    error: str | None = None
+    document: DocumentOut | None = None
+
+
 class DocumentList(BaseModel):
     """A knowledge base's documents."""
 
@@ -47,34 +61,57 @@ def _out(info: DocumentInfo) -> DocumentOut:
     return DocumentOut.model_validate(info.model_dump())
 
 
+def _upload_out(job: UploadJob) -> UploadOut:
+    return UploadOut.model_validate(job.__dict__)
+
+
+UPLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {"model": UploadOut, "description": "With wait=false: queued; poll the Location."}
+}
+WAIT = Query(
+    description="false: answer 202 at once with the upload's job, to poll at "
+    "GET /api/v1/knowledge-bases/{kb_id}/uploads/{upload_id}"
+)
+
+
 async def _upload(
     knowledge: KnowledgeAdmin,
     tenant: str,
     kb_id: str,
     file: UploadFile,
     response: Response,
+    wait: bool,
     replace_doc_id: str | None = None,
-) -> UploadResult:
+) -> UploadResult | JSONResponse:
     content = await file.read()
-    reply = await knowledge.upload(tenant, kb_id, file.filename or "", content, replace_doc_id)
+    name = file.filename or ""
+    if not wait:
+        job = await knowledge.start_upload(tenant, kb_id, name, content, replace_doc_id)
+        location = f"/api/v1/knowledge-bases/{kb_id}/uploads/{job.upload_id}"
+        body = _upload_out(job).model_dump(mode="json")
+        return JSONResponse(body, status_code=202, headers={"Location": location})
+    reply = await knowledge.upload(tenant, kb_id, name, content, replace_doc_id)
     if reply.status == "created":
         response.status_code = 201
     return UploadResult(status=reply.status, document=_out(reply.documents[0]))  # type: ignore[arg-type]
 
 
-@router.post("/{kb_id}/documents", response_model=UploadResult, status_code=200)
+@router.post(
+    "/{kb_id}/documents", response_model=UploadResult, status_code=200, responses=UPLOAD_RESPONSES
+)
 async def upload_document(
     kb_id: KbId,
     tenant: AdminTenantDep,
     knowledge: KnowledgeDep,
     response: Response,
     file: Annotated[UploadFile, File(description="Markdown, text, HTML or PDF")],
-) -> UploadResult:
+    wait: Annotated[bool, WAIT] = True,
+) -> UploadResult | JSONResponse:
     """Add a document (201), or replace the one with the same file name (200)."""
-    return await _upload(knowledge, tenant, kb_id, file, response)
+    return await _upload(knowledge, tenant, kb_id, file, response, wait)
 
 
-@router.put("/{kb_id}/documents/{doc_id}", response_model=UploadResult)
+@router.put("/{kb_id}/documents/{doc_id}", response_model=UploadResult, responses=UPLOAD_RESPONSES)
 async def replace_document(
     kb_id: KbId,
     doc_id: str,
@@ -82,9 +119,21 @@ async def replace_document(
     knowledge: KnowledgeDep,
     response: Response,
     file: Annotated[UploadFile, File(description="The new content")],
-) -> UploadResult:
+    wait: Annotated[bool, WAIT] = True,
+) -> UploadResult | JSONResponse:
     """Replace an existing document's content, keeping its id and name."""
-    return await _upload(knowledge, tenant, kb_id, file, response, replace_doc_id=doc_id)
+    return await _upload(knowledge, tenant, kb_id, file, response, wait, replace_doc_id=doc_id)
+
+
+@router.get("/{kb_id}/uploads/{upload_id}", response_model=UploadOut)
+async def upload_progress(
+    kb_id: KbId,
+    upload_id: Annotated[str, Path(max_length=64)],
+    tenant: AdminTenantDep,
+    knowledge: KnowledgeDep,
+) -> UploadOut:
+    """An upload's progress and outcome, for a day (404 for another tenant's)."""
+    return _upload_out(await knowledge.upload_job(tenant, kb_id, upload_id))
 
 
 @router.get("/{kb_id}/documents", response_model=DocumentList)

@@ -31,6 +31,7 @@ from shared.messaging import topology_for
 from shared.settings import Settings
 from shared.stores.hot_cache import RedisHotCache
 from shared.stores.redis_client import connect_redis
+from shared.stores.uploads import RedisUploadStore
 from shared.worker import create_worker_app
 
 logger = logging.getLogger(__name__)
@@ -112,7 +113,8 @@ def create_retriever(settings: Settings, client: redis.Redis) -> Retriever:
             await knowledge_changed(settings.tenant_id)
 
     search = HybridSearch(ingestor.index, ingestor.embedder)
-    router = build_router(search, ingestor, topology_for(settings), knowledge_changed)
+    uploads = RedisUploadStore(client, settings.redis_prefix)
+    router = build_router(search, ingestor, topology_for(settings), knowledge_changed, uploads)
     return Retriever(router, seed)
 
 

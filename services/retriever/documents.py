@@ -5,25 +5,14 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
-from pathlib import PurePath
 
 from lxml import etree
 from pypdf import PdfReader, apply_configuration
 from pypdf.errors import LimitReachedError
 
+from shared.documents import MIB, check_document
 from shared.errors import InvalidInput
 
-FORMATS = {
-    ".md": "markdown",
-    ".markdown": "markdown",
-    ".txt": "text",
-    ".text": "text",
-    ".html": "html",
-    ".htm": "html",
-    ".pdf": "pdf",
-}
-MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
-MIB = 1024 * 1024
 _SPACES = re.compile(r"[ \t]+")
 # pypdf's per-stream output limits, one per decoder: each is held to the document's budget.
 _PYPDF_OUTPUT_LIMITS = (
@@ -46,19 +35,6 @@ class PdfLimits:
 
 
 DEFAULT_PDF_LIMITS = PdfLimits()
-
-
-class UnsupportedDocument(InvalidInput):
-    """The file's type cannot be ingested."""
-
-
-def document_format(name: str) -> str:
-    """The format implied by a file name; UnsupportedDocument for anything else."""
-    suffix = PurePath(name).suffix.lower()
-    if suffix not in FORMATS:
-        supported = ", ".join(sorted(FORMATS))
-        raise UnsupportedDocument(f"{name}: unsupported file type (supported: {supported})")
-    return FORMATS[suffix]
 
 
 def _decode(name: str, content: bytes) -> str:
@@ -202,9 +178,7 @@ def pdf_to_markdown(name: str, content: bytes, limits: PdfLimits = DEFAULT_PDF_L
 
 def to_markdown(name: str, content: bytes, pdf_limits: PdfLimits = DEFAULT_PDF_LIMITS) -> str:
     """The document's text with headings marked the Markdown way."""
-    if len(content) > MAX_DOCUMENT_BYTES:
-        raise InvalidInput(f"{name}: larger than {MAX_DOCUMENT_BYTES // MIB} MiB")
-    kind = document_format(name)
+    kind = check_document(name, content)
     if kind == "pdf":
         text = pdf_to_markdown(name, content, pdf_limits)
     elif kind == "html":

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import binascii
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -27,10 +28,20 @@ from shared.events import (
 )
 from shared.messaging import settle_errors
 from shared.observability import bind_turn, timed_stage
+from shared.stores.uploads import (
+    UPLOAD_TTL_SECONDS,
+    RedisUploadStore,
+    UploadJob,
+    UploadStatus,
+)
 from shared.topology import Topology
 
 logger = logging.getLogger(__name__)
 KnowledgeChanged = Callable[[str], Awaitable[object]]
+UPLOAD_GONE = (
+    f"the uploaded file is gone (kept {UPLOAD_TTL_SECONDS // 60} minutes for a retriever); "
+    "upload it again"
+)
 
 
 def _info(document: Document) -> DocumentInfo:
@@ -43,11 +54,24 @@ def _info(document: Document) -> DocumentInfo:
     )
 
 
+def _job(upload_id: str, event: DocumentUploaded, status: UploadStatus, **fields: Any) -> UploadJob:
+    return UploadJob(upload_id, event.kb_id, event.doc_name, status, time.time(), **fields)
+
+
+def _outcome(upload_id: str, event: DocumentUploaded, answer: KnowledgeReply) -> UploadJob:
+    """The upload's job as the ingest's answer leaves it."""
+    if answer.status in ("created", "replaced", "unchanged"):
+        document = answer.documents[0].model_dump()
+        return _job(upload_id, event, answer.status, document=document)
+    return _job(upload_id, event, "failed", error=answer.error or answer.status)
+
+
 def build_router(
     search: HybridSearch,
     ingestor: Ingestor,
     topology: Topology,
     knowledge_changed: KnowledgeChanged,
+    uploads: RedisUploadStore,
 ) -> RabbitRouter:
     """Subscribers of the retriever. ``knowledge_changed(tenant)`` runs after every change."""
     router = RabbitRouter()
@@ -94,11 +118,32 @@ def build_router(
     @router.subscriber(topology.document_uploads)
     @settle_errors
     async def on_document_uploaded(event: DocumentUploaded) -> KnowledgeReply:
-        """Ingest the file (parsing and embedding run off the event loop)."""
-        try:
-            content = base64.b64decode(event.content_base64, validate=True)
-        except (binascii.Error, ValueError):
-            return reply(event, status="invalid", error="content is not valid base64")
+        """Ingest the file (parsing and embedding run off the event loop), recording how the
+        upload is doing for a client that polls it."""
+        if event.upload_id is None:  # from a gateway of an earlier release
+            try:
+                content = base64.b64decode(event.content_base64, validate=True)
+            except (binascii.Error, ValueError):
+                return reply(event, status="invalid", error="content is not valid base64")
+            return await ingest(event, content)
+        upload_id, tenant_id = event.upload_id, event.tenant_id
+        stored = await uploads.get(tenant_id, upload_id)
+        if stored is None:
+            # A redelivery after the ingest was answered gets the same answer again.
+            done = await uploads.job(tenant_id, upload_id)
+            if done is not None and done.document is not None:
+                info = DocumentInfo.model_validate(done.document)
+                return reply(event, status=done.status, documents=[info])
+            answer = reply(event, status="invalid", error=UPLOAD_GONE)
+        else:
+            await uploads.record(tenant_id, _job(upload_id, event, "ingesting"))
+            answer = await ingest(event, stored)
+        # Answered, so done with; a failure that raised instead keeps it for the retry.
+        await uploads.discard(tenant_id, upload_id)
+        await uploads.record(tenant_id, _outcome(upload_id, event, answer))
+        return answer
+
+    async def ingest(event: DocumentUploaded, content: bytes) -> KnowledgeReply:
         doc_name = event.doc_name
         if event.replace_doc_id is not None:
             # Replacing keeps the document's identity: its name, hence its id.

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
 from services.retriever.chunking import Chunk, chunk_markdown
-from services.retriever.documents import DEFAULT_PDF_LIMITS, MIB, PdfLimits, to_markdown
+from services.retriever.documents import DEFAULT_PDF_LIMITS, PdfLimits, to_markdown
+from shared.documents import MIB
 from shared.errors import DependencyUnavailable, InvalidInput
 from shared.settings import Settings
 

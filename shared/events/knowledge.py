@@ -22,13 +22,19 @@ class DocumentInfo(BaseModel):
 
 
 class DocumentUploaded(Event):
-    """A file to add to a knowledge base, replacing a document of the same name."""
+    """A file to add to a knowledge base, replacing a document of the same name.
+
+    The file itself waits in Redis under ``upload_id`` (shared/stores/uploads.py).
+    ``content_base64`` is what gateways of earlier releases send instead; retrievers still
+    read it, so a rolling deploy loses no upload.
+    """
 
     routing_key = "knowledge.document-uploaded.v1"
 
     kb_id: str
     doc_name: str
-    content_base64: str
+    upload_id: str | None = None
+    content_base64: str = ""
     replace_doc_id: str | None = None
 
 

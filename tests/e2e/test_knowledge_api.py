@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import frontdesk_cli
+from tests.e2e.conftest import frontdesk_cli, issue_key
 from tests.support.sse import stream_events
 from tests.support.stack import Stack
 
@@ -136,3 +137,43 @@ def test_frontdesk_ingest_uploads_a_folder_with_progress(stack: Stack, tmp_path:
     assert "done: 2 created, 0 replaced, 0 unchanged, 2 skipped" in out
     assert "logo.png: unsupported type .png" in out
     assert "empty.txt: empty file" in out
+
+
+def _poll(client: httpx.Client, location: str) -> dict[str, object]:
+    """The upload's job once it has an outcome (bounded far above a normal ingest)."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        job: dict[str, object] = client.get(location).json()
+        if job["status"] not in ("queued", "ingesting"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"upload still {job['status']} after 120 s")
+
+
+def test_an_upload_without_waiting_is_a_job_its_tenant_can_poll(
+    stack: Stack, client: httpx.Client
+) -> None:
+    name = f"Pickup-{uuid.uuid4().hex[:6]}.md"
+    queued = client.post(
+        "/api/v1/knowledge-bases/default/documents?wait=false",
+        files={"file": (name, b"# Store pickup\n\nPickups in Nantes are free.")},
+    )
+    assert queued.status_code == 202
+    location = queued.headers["location"]
+    assert queued.json()["status"] == "queued" and location.endswith(queued.json()["upload_id"])
+    job = _poll(client, location)
+    assert job["status"] == "created" and job["document"]["doc_name"] == name  # type: ignore[index]
+    answer = client.post("/api/v1/chat", json={"message": "Are pickups in Nantes free?"}).json()
+    assert name in answer["data"]["sources"]
+
+    # Another tenant's admin, or another knowledge base's path, does not find it.
+    other = {"X-API-Key": issue_key(stack, f"other-{uuid.uuid4().hex[:6]}", "admin")}
+    assert client.get(location, headers=other).status_code == 404
+    assert client.get(location.replace("/default/", "/faq/")).status_code == 404
+
+    broken = client.post(
+        "/api/v1/knowledge-bases/default/documents?wait=false",
+        files={"file": ("Broken.pdf", b"%PDF-1.7 not really a pdf")},
+    )
+    failed = _poll(client, broken.headers["location"])
+    assert failed["status"] == "failed" and failed["error"]

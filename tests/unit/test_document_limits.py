@@ -9,8 +9,9 @@ from collections.abc import Callable
 
 import pytest
 
-from services.retriever.documents import MIB, PdfLimits, html_to_markdown, to_markdown
+from services.retriever.documents import PdfLimits, html_to_markdown, to_markdown
 from services.retriever.isolated_parsing import IsolatedParser, ParseLimits, parse_document
+from shared.documents import MIB
 from shared.errors import InvalidInput
 from tests.support import hostile_pdfs
 
