@@ -25,6 +25,7 @@ from services.gateway.knowledge import KnowledgeAdmin
 from services.gateway.knowledge_routes import router as knowledge_router
 from services.gateway.limits import BodySizeLimit, RateLimitHeaders
 from services.gateway.pages import router as pages_router
+from services.gateway.query_checks import refuse_repeated_query_parameters
 from services.gateway.routes import router
 from services.gateway.session_routes import router as sessions_router
 from services.gateway.stores.api_keys import RedisApiKeyStore
@@ -191,7 +192,7 @@ def create_app(
     )
     app = GatewayApp(
         gateway,
-        dependencies=[Depends(refuse_lone_surrogates)],
+        dependencies=[Depends(refuse_lone_surrogates), Depends(refuse_repeated_query_parameters)],
         title="Frontdesk",
         version="1.0.0",
         description="Customer-service chat: intent, RAG answers with sources, streaming, hand-off.",

@@ -47,3 +47,12 @@ def test_a_ticket_id_that_names_another_key_is_refused_by_the_escalation_worker(
         f"/api/v1/agent/escalations/{ticket}/claim", headers={"X-API-Key": "alice-key"}
     )
     assert claimed.status_code == 200 and claimed.json()["card"]["agent_id"] == "alice"
+
+
+def test_a_query_parameter_given_twice_is_refused_not_guessed(client: TestClient) -> None:
+    # Which user's sessions? The gateway does not pick one of the two for the caller.
+    twice = client.get("/api/v1/sessions?user_id=alice&user_id=bob", headers=ADMIN)
+    assert twice.status_code == 422
+    assert "'user_id' is given more than once" in twice.json()["detail"]
+    once = client.get("/api/v1/sessions?user_id=alice&limit=5", headers=ADMIN)
+    assert once.status_code == 200
