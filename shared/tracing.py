@@ -51,11 +51,6 @@ def configure_tracing(service: str) -> bool:
     return True
 
 
-def tracing_enabled() -> bool:
-    """True once configure_tracing has turned tracing on in this process."""
-    return _provider is not None
-
-
 def broker_middlewares() -> tuple[Any, ...]:
     """FastStream's RabbitMQ telemetry middleware when tracing is on, else nothing at all."""
     if _provider is None:
