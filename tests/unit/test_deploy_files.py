@@ -3,6 +3,7 @@ the autoscalers watch the queues the workers actually consume."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,15 @@ from shared.topology import Topology
 from tests.support.stack import REPO
 
 K8S = REPO / "deploy/k8s"
-KEDA_KINDS = {"ScaledObject", "TriggerAuthentication"}  # KEDA's CRDs: no schema upstream
+MONITORING = K8S / "monitoring"
+# KEDA's and the Prometheus Operator's resources: no schema upstream.
+CRD_KINDS = {
+    "ScaledObject",
+    "TriggerAuthentication",
+    "PodMonitor",
+    "ScrapeConfig",
+    "PrometheusRule",
+}
 # Which worker consumes which queues (services/*/app.py subscribe to these).
 CONSUMED = {
     "orchestrator": ("chat_requests",),
@@ -35,9 +44,9 @@ def _documents(path: Path) -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
 
 
-def _k8s_resources() -> list[tuple[str, dict[str, Any]]]:
-    listed = yaml.safe_load((K8S / "kustomization.yaml").read_text())["resources"]
-    return [(name, doc) for name in listed for doc in _documents(K8S / name)]
+def _k8s_resources(folder: Path = K8S) -> list[tuple[str, dict[str, Any]]]:
+    listed = yaml.safe_load((folder / "kustomization.yaml").read_text())["resources"]
+    return [(name, doc) for name in listed for doc in _documents(folder / name)]
 
 
 def test_compose_validates_against_the_compose_spec() -> None:
@@ -69,15 +78,18 @@ def test_a_misspelt_compose_key_is_refused() -> None:
 
 
 def test_every_k8s_file_is_listed_and_every_resource_validates() -> None:
-    listed = set(yaml.safe_load((K8S / "kustomization.yaml").read_text())["resources"])
-    on_disk = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
-    assert on_disk - listed == {"secret.example.yaml"}  # applied by hand, never by -k
+    for folder, by_hand in ((K8S, {"secret.example.yaml"}), (MONITORING, set())):
+        listed = set(yaml.safe_load((folder / "kustomization.yaml").read_text())["resources"])
+        on_disk = {p.name for p in folder.glob("*.yaml")} - {"kustomization.yaml"}
+        assert on_disk - listed == by_hand, folder  # the secret is applied by hand
     version = kubernetes_validate.utils.latest_version()
     checked, invalid = 0, []
-    for name, doc in _k8s_resources() + [
-        ("secret.example.yaml", d) for d in _documents(K8S / "secret.example.yaml")
-    ]:
-        if doc["kind"] in KEDA_KINDS:
+    for name, doc in (
+        _k8s_resources()
+        + _k8s_resources(MONITORING)
+        + [("secret.example.yaml", d) for d in _documents(K8S / "secret.example.yaml")]
+    ):
+        if doc["kind"] in CRD_KINDS:
             with pytest.raises(SchemaNotFoundError):
                 kubernetes_validate.validate(doc, version, strict=True)
             continue
@@ -103,3 +115,24 @@ def test_each_worker_scales_on_every_queue_it_consumes_under_the_configured_pref
         watched = {t["metadata"]["queueName"] for t in scaled[worker]["triggers"]}
         assert watched == {getattr(topology, q).name for q in queues}, worker
         assert scaled[worker]["fallback"]["replicas"] >= 1, worker
+
+
+def test_the_k8s_alert_rules_are_the_ones_prometheus_is_tested_with() -> None:
+    spec = importlib.util.spec_from_file_location("sync_rules", MONITORING / "sync_rules.py")
+    assert spec is not None and spec.loader is not None
+    sync_rules = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sync_rules)
+    assert (MONITORING / "prometheusrule.yaml").read_text() == sync_rules.render()
+
+
+def test_the_k8s_scrapes_label_series_as_the_alerts_expect() -> None:
+    jobs = {
+        relabel["replacement"]
+        for _, doc in _k8s_resources(MONITORING)
+        if doc["kind"] in ("PodMonitor", "ScrapeConfig")
+        for endpoint in doc["spec"].get("podMetricsEndpoints", [doc["spec"]])
+        for relabel in endpoint["relabelings"]
+        if relabel["targetLabel"] == "job"
+    }
+    # FrontdeskServiceDown, FrontdeskRedisDown and FrontdeskRabbitMQDown read these jobs.
+    assert jobs == {"frontdesk", "redis", "rabbitmq"}
