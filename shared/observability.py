@@ -23,11 +23,13 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from shared.events.chat import Grounding, Intent
 from shared.events.escalation import Reason
-from shared.tracing import current_trace_id
+from shared.tracing import current_trace_id, traced
 
 correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="-")
 tenant_id: contextvars.ContextVar[str] = contextvars.ContextVar("tenant_id", default="-")
 session_id: contextvars.ContextVar[str] = contextvars.ContextVar("session_id", default="-")
+# The gateway's X-Request-Id of the HTTP request or WebSocket being served.
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
 
 def bind_turn(*, turn: str, tenant: str, session: str) -> None:
@@ -39,6 +41,8 @@ def bind_turn(*, turn: str, tenant: str, session: str) -> None:
 
 # They dump whole AMQP frames or LLM requests (message text included) at DEBUG: never below INFO.
 PAYLOAD_LOGGERS = ("aiormq", "aio_pika", "openai", "httpcore")
+# It writes every outgoing URL at INFO (an order id in an orders-API path): WARNING and up.
+URL_LOGGERS = ("httpx",)
 # Greedy to the line's last input_type: the quoted value may itself hold ", input_type=".
 _INPUT_VALUE = re.compile(r"input_value=.*, input_type=")
 _TRACEBACKS = logging.Formatter()
@@ -70,6 +74,7 @@ class _ContextFilter(logging.Filter):
         record.tenant_id = tenant_id.get()
         record.session_id = session_id.get()
         record.trace_id = current_trace_id() or "-"
+        record.request_id = request_id.get()
         return True
 
 
@@ -89,7 +94,10 @@ class _JsonFormatter(logging.Formatter):
             "tenant_id": getattr(record, "tenant_id", "-"),
             "session_id": getattr(record, "session_id", "-"),
             "trace_id": getattr(record, "trace_id", "-"),
+            "request_id": getattr(record, "request_id", "-"),
         }
+        if isinstance(http := getattr(record, "http", None), dict):  # an access line
+            line.update(http)
         if record.exc_info:
             line["exc"] = record.exc_text or scrub(self.formatException(record.exc_info))
         return json.dumps(line, ensure_ascii=False)
@@ -107,7 +115,8 @@ def configure_logging(level: str = "INFO", fmt: str = "text", service: str = "fr
         handler.setFormatter(
             logging.Formatter(
                 f"%(asctime)s %(levelname)s {service} %(name)s "
-                "[turn=%(correlation_id)s tenant=%(tenant_id)s session=%(session_id)s] %(message)s"
+                "[turn=%(correlation_id)s tenant=%(tenant_id)s session=%(session_id)s "
+                "req=%(request_id)s] %(message)s"
             )
         )
     root = logging.getLogger()
@@ -115,6 +124,8 @@ def configure_logging(level: str = "INFO", fmt: str = "text", service: str = "fr
     root.setLevel(level.upper())
     for name in PAYLOAD_LOGGERS:
         logging.getLogger(name).setLevel(max(root.level, logging.INFO))
+    for name in URL_LOGGERS:
+        logging.getLogger(name).setLevel(max(root.level, logging.WARNING))
 
 
 TURNS = Counter(
@@ -140,10 +151,12 @@ TURN_STAGE_SECONDS = Histogram(
 
 @contextmanager
 def timed_stage(stage: str) -> Iterator[None]:
-    """Observe how long the block takes as ``stage`` of TURN_STAGE_SECONDS."""
+    """Observe how long the block takes as ``stage`` of TURN_STAGE_SECONDS, and trace it as a
+    span of that name (session load, routing, search...: where a slow turn's time went)."""
     start = time.perf_counter()
     try:
-        yield
+        with traced(stage):
+            yield
     finally:
         TURN_STAGE_SECONDS.labels(stage=stage).observe(time.perf_counter() - start)
 

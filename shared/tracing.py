@@ -89,7 +89,11 @@ def _without_query(span: Any, scope: dict[str, Any]) -> None:
 
 @contextmanager
 def traced(name: str, **attributes: AttributeValue) -> Iterator[trace.Span]:
-    """A span around a block (a no-op span when tracing is off)."""
+    """A span around a block; with tracing off, nothing at all (a no-op span still cost
+    10 us a block, on every stage of every turn)."""
+    if _provider is None:
+        yield trace.INVALID_SPAN
+        return
     with _tracer.start_as_current_span(name, attributes=attributes) as span:
         yield span
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -78,3 +79,13 @@ def real_settings(rabbitmq_url: str, redis_url: str, tmp_path: Path) -> Iterator
     yield settings
     purge_broker(rabbitmq_url, settings.broker_prefix)
     purge_redis(redis_url, settings.redis_prefix)
+
+
+@pytest.fixture
+def restored_logging() -> Iterator[None]:
+    """The process's logging as it was, after a test that reconfigures it."""
+    root, factory = logging.getLogger(), logging.getLogRecordFactory()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:], root.level = handlers, level
+    logging.setLogRecordFactory(factory)

@@ -20,7 +20,7 @@ from services.gateway.auth import Authenticator
 from services.gateway.chat import ChatService, Publish
 from services.gateway.connections import ConnectionSlots
 from services.gateway.errors import install_error_handlers
-from services.gateway.http_metrics import HttpMetrics
+from services.gateway.http_access import HttpAccess
 from services.gateway.knowledge import KnowledgeAdmin
 from services.gateway.knowledge_routes import router as knowledge_router
 from services.gateway.limits import BodySizeLimit, RateLimitHeaders
@@ -214,6 +214,6 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(RateLimitHeaders)
     app.add_middleware(BodySizeLimit, large_prefixes=("/api/v1/knowledge-bases",))
-    app.add_middleware(HttpMetrics)  # outermost: a refused body is counted too
+    app.add_middleware(HttpAccess)  # outermost: a refused body is counted and logged too
     instrument_http(app)
     return app

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
@@ -69,16 +68,6 @@ def test_lone_surrogates_are_found_wherever_they_hide_and_pairs_are_fine() -> No
     assert lone_surrogate_at(json.loads('{"message": "emoji \\ud83d\\ude00 ok"}')) is None
     deep = json.loads("[" * 900 + '"\\udfff"' + "]" * 900)
     assert lone_surrogate_at(deep) == ".".join(["0"] * 900)
-
-
-@pytest.fixture
-def restored_logging() -> Iterator[None]:
-    """The process's logging as it was, after a test that reconfigures it."""
-    root, factory = logging.getLogger(), logging.getLogRecordFactory()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:], root.level = handlers, level
-    logging.setLogRecordFactory(factory)
 
 
 class _Body(BaseModel):

@@ -1,18 +1,27 @@
-"""Requests by route template and status, their duration, and the streams still open."""
+"""Every request once it ends: counted by route template and status, timed, logged as an
+access line, and tagged with an ``X-Request-Id`` that is echoed back; open streams gauged."""
 
 from __future__ import annotations
 
+import logging
+import re
 import time
 
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.observability import HTTP_REQUESTS, HTTP_SECONDS, OPEN_STREAMS
+from shared.events import new_id
+from shared.observability import HTTP_REQUESTS, HTTP_SECONDS, OPEN_STREAMS, request_id
 
+access_log = logging.getLogger("frontdesk.access")
 STREAM_TYPES = (b"text/event-stream", b"application/x-ndjson")
 # Requests that matched no route share one label: paths a scanner invents stay out of the
 # label set.
 UNMATCHED = "unmatched"
+# A caller's own id is kept when it is a plain token, so it can be quoted in a log line
+# and a header as it is; anything else gets an id of ours.
+_CALLER_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
+_QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})  # probes: DEBUG, not INFO
 
 
 def _route_of(scope: Scope) -> str:
@@ -23,8 +32,13 @@ def _route_of(scope: Scope) -> str:
     return getattr(route, "path", UNMATCHED)
 
 
-class HttpMetrics:
-    """Counts every HTTP request and WebSocket once it ends; open streams while they last."""
+def _request_id(scope: Scope) -> str:
+    presented = dict(scope.get("headers", [])).get(b"x-request-id", b"")
+    return presented.decode() if _CALLER_ID.fullmatch(presented) else new_id("req")
+
+
+class HttpAccess:
+    """The outermost middleware: what ops read about each request."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -35,16 +49,22 @@ class HttpMetrics:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        rid = _request_id(scope)
+        request_id.set(rid)  # on every log line of this request
         status, streaming = "", False
 
         async def observed_send(message: Message) -> None:
             nonlocal status, streaming
             if message["type"] == "http.response.start":
                 status = str(message["status"])
-                content_type = dict(message.get("headers", [])).get(b"content-type", b"")
+                headers = message.setdefault("headers", [])
+                content_type = dict(headers).get(b"content-type", b"")
                 streaming = content_type.startswith(STREAM_TYPES)
+                message["headers"] = [*headers, (b"x-request-id", rid.encode())]
             elif message["type"] == "websocket.accept":
                 status, streaming = "101", True
+                headers = message.get("headers", [])
+                message["headers"] = [*headers, (b"x-request-id", rid.encode())]
             elif message["type"] == "websocket.close" and not status:
                 status = "403"  # closed before it was accepted: refused
             if streaming and message["type"] in ("http.response.start", "websocket.accept"):
@@ -59,8 +79,20 @@ class HttpMetrics:
         finally:
             if streaming:
                 OPEN_STREAMS.dec()
-            route = _route_of(scope)
-            method = scope.get("method", "WS")
+            seconds = time.perf_counter() - started
+            route, method = _route_of(scope), scope.get("method", "WS")
             status = status or "499"  # the client left before any response
             HTTP_REQUESTS.labels(route=route, method=method, status=status).inc()
-            HTTP_SECONDS.labels(route=route, method=method).observe(time.perf_counter() - started)
+            HTTP_SECONDS.labels(route=route, method=method).observe(seconds)
+            level = logging.DEBUG if route in _QUIET_ROUTES else logging.INFO
+            if access_log.isEnabledFor(level):
+                fields = {"method": method, "route": route, "status": int(status)}
+                access_log.log(
+                    level,
+                    "%s %s %s %.1fms",
+                    method,
+                    route,
+                    status,
+                    seconds * 1000,
+                    extra={"http": {**fields, "duration_ms": round(seconds * 1000, 1)}},
+                )
