@@ -136,3 +136,18 @@ def test_the_k8s_scrapes_label_series_as_the_alerts_expect() -> None:
     }
     # FrontdeskServiceDown, FrontdeskRedisDown and FrontdeskRabbitMQDown read these jobs.
     assert jobs == {"frontdesk", "redis", "rabbitmq"}
+
+
+def test_every_workload_has_a_disruption_budget() -> None:
+    resources = [doc for _, doc in _k8s_resources()]
+    workloads = {
+        doc["metadata"]["name"]: doc["spec"]["selector"]["matchLabels"]
+        for doc in resources
+        if doc["kind"] == "Deployment"
+    }
+    budgets = [
+        doc["spec"]["selector"]["matchLabels"]
+        for doc in resources
+        if doc["kind"] == "PodDisruptionBudget"
+    ]
+    assert workloads and all(labels in budgets for labels in workloads.values()), workloads
