@@ -139,8 +139,7 @@ def build_router(
             await uploads.record(tenant_id, _job(upload_id, event, "ingesting"))
             answer = await ingest(event, stored)
         # Answered, so done with; a failure that raised instead keeps it for the retry.
-        await uploads.discard(tenant_id, upload_id)
-        await uploads.record(tenant_id, _outcome(upload_id, event, answer))
+        await uploads.finish(tenant_id, _outcome(upload_id, event, answer))
         return answer
 
     async def ingest(event: DocumentUploaded, content: bytes) -> KnowledgeReply:

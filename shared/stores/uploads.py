@@ -87,9 +87,13 @@ class RedisUploadStore:
         return None if encoded is None else base64.b64decode(encoded)
 
     @translate_redis_errors
-    async def discard(self, tenant_id: str, upload_id: str) -> None:
-        """Drop the file once it is ingested (a redelivery then finds it gone)."""
-        await self._redis.delete(self._upload_key(tenant_id, upload_id))
+    async def finish(self, tenant_id: str, job: UploadJob) -> None:
+        """Record the upload's outcome and drop its file (a redelivery then finds it gone):
+        one round trip."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.delete(self._upload_key(tenant_id, job.upload_id))
+        pipe.set(self._job_key(tenant_id, job.upload_id), _encoded(job), ex=JOB_TTL_SECONDS)
+        await pipe.execute()
 
 
 def _encoded(job: UploadJob) -> str:
