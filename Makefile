@@ -15,8 +15,12 @@ $(STAMP): pyproject.toml
 run: $(STAMP)  ## All four services in one process on :8000, no servers needed
 	$(BIN)/frontdesk run --host 127.0.0.1 --port 8000
 
-test: lint  ## Lint and types, then unit, integration and e2e tests (the last two need RabbitMQ and Redis)
+test: lint $(BIN)/kubectl  ## Lint and types, then unit, integration and e2e tests (the last two need RabbitMQ and Redis)
 	$(BIN)/python -m pytest -q
+
+# kubectl (with kustomize) renders deploy/k8s's overlays for tests/unit/test_deploy_files.py.
+$(BIN)/kubectl: | $(STAMP)
+	$(BIN)/python -m tests.support.kubectl $(BIN)
 
 # The real small model for the LLM path (opt-in): llama.cpp's OpenAI-compatible server and
 # SmolLM2-135M, in a virtualenv of their own. llama-cpp-python builds from source (about 10

@@ -1,10 +1,14 @@
-"""The deployment files as ops apply them: compose and k8s validate against their schemas, and
-the autoscalers watch the queues the workers actually consume."""
+"""The deployment files as ops apply them: compose validates against its schema, and each k8s
+overlay, rendered by kubectl's kustomize, validates and watches the queues its workers consume
+under its own prefix."""
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +19,12 @@ import yaml
 from kubernetes_validate.utils import SchemaNotFoundError, ValidationError
 
 from shared.topology import Topology
+from tests.support.kubectl import installed
 from tests.support.stack import REPO
 
 K8S = REPO / "deploy/k8s"
-MONITORING = K8S / "monitoring"
+MONITORING = K8S / "components/monitoring"
+OVERLAYS = sorted(p.name for p in (K8S / "overlays").iterdir())
 # KEDA's and the Prometheus Operator's resources: no schema upstream.
 CRD_KINDS = {
     "ScaledObject",
@@ -40,13 +46,31 @@ CONSUMED = {
 }
 
 
-def _documents(path: Path) -> list[dict[str, Any]]:
-    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+def _documents(text: str) -> list[dict[str, Any]]:
+    return [doc for doc in yaml.safe_load_all(text) if doc]
 
 
-def _k8s_resources(folder: Path = K8S) -> list[tuple[str, dict[str, Any]]]:
-    listed = yaml.safe_load((folder / "kustomization.yaml").read_text())["resources"]
-    return [(name, doc) for name in listed for doc in _documents(folder / name)]
+@functools.cache
+def _render(overlay: str) -> tuple[dict[str, Any], ...]:
+    """What `kubectl apply -k deploy/k8s/overlays/<overlay>` would send to the cluster."""
+    kubectl = installed(Path(sys.executable).parent)
+    out = subprocess.run(
+        [str(kubectl), "kustomize", str(K8S / "overlays" / overlay)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return tuple(_documents(out))
+
+
+def _of_kind(overlay: str, kind: str) -> list[dict[str, Any]]:
+    return [doc for doc in _render(overlay) if doc["kind"] == kind]
+
+
+def _settings(overlay: str) -> dict[str, str]:
+    (config,) = _of_kind(overlay, "ConfigMap")
+    data: dict[str, str] = config["data"]
+    return data
 
 
 def test_compose_validates_against_the_compose_spec() -> None:
@@ -77,18 +101,25 @@ def test_a_misspelt_compose_key_is_refused() -> None:
         compose_spec.PyCompose.from_json(json.dumps(compose)).validate()
 
 
-def test_every_k8s_file_is_listed_and_every_resource_validates() -> None:
-    for folder, by_hand in ((K8S, {"secret.example.yaml"}), (MONITORING, set())):
-        listed = set(yaml.safe_load((folder / "kustomization.yaml").read_text())["resources"])
-        on_disk = {p.name for p in folder.glob("*.yaml")} - {"kustomization.yaml"}
-        assert on_disk - listed == by_hand, folder  # the secret is applied by hand
+def test_every_k8s_file_is_used_by_some_kustomization() -> None:
+    used: set[Path] = set()
+    for kustomization in K8S.rglob("kustomization.yaml"):
+        spec = yaml.safe_load(kustomization.read_text())
+        for name in spec.get("resources", []) + spec.get("components", []):
+            used.add((kustomization.parent / name).resolve())
+    on_disk = {p.resolve() for p in K8S.rglob("*.yaml")} - {
+        p.resolve() for p in K8S.rglob("kustomization.yaml")
+    }
+    # The secret is applied by hand, so that re-applying never overwrites real credentials.
+    assert on_disk - used == {(K8S / "base/secret.example.yaml").resolve()}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_rendered_resource_validates(overlay: str) -> None:
     version = kubernetes_validate.utils.latest_version()
+    secret_example = _documents((K8S / "base/secret.example.yaml").read_text())
     checked, invalid = 0, []
-    for name, doc in (
-        _k8s_resources()
-        + _k8s_resources(MONITORING)
-        + [("secret.example.yaml", d) for d in _documents(K8S / "secret.example.yaml")]
-    ):
+    for doc in list(_render(overlay)) + secret_example:
         if doc["kind"] in CRD_KINDS:
             with pytest.raises(SchemaNotFoundError):
                 kubernetes_validate.validate(doc, version, strict=True)
@@ -96,25 +127,61 @@ def test_every_k8s_file_is_listed_and_every_resource_validates() -> None:
         try:
             kubernetes_validate.validate(doc, version, strict=True)  # strict: no unknown fields
         except ValidationError as exc:
-            invalid.append(f"{name} {doc['kind']}: {exc.message}")
+            invalid.append(f"{doc['kind']} {doc['metadata']['name']}: {exc.message}")
         checked += 1
     assert invalid == []
     assert checked >= 10
 
 
-def test_each_worker_scales_on_every_queue_it_consumes_under_the_configured_prefix() -> None:
-    config = yaml.safe_load((K8S / "configmap.yaml").read_text())["data"]
-    topology = Topology(prefix=config["BROKER_PREFIX"], max_deliveries=5)
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_everything_lands_in_the_overlays_namespace_and_reads_its_config(overlay: str) -> None:
+    spec = yaml.safe_load((K8S / "overlays" / overlay / "kustomization.yaml").read_text())
+    (namespace,) = _of_kind(overlay, "Namespace")
+    assert namespace["metadata"]["name"] == spec["namespace"]
+    for doc in _render(overlay):
+        if doc["kind"] != "Namespace":
+            assert doc["metadata"]["namespace"] == spec["namespace"], doc["metadata"]["name"]
+    (config,) = _of_kind(overlay, "ConfigMap")
+    for deployment in _of_kind(overlay, "Deployment"):
+        for container in deployment["spec"]["template"]["spec"]["containers"]:
+            if container["name"] == "redis-exporter":
+                continue
+            sources = {
+                ref.get("configMapRef", {}).get("name") or ref["secretRef"]["name"]
+                for ref in container["envFrom"]
+            }
+            # The generated name carries a hash, so a changed setting rolls these pods.
+            assert sources == {config["metadata"]["name"], "frontdesk-secrets"}
+            assert not container["image"].startswith("frontdesk"), "the overlay sets the image"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_production_retrievers_seed_no_sample_pages(overlay: str) -> None:
+    assert "KNOWLEDGE_DIR" not in _settings(overlay)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_worker_scales_on_every_queue_it_consumes_under_the_overlays_prefix(
+    overlay: str,
+) -> None:
+    topology = Topology(prefix=_settings(overlay)["BROKER_PREFIX"], max_deliveries=5)
     scaled = {
         doc["spec"]["scaleTargetRef"]["name"]: doc["spec"]
-        for _, doc in _k8s_resources()
-        if doc["kind"] == "ScaledObject"
+        for doc in _of_kind(overlay, "ScaledObject")
     }
     assert set(scaled) == set(CONSUMED)
     for worker, queues in CONSUMED.items():
         watched = {t["metadata"]["queueName"] for t in scaled[worker]["triggers"]}
         assert watched == {getattr(topology, q).name for q in queues}, worker
         assert scaled[worker]["fallback"]["replicas"] >= 1, worker
+
+
+def test_the_overlays_keep_their_deployments_apart() -> None:
+    prefixes = [_settings(o)["BROKER_PREFIX"] for o in OVERLAYS]
+    redis_prefixes = [_settings(o)["REDIS_PREFIX"] for o in OVERLAYS]
+    hosts = [_of_kind(o, "Ingress")[0]["spec"]["rules"][0]["host"] for o in OVERLAYS]
+    for values in (prefixes, redis_prefixes, hosts):
+        assert len(set(values)) == len(OVERLAYS), values
 
 
 def test_the_k8s_alert_rules_are_the_ones_prometheus_is_tested_with() -> None:
@@ -128,7 +195,7 @@ def test_the_k8s_alert_rules_are_the_ones_prometheus_is_tested_with() -> None:
 def test_the_k8s_scrapes_label_series_as_the_alerts_expect() -> None:
     jobs = {
         relabel["replacement"]
-        for _, doc in _k8s_resources(MONITORING)
+        for doc in _render("production")
         if doc["kind"] in ("PodMonitor", "ScrapeConfig")
         for endpoint in doc["spec"].get("podMetricsEndpoints", [doc["spec"]])
         for relabel in endpoint["relabelings"]
@@ -138,16 +205,25 @@ def test_the_k8s_scrapes_label_series_as_the_alerts_expect() -> None:
     assert jobs == {"frontdesk", "redis", "rabbitmq"}
 
 
-def test_every_workload_has_a_disruption_budget() -> None:
-    resources = [doc for _, doc in _k8s_resources()]
-    workloads = {
-        doc["metadata"]["name"]: doc["spec"]["selector"]["matchLabels"]
-        for doc in resources
-        if doc["kind"] == "Deployment"
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_workload_has_a_disruption_budget_that_lets_a_node_drain(overlay: str) -> None:
+    replicas = {
+        doc["spec"]["scaleTargetRef"]["name"]: doc["spec"]["minReplicaCount"]
+        for doc in _of_kind(overlay, "ScaledObject")
     }
-    budgets = [
-        doc["spec"]["selector"]["matchLabels"]
-        for doc in resources
-        if doc["kind"] == "PodDisruptionBudget"
-    ]
-    assert workloads and all(labels in budgets for labels in workloads.values()), workloads
+    replicas |= {
+        doc["spec"]["scaleTargetRef"]["name"]: doc["spec"]["minReplicas"]
+        for doc in _of_kind(overlay, "HorizontalPodAutoscaler")
+    }
+    budgets = {
+        json.dumps(doc["spec"]["selector"]["matchLabels"], sort_keys=True): doc["spec"]
+        for doc in _of_kind(overlay, "PodDisruptionBudget")
+    }
+    for deployment in _of_kind(overlay, "Deployment"):
+        name = deployment["metadata"]["name"]
+        labels = json.dumps(deployment["spec"]["selector"]["matchLabels"], sort_keys=True)
+        assert labels in budgets, name
+        budget = budgets[labels]
+        lowest = replicas.get(name, deployment["spec"].get("replicas", 1))
+        # minAvailable equal to the replica count would block every voluntary eviction.
+        assert budget.get("maxUnavailable", 0) >= 1 or budget["minAvailable"] < lowest, name

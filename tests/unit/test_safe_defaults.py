@@ -104,7 +104,7 @@ def test_compose_publishes_only_on_loopback_and_needs_a_key() -> None:
 
 
 def test_the_example_k8s_secret_does_not_run_as_shipped() -> None:
-    secret = yaml.safe_load((REPO / "deploy/k8s/secret.example.yaml").read_text())
+    secret = yaml.safe_load((REPO / "deploy/k8s/base/secret.example.yaml").read_text())
     values = {name.lower(): value for name, value in secret["stringData"].items()}
     with pytest.raises(ValidationError) as refused:
         _settings(**values)

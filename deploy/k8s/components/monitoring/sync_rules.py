@@ -1,6 +1,6 @@
 """Writes prometheusrule.yaml from deploy/prometheus/alerts.yml: run it after editing those.
 
-    python deploy/k8s/monitoring/sync_rules.py
+    python deploy/k8s/components/monitoring/sync_rules.py
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 HERE = Path(__file__).resolve().parent
-ALERTS = HERE.parent.parent / "prometheus/alerts.yml"
+ALERTS = HERE.parents[2] / "prometheus/alerts.yml"
 TARGET = HERE / "prometheusrule.yaml"
 HEADER = (
     "# deploy/prometheus/alerts.yml as a Prometheus Operator resource, written by\n"
