@@ -64,9 +64,9 @@ class RedisAssistantStore:
     def __init__(self, client: redis.Redis, prefix: str) -> None:
         self._redis = TextRedis(client)
         self._key = KeySpace(prefix)
-        self._save = self._redis.script(_SAVE)
-        self._delete = self._redis.script(_DELETE)
-        self._default = self._redis.script(_DEFAULT)
+        self._save = self._redis.script(_SAVE, "assistant.save")
+        self._delete = self._redis.script(_DELETE, "assistant.delete")
+        self._default = self._redis.script(_DEFAULT, "assistant.default")
         self._memo: Memo[tuple[str, str | None], Assistant | None] = Memo(
             MEMO_SECONDS, MEMO_ENTRIES
         )

@@ -49,7 +49,7 @@ class RedisEscalationStore:
         self._redis = TextRedis(client)
         self._key = KeySpace(prefix)
         self._ttl = ttl_seconds
-        self._transition = self._redis.script(_TRANSITION)
+        self._transition = self._redis.script(_TRANSITION, "escalation.transition")
 
     def _card_key(self, tenant_id: str, ticket_id: str) -> str:
         if not TICKET_ID.fullmatch(ticket_id):

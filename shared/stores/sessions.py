@@ -103,7 +103,7 @@ class RedisSessionStore:
         self._key = KeySpace(prefix)
         self._ttl = ttl_seconds
         self._max_messages = max_messages
-        self._record = self._redis.script(_RECORD_TURN)
+        self._record = self._redis.script(_RECORD_TURN, "session.record_turn")
 
     def _keys(self, tenant_id: str, session_id: str) -> tuple[str, str, str]:
         # The hash tag keeps a session's three keys in one Redis Cluster slot for the script.

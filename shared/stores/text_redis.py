@@ -14,6 +14,8 @@ from redis.asyncio.client import Pipeline
 from redis.commands.core import AsyncScript
 from redis.typing import EncodableT, FieldT, KeyT, StreamIdT
 
+from shared.tracing import traced
+
 Value = str | int | float  # what the stores write: Redis stores each one as its text
 StreamEntry = tuple[str, dict[str, str]]  # an entry's id and its fields
 
@@ -30,9 +32,9 @@ class TextRedis:
         """A pipeline of the underlying client (its replies are read by position)."""
         return self._client.pipeline(transaction=transaction)
 
-    def script(self, source: str) -> TextScript:
-        """A Lua script, registered once and run by its SHA."""
-        return TextScript(self._client.register_script(source))
+    def script(self, source: str, name: str) -> TextScript:
+        """A Lua script, registered once and run by its SHA; ``name`` names its trace span."""
+        return TextScript(self._client.register_script(source), name)
 
     async def get(self, name: str) -> str | None:
         """GET."""
@@ -134,20 +136,27 @@ class TextRedis:
 class TextScript:
     """A registered Lua script, run with the reply's shape named by the method called."""
 
-    def __init__(self, script: AsyncScript) -> None:
+    def __init__(self, script: AsyncScript, name: str) -> None:
         self._script = script
+        self._span = f"redis {name}"
+
+    async def _run(self, keys: Sequence[str], args: Sequence[Value]) -> object:
+        # A span per script, not per command: the scripts are where a turn waits on Redis
+        # for something other than one key (limits, leases, the turn's record).
+        with traced(self._span, **{"db.system": "redis", "db.operation.name": "EVALSHA"}):
+            return await self._script(keys=keys, args=args)
 
     async def text(self, keys: Sequence[str], args: Sequence[Value] = ()) -> str | None:
         """Run it for a string reply (None for Lua's false or nil)."""
-        return _maybe_text(await self._script(keys=keys, args=args))
+        return _maybe_text(await self._run(keys, args))
 
     async def integer(self, keys: Sequence[str], args: Sequence[Value] = ()) -> int:
         """Run it for an integer reply."""
-        return _integer(await self._script(keys=keys, args=args))
+        return _integer(await self._run(keys, args))
 
     async def integers(self, keys: Sequence[str], args: Sequence[Value] = ()) -> list[int]:
         """Run it for a table of integers."""
-        return [_integer(item) for item in _list(await self._script(keys=keys, args=args))]
+        return [_integer(item) for item in _list(await self._run(keys, args))]
 
 
 def _unexpected(reply: object, wanted: str) -> TypeError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from collections.abc import Iterator
 
 import httpx
@@ -23,7 +24,10 @@ def traced_stack(stack_factory: StackFactory) -> Iterator[tuple[Stack, OtlpRecei
     """A stack exporting every span to a receiver on loopback, in batches of 100 ms."""
     with running_otlp_receiver() as (url, receiver):
         stack = stack_factory(
-            OTEL_EXPORTER_OTLP_ENDPOINT=url, OTEL_BSP_SCHEDULE_DELAY="100", LOG_FORMAT="json"
+            OTEL_EXPORTER_OTLP_ENDPOINT=url,
+            OTEL_BSP_SCHEDULE_DELAY="100",
+            LOG_FORMAT="json",
+            RATE_LIMIT_PER_KEY="1000",  # on, as in production, for its script's span
         )
         yield stack, receiver
 
@@ -82,6 +86,8 @@ def test_a_knowledge_turn_is_one_trace_across_gateway_orchestrator_and_retriever
     assert [r.name for r in roots] == ["POST /api/v1/chat"], "one root: the gateway's request"
     names = {s.name for s in spans}
     assert any(n.startswith("rpc ") and "retrieval" in n for n in names), names
+    # The Redis scripts a turn waits on: the gateway's rate limit, the orchestrator's record.
+    assert {"redis rate_limit.hit", "redis session.record_turn"} <= names, names
     # Spans name queues and sizes, never what the customer wrote.
     assert "Lisbon" not in _all_values(spans)
 
@@ -117,3 +123,20 @@ def test_a_websocket_key_in_the_query_never_reaches_a_trace(
     trace_id = _request_trace(receiver, "HTTP /api/v1/ws/chat", seen)
     spans = [s for s in receiver.snapshot() if s.trace_id == trace_id]
     assert API_KEY not in _all_values(spans)
+
+
+def test_turns_go_on_and_services_stop_promptly_once_the_collector_is_gone(
+    stack_factory: StackFactory,
+) -> None:
+    with running_otlp_receiver() as (url, receiver):
+        stack = stack_factory(OTEL_EXPORTER_OTLP_ENDPOINT=url, OTEL_BSP_SCHEDULE_DELAY="100")
+        _chat(stack, SHIPPING)
+        assert wait_for(lambda: bool(receiver.snapshot()), 30), "tracing was on"
+    # The collector is down: spans are dropped, answers are not.
+    for _ in range(3):
+        assert _chat(stack, SHIPPING)["data"]["intent"] == "knowledge_qa"  # type: ignore[index]
+    for process in stack.processes:
+        process.popen.send_signal(signal.SIGTERM)
+    for process in stack.processes:
+        # A final flush to a dead collector must not hold up a drain (seen: about 0.2 s).
+        process.popen.wait(timeout=30)

@@ -36,7 +36,7 @@ class RedisLeasePool:
         self._name = name
         self._limit = limit
         self._lease_seconds = lease_seconds
-        self._acquire = self._redis.script(_ACQUIRE)
+        self._acquire = self._redis.script(_ACQUIRE, "lease.acquire")
         self._held: set[tuple[str, str]] = set()  # (scope, holder), for the gauge
         LEASES_HELD.labels(pool=name).set_function(lambda: len(self._held))
 
@@ -80,7 +80,7 @@ class RedisLeaseCaps:
         self._key = KeySpace(prefix)
         self._name = name
         self._lease_seconds = lease_seconds
-        self._acquire = self._redis.script(_ACQUIRE_ALL)
+        self._acquire = self._redis.script(_ACQUIRE_ALL, "lease.acquire_all")
 
     @translate_redis_errors
     async def acquire(self, holder: str, caps: Sequence[tuple[str, int]]) -> int | None:

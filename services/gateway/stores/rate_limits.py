@@ -45,7 +45,7 @@ class RedisRateLimiter:
         self._key = KeySpace(prefix)
         self._per_key = per_key
         self._per_tenant = per_tenant
-        self._hit = TextRedis(client).script(_HIT)
+        self._hit = TextRedis(client).script(_HIT, "rate_limit.hit")
 
     @property
     def enabled(self) -> bool:
