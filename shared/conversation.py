@@ -76,6 +76,9 @@ class TurnRecord:
     user_id: str = ""
     channel: str = "api"
     stopped: bool = False
+    handoff_reason: str = ""  # why it went to an agent, if it did
+    no_answer: bool = False  # a knowledge question the help centre could not answer
+    ttft_ms: float | None = None  # time to the first token the customer saw
 
 
 @dataclass(frozen=True)

@@ -239,6 +239,18 @@ GROUNDING_EVENTS = Counter(
 TOKEN_EVENTS = Counter(
     "frontdesk_token_events_total", "Coalesced token events published by orchestrators."
 )
+RESOLUTION_OUTCOMES = ("resolved_by_bot", "handed_off", "no_answer", "reopened")
+RESOLUTIONS = Counter(
+    "frontdesk_resolutions_total",
+    "Recorded turns by what they mean for resolution: resolved by the bot, handed off, "
+    "unanswered by the knowledge base, or an earlier resolution reopened.",
+    ["outcome"],
+)
+FEEDBACK = Counter(
+    "frontdesk_feedback_total",
+    "Customers' ratings of answers (a changed rating counts again).",
+    ["rating"],
+)
 
 
 def _zero_known_labels() -> None:
@@ -258,6 +270,10 @@ def _zero_known_labels() -> None:
         CACHE_LOOKUPS.labels(outcome=outcome)
     for grounding in get_args(Grounding):
         GROUNDING_EVENTS.labels(outcome=grounding)
+    for resolution in RESOLUTION_OUTCOMES:
+        RESOLUTIONS.labels(outcome=resolution)
+    for rating in ("up", "down"):
+        FEEDBACK.labels(rating=rating)
 
 
 _zero_known_labels()

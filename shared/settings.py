@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     broker_prefix: str = "frontdesk"
     redis_prefix: str = "fd"
     session_ttl_seconds: int = Field(86_400, ge=60)
+    # A resolved turn followed this soon by the same question or a request for an agent is
+    # counted as reopened, not resolved (analytics).
+    resolution_window_seconds: int = Field(86_400, ge=60)
     max_history_messages: int = Field(200, ge=2, description="a session keeps its newest ones")
     cache_ttl_seconds: int = Field(3_600, ge=1)
     failed_attempts_threshold: int = Field(3, ge=1)

@@ -21,12 +21,7 @@ def create_router(settings: Settings, client: redis.Redis) -> RabbitRouter:
     """The escalation worker's subscribers over the given Redis."""
     return build_router(
         RedisEscalationStore(client, settings.redis_prefix, CARD_TTL_SECONDS),
-        RedisSessionStore(
-            client,
-            settings.redis_prefix,
-            settings.session_ttl_seconds,
-            settings.max_history_messages,
-        ),
+        RedisSessionStore.for_settings(client, settings),
         RedisEventLog(client, settings.redis_prefix, settings.session_ttl_seconds),
         topology_for(settings),
         SupportHours.parse(

@@ -15,6 +15,8 @@ from faststream.rabbit import RabbitBroker
 from services.gateway import openai_compat
 from services.gateway.agent_routes import router as agent_router
 from services.gateway.agents import AgentDesk, parse_agent_keys
+from services.gateway.analytics_routes import router as analytics_router
+from services.gateway.analytics_routes import turns_router as feedback_router
 from services.gateway.assistant_routes import router as assistants_router
 from services.gateway.auth import Authenticator
 from services.gateway.chat import ChatService, Publish
@@ -117,12 +119,7 @@ def create_app(
     )
     chat = ChatService(
         settings=settings,
-        sessions=RedisSessionStore(
-            client,
-            settings.redis_prefix,
-            settings.session_ttl_seconds,
-            settings.max_history_messages,
-        ),
+        sessions=RedisSessionStore.for_settings(client, settings),
         cache=RedisHotCache(client, settings.redis_prefix, settings.cache_ttl_seconds),
         leases=RedisLeasePool(
             client,
@@ -204,6 +201,8 @@ def create_app(
     app.include_router(agent_router)
     app.include_router(sessions_router)
     app.include_router(turns_router)
+    app.include_router(feedback_router)
+    app.include_router(analytics_router)
     app.include_router(pages_router)
     app.include_router(openai_compat.router)
     app.include_router(websocket_router)

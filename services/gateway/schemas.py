@@ -74,6 +74,9 @@ class ReferenceOut(BaseModel):
 class ChatData(BaseModel):
     """Details of how the turn was handled."""
 
+    # Rate the answer with POST /api/v1/turns/{turn_id}/feedback. Empty only in a replay
+    # stored by a gateway older than this field.
+    turn_id: str = ""
     intent: str
     sources: list[str]
     escalate_to_human: bool

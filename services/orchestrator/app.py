@@ -47,12 +47,7 @@ def create_router(settings: Settings, client: redis.Redis, broker: RabbitBroker)
     events = RedisEventLog(client, settings.redis_prefix, settings.session_ttl_seconds)
     deps = TurnDeps(
         settings=settings,
-        sessions=RedisSessionStore(
-            client,
-            settings.redis_prefix,
-            settings.session_ttl_seconds,
-            settings.max_history_messages,
-        ),
+        sessions=RedisSessionStore.for_settings(client, settings),
         cache=RedisHotCache(client, settings.redis_prefix, settings.cache_ttl_seconds),
         intents=IntentRecogniser(llm=llm, breaker=breaker),
         planner=Planner(

@@ -86,6 +86,11 @@ class Plan:
         return "resolved" if "resolved" in outcomes else "neutral"
 
     @property
+    def no_answer(self) -> bool:
+        """A question for the help centre that it could not answer (a knowledge gap)."""
+        return any(p.intent == "knowledge_qa" and p.outcome == "unresolved" for p in self.parts)
+
+    @property
     def escalate(self) -> Reason | None:
         """Why the conversation goes to a human, if it does."""
         return next((p.escalate for p in self.parts if p.escalate), None)

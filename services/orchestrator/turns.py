@@ -87,6 +87,7 @@ class Turn:
         self._emit = emit
         self._out = TokenCoalescer(self._emit_tokens, deps.settings.token_flush_ms / 1000)
         self._sent: list[str] = []
+        self._ttft_ms: float | None = None
         self._intent: Intent = "chitchat"
         self._emotion = 1.0
         self._grounding: Grounding | None = None
@@ -106,6 +107,7 @@ class Turn:
         if not self._sent:
             elapsed = seconds_since(self.request.occurred_at)
             TIME_TO_FIRST_TOKEN.labels(intent=self._intent).observe(elapsed)
+            self._ttft_ms = elapsed * 1000
         TOKEN_EVENTS.inc()
         self._sent.append(text)
         await self._emit(self._event(TokensStreamed, content=text))
@@ -182,7 +184,14 @@ class Turn:
             )
         await self._out.close()
 
-        counts = await self._record(reply, plan.intent, emotion, plan.outcome)
+        counts = await self._record(
+            reply,
+            plan.intent,
+            emotion,
+            plan.outcome,
+            handoff_reason=decision.reason or "",
+            no_answer=plan.no_answer,
+        )
         if decision.cacheable:
             answer = CachedAnswer(
                 reply, plan.intent, plan.sources, emotion, [r.model_dump() for r in references]
@@ -278,9 +287,16 @@ class Turn:
         return reply, used_history
 
     async def _record(
-        self, reply: str, intent: str, emotion: float, outcome: Outcome, stopped: bool = False
+        self,
+        reply: str,
+        intent: str,
+        emotion: float,
+        outcome: Outcome,
+        stopped: bool = False,
+        handoff_reason: str = "",
+        no_answer: bool = False,
     ) -> TurnCounts:
-        """Write the turn to the session, once per turn id."""
+        """Write the turn to the session (and count it for analytics), once per turn id."""
         req = self.request
         return await self.deps.sessions.record_turn(
             req.tenant_id,
@@ -295,6 +311,9 @@ class Turn:
                 req.user_id,
                 req.channel,
                 stopped,
+                handoff_reason,
+                no_answer,
+                self._ttft_ms,
             ),
         )
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import redis.asyncio as redis
 
@@ -19,12 +20,16 @@ from shared.conversation import (
     TurnCounts,
     TurnRecord,
 )
+from shared.observability import RESOLUTIONS
+from shared.settings import Settings
+from shared.stores.analytics import COUNT_TURN, RedisAnalytics
 from shared.stores.redis_client import KeySpace, translate_redis_errors
 from shared.stores.text_redis import TextRedis
 
 MAX_SESSIONS_PER_USER = 1_000  # a user's list keeps the newest
 MAX_HISTORY_MESSAGES = 200  # a history keeps the newest (MAX_HISTORY_MESSAGES)
 MIN_TURN_IDS = 100  # a redelivery comes within minutes: remembering this many ids is plenty
+DEFAULT_RESOLUTION_WINDOW_SECONDS = 86_400
 
 # One round trip, atomic and idempotent: a turn id already recorded changes nothing, so a
 # redelivered turn can never appear twice in the history. The history and the recorded turn
@@ -32,12 +37,13 @@ MIN_TURN_IDS = 100  # a redelivery comes within minutes: remembering this many i
 # from the counter rule (shared/conversation.py); the script only applies it.
 # KEYS: the session's state, history and turn ids, its user's session index.
 # ARGV[1]: the JSON that record_turn builds, its fields named as read here.
+# A new turn is also counted for analytics (COUNT_TURN), in the same atomic step.
 _RECORD_TURN = """
 local state, history, turn_ids, user_index = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local t = cjson.decode(ARGV[1])
 if redis.call('ZSCORE', turn_ids, t.turn_id) then
   return {0, tonumber(redis.call('HGET', state, 'turn_count') or '0'),
-          tonumber(redis.call('HGET', state, 'failed_attempts') or '0')}
+          tonumber(redis.call('HGET', state, 'failed_attempts') or '0'), 0}
 end
 if redis.call('HSETNX', state, 'created_at', t.now) == 1 and t.listed then
   redis.call('ZADD', user_index, t.now, t.session_id)
@@ -61,6 +67,9 @@ else
 end
 redis.call('HSET', state, 'current_intent', t.intent, 'emotion_score', t.emotion_score,
            'updated_at', t.now)
+"""
+_RECORD_TURN += COUNT_TURN
+_RECORD_TURN += """
 if t.reply == '' then
   redis.call('RPUSH', history, t.question)
 else
@@ -68,8 +77,20 @@ else
 end
 redis.call('LTRIM', history, -t.max_messages, -1)
 for _, key in ipairs({state, history, turn_ids}) do redis.call('EXPIRE', key, t.ttl) end
-return {1, turns, failed}
+return {1, turns, failed, reopened}
 """
+
+
+def _count_resolution(analytics: dict[str, Any], reopened: bool) -> None:
+    """The Prometheus side of what COUNT_TURN just counted for the turn."""
+    if analytics["resolved"]:
+        RESOLUTIONS.labels(outcome="resolved_by_bot").inc()
+    if analytics["handoff"]:
+        RESOLUTIONS.labels(outcome="handed_off").inc()
+    if analytics["no_answer"]:
+        RESOLUTIONS.labels(outcome="no_answer").inc()
+    if reopened:
+        RESOLUTIONS.labels(outcome="reopened").inc()
 
 
 def _session_from_hash(session_id: str, raw: dict[str, str]) -> Session:
@@ -98,11 +119,13 @@ class RedisSessionStore:
         prefix: str,
         ttl_seconds: int,
         max_messages: int = MAX_HISTORY_MESSAGES,
+        resolution_window_seconds: int = DEFAULT_RESOLUTION_WINDOW_SECONDS,
     ) -> None:
         self._redis = TextRedis(client)
         self._key = KeySpace(prefix)
         self._ttl = ttl_seconds
         self._max_messages = max_messages
+        self.analytics = RedisAnalytics(client, prefix, resolution_window_seconds)
         self._record = self._redis.script(_RECORD_TURN, "session.record_turn")
 
     def _keys(self, tenant_id: str, session_id: str) -> tuple[str, str, str]:
@@ -120,6 +143,17 @@ class RedisSessionStore:
             pipe.zremrangebyrank(index, 0, -1 - MAX_SESSIONS_PER_USER)
             pipe.expire(index, self._ttl)
             await pipe.execute()
+
+    @classmethod
+    def for_settings(cls, client: redis.Redis, settings: Settings) -> RedisSessionStore:
+        """The store as a service configures it."""
+        return cls(
+            client,
+            settings.redis_prefix,
+            settings.session_ttl_seconds,
+            settings.max_history_messages,
+            settings.resolution_window_seconds,
+        )
 
     @translate_redis_errors
     async def open(
@@ -173,8 +207,10 @@ class RedisSessionStore:
         now = time.time()
         user = Message("user", turn.user_message, now, turn.turn_id)
         bot = Message("assistant", turn.reply, now, turn.turn_id, turn.stopped)
-        recorded, turn_count, failed = await self._record.integers(
-            keys=[*self._keys(tenant_id, session_id), self._user_index(tenant_id, turn.user_id)],
+        keys = self._keys(tenant_id, session_id)
+        analytics = self.analytics.turn_fields(tenant_id, keys[0], self._ttl, turn, now)
+        recorded, turn_count, failed, reopened = await self._record.integers(
+            keys=[*keys, self._user_index(tenant_id, turn.user_id)],
             args=[
                 json.dumps(
                     {
@@ -193,10 +229,13 @@ class RedisSessionStore:
                         "max_sessions": MAX_SESSIONS_PER_USER,
                         "max_messages": self._max_messages,
                         "max_turn_ids": max(self._max_messages, MIN_TURN_IDS),
+                        "analytics": analytics,
                     }
                 )
             ],
         )
+        if recorded:
+            _count_resolution(analytics, bool(reopened))
         return TurnCounts(bool(recorded), turn_count, failed)
 
     @translate_redis_errors

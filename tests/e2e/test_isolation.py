@@ -69,6 +69,16 @@ def test_an_end_user_can_neither_read_nor_stop_another_users_turn(gateway: httpx
         assert replay.response.status_code == 200, "the tenant's server-side key may too"
 
 
+def test_an_end_user_rates_only_their_own_answers(gateway: httpx.Client) -> None:
+    alice = _as("alice")
+    answer = gateway.post("/api/v1/chat", json=_question(), headers=alice).json()
+    feedback = f"/api/v1/turns/{answer['data']['turn_id']}/feedback"
+    for who in (_as("bob"), _as("alice", tenant="globex")):
+        assert gateway.post(feedback, json={"rating": "down"}, headers=who).status_code == 404
+    assert gateway.post(feedback, json={"rating": "up"}, headers=alice).status_code == 204
+    assert gateway.post(feedback, json={"rating": "up"}, headers=HEADERS).status_code == 204
+
+
 def test_idempotency_keys_of_users_whose_ids_hold_separators_never_collide(
     gateway: httpx.Client,
 ) -> None:

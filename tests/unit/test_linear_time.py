@@ -40,6 +40,7 @@ from services.retriever.hybrid_search import mostly_cjk, normalised_query
 from services.retriever.ingestion import validate_names
 from services.retriever.sqlite_index import index_tokens
 from shared import segmentation
+from shared.analytics import gap_key
 from shared.assistant_model import placeholders, render
 from shared.errors import InvalidInput
 from shared.events import Passage
@@ -113,6 +114,7 @@ TEXT_FUNCTIONS: dict[str, Callable[[str], object]] = {
     "privacy.mask_personal_data": mask_personal_data,
     "generation.stream_text": _streamed,
     "hot_cache.normalise_question": normalise_question,
+    "analytics.gap_key": gap_key,
     "assistants.placeholders": placeholders,
     "assistants.render": lambda text: render(text, {"name": text}),
     # Shared tokenising, for search and answers.

@@ -20,4 +20,4 @@ async def test_replies_come_back_as_text() -> None:
     assert await store.hgetall("h") == {"n": "1", "s": "é"}
     assert await store.xrevrange("s", count=1) == [("1-0", {"e": "x"})]
     assert await store.xread({"s": "0"}) == [("s", [("1-0", {"e": "x"})])]
-    assert await store.script("return {1, 2}").integers(keys=[]) == [1, 2]
+    assert await store.script("return {1, 2}", "pair").integers(keys=[]) == [1, 2]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncIterator
 
 from services.gateway.auth import Principal
@@ -89,6 +90,7 @@ class ChatService:
         self, caller: Principal, request: ChatRequest
     ) -> tuple[Turn, PublishedTurn | None]:
         """Answer from the cache, or publish the turn."""
+        started = time.monotonic()
         tenant_id = caller.tenant_id
         if caller.user_id is not None:
             request = await self._as_end_user(caller, request)
@@ -114,7 +116,7 @@ class ChatService:
         CACHE_LOOKUPS.labels(outcome="hit" if cached else "miss").inc()
         if cached is not None:
             response = await self._answer_from_cache(
-                tenant_id, session_id, turn_id, request, cached
+                tenant_id, session_id, turn_id, request, cached, started
             )
             events = answered(tenant_id, turn_id, response)
             return Turn(turn_id, session_id, events, cached=response), None
@@ -160,6 +162,7 @@ class ChatService:
         turn_id: str,
         request: ChatRequest,
         cached: CachedAnswer,
+        started: float,
     ) -> ChatResponse:
         counts = await self.sessions.record_turn(
             tenant_id,
@@ -173,9 +176,11 @@ class ChatService:
                 "resolved",
                 request.user_id,
                 request.channel,
+                ttft_ms=(time.monotonic() - started) * 1000,
             ),
         )
         data = ChatData(
+            turn_id=turn_id,
             intent=cached.intent,
             sources=cached.sources,
             escalate_to_human=False,

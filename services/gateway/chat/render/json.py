@@ -29,6 +29,7 @@ class JsonAnswer:
                 session_id=event.session_id,
                 reply=event.reply,
                 data=ChatData(
+                    turn_id=event.correlation_id,
                     intent=event.intent,
                     sources=event.sources,
                     escalate_to_human=event.escalate_to_human,
