@@ -29,7 +29,7 @@ from services.gateway.schemas import (
 )
 from services.gateway.streaming import held_stream
 from shared.conversation import Message, Session
-from shared.errors import InvalidInput, NotFound
+from shared.errors import Conflict, InvalidInput, NotFound
 from shared.events import new_id
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"], responses=ERROR_RESPONSES)
@@ -204,6 +204,24 @@ async def history(
         limit=limit,
         has_more=offset + len(messages) < total,
     )
+
+
+class AgentScore(BaseModel):
+    """How satisfied the customer was with the agent who helped (1 to 5)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"score": 5}]})
+    score: int = Field(ge=1, le=5)
+
+
+@router.post("/{session_id}/csat", status_code=204, response_class=Response)
+async def rate_agent(
+    session: SessionDep, body: AgentScore, tenant: TenantDep, chat: ChatDep
+) -> Response:
+    """Score the human agent of this conversation; a later score replaces the earlier one.
+    409 when no agent took part."""
+    if not await chat.sessions.rate_agent(tenant, session.session_id, body.score):
+        raise Conflict("No agent took part in this conversation")
+    return Response(status_code=204)
 
 
 @router.post("/{session_id}/reset", status_code=204)

@@ -139,6 +139,26 @@ return old
 )
 
 
+# KEYS: the session's hash. ARGV: the limits (JSON), the score, today. A later score of
+# the conversation replaces the earlier one. Returns 0 when no agent ever took part.
+_RATE_AGENT = (
+    _FUNCTIONS
+    + """
+local a = cjson.decode(ARGV[1])
+local info = redis.call('HMGET', KEYS[1], 'handed_off', 'csat', 'csat_day')
+if info[1] ~= '1' then return 0 end
+if info[2] then
+  count(a, a.day_prefix .. info[3], 'csat_sum', -tonumber(info[2]))
+  count(a, a.day_prefix .. info[3], 'csat_count', -1)
+end
+count(a, a.day_prefix .. ARGV[3], 'csat_sum', tonumber(ARGV[2]))
+count(a, a.day_prefix .. ARGV[3], 'csat_count', 1)
+redis.call('HSET', KEYS[1], 'csat', ARGV[2], 'csat_day', ARGV[3])
+return 1
+"""
+)
+
+
 @dataclass(frozen=True)
 class TurnOwner:
     """Who a recorded turn belongs to, for scoping its rating."""
@@ -165,6 +185,7 @@ class RedisAnalytics:
         self._key = KeySpace(prefix)
         self._window = resolution_window_seconds
         self._rate = self._redis.script(_RATE, "analytics.rate")
+        self._rate_agent = self._redis.script(_RATE_AGENT, "analytics.rate_agent")
 
     def _limits(self, tenant_id: str) -> dict[str, Any]:
         return {
@@ -223,6 +244,16 @@ class RedisAnalytics:
             keys=[self._turn(tenant_id, turn_id)],
             args=[limits, rating, comment, repr(time.time())],
         )
+
+    @translate_redis_errors
+    async def rate_agent(self, tenant_id: str, session_key: str, score: int) -> bool:
+        """Record the customer's 1-5 score of the agent who helped in the session (its
+        hash is ``session_key``); False when no agent ever took part."""
+        limits = json.dumps(self._limits(tenant_id))
+        done = await self._rate_agent.integer(
+            keys=[session_key], args=[limits, score, day_of(time.time())]
+        )
+        return bool(done)
 
     @translate_redis_errors
     async def days(self, tenant_id: str, since: dt.date, until: dt.date) -> dict[str, Figures]:

@@ -238,6 +238,11 @@ class RedisSessionStore:
             _count_resolution(analytics, bool(reopened))
         return TurnCounts(bool(recorded), turn_count, failed)
 
+    async def rate_agent(self, tenant_id: str, session_id: str, score: int) -> bool:
+        """The customer's 1-5 score of the agent in this session; False without one."""
+        state = self._keys(tenant_id, session_id)[0]
+        return await self.analytics.rate_agent(tenant_id, state, score)
+
     @translate_redis_errors
     async def set_agent_status(
         self,

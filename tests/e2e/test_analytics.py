@@ -41,12 +41,16 @@ def tenant(stack: Stack) -> Iterator[tuple[httpx.Client, httpx.Client]]:
 
 
 def _ask(client: httpx.Client, message: str) -> dict[str, Any]:
-    """One turn in a new session."""
+    """One turn in a new session: its ``data``, with the session's id."""
     response = client.post("/api/v1/chat", json={"message": message})
     assert response.status_code == 200, response.text
     data: dict[str, Any] = response.json()["data"]
     assert data["turn_id"].startswith("turn-")
-    return data
+    return {**data, "session_id": response.json()["session_id"]}
+
+
+def _score_agent(client: httpx.Client, session_id: str, score: int) -> httpx.Response:
+    return client.post(f"/api/v1/sessions/{session_id}/csat", json={"score": score})
 
 
 def _rate(client: httpx.Client, turn_id: str, rating: str) -> httpx.Response:
@@ -70,6 +74,10 @@ def test_scripted_conversations_give_the_exact_summary_and_gaps(
     assert _rate(client, first["turn_id"], "down").status_code == 204
     assert _rate(client, first["turn_id"], "up").status_code == 204  # replaces the down
     assert _rate(client, again["turn_id"], "down").status_code == 204
+    assert _score_agent(client, handoff["session_id"], 3).status_code == 204
+    assert _score_agent(client, handoff["session_id"], 5).status_code == 204  # replaces the 3
+    assert _score_agent(client, handoff["session_id"], 6).status_code == 422
+    assert _score_agent(client, first["session_id"], 5).status_code == 409  # no agent there
 
     summary = admin.get("/api/v1/analytics/summary").json()
     expected = {
@@ -82,7 +90,7 @@ def test_scripted_conversations_give_the_exact_summary_and_gaps(
         "no_answer_turns": 2,
         "containment_rate": 0.8,
         "feedback": {"up": 1, "down": 1},
-        "agent_csat": {"mean": None, "count": 0},
+        "agent_csat": {"mean": 5.0, "count": 1},
     }
     assert {k: summary[k] for k in expected} == expected
     assert summary["median_time_to_first_token_ms"] > 0

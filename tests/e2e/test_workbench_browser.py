@@ -133,11 +133,21 @@ def test_hand_over_to_an_agent_and_back_in_the_browser(stack: Stack, browser: ob
     # Resolving returns the session to the bot.
     alice.get_by_test_id("resolve").click()
     expect(customer.get_by_test_id("note").filter(has_text="left the conversation")).to_be_visible()
+    # The customer may score the agent, and rate the bot's answers.
+    score = customer.get_by_test_id("csat")
+    expect(score).to_contain_text("How did alice do?")
+    score.get_by_label("4 out of 5").click()
+    expect(score).to_contain_text("Thank you")
     customer.get_by_test_id("message").fill("How long does standard shipping take?")
     customer.get_by_test_id("send").click()
     answer = customer.get_by_test_id("bot").last
     expect(answer).to_contain_text("Shipping Guide")
     expect(answer.get_by_test_id("sources")).to_contain_text("ShippingGuide.md")
+    answer.get_by_test_id("rate-up").click()
+    expect(answer.get_by_test_id("rate-up")).to_have_attribute("aria-pressed", "true")
+    answer.get_by_test_id("rate-down").click()  # changed their mind
+    expect(answer.get_by_test_id("rate-down")).to_have_attribute("aria-pressed", "true")
+    expect(answer.get_by_test_id("rate-up")).to_have_attribute("aria-pressed", "false")
     customer.screenshot(path=str(SCREENSHOTS / "widget-back-to-bot.png"), full_page=True)
     assert problems == []  # everything above ran under the pages' CSP, with no violation
 

@@ -43,6 +43,51 @@ function showSources(el, meta) {
   el.append(box);
 }
 
+// Thumbs under a bot answer: a later click replaces the earlier rating.
+function offerRating(el, turnId) {
+  const row = document.createElement("div");
+  row.className = "rate"; row.dataset.testid = "rate";
+  for (const [rating, label] of [["up", "✓ Helpful"], ["down", "✗ Not helpful"]]) {
+    const button = document.createElement("button");
+    button.type = "button"; button.textContent = label;
+    button.setAttribute("aria-pressed", "false");
+    button.dataset.testid = `rate-${rating}`;
+    button.addEventListener("click", async () => {
+      const response = await fetch(`/api/v1/turns/${encodeURIComponent(turnId)}/feedback`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", ...headers() },
+        body: JSON.stringify({ rating }),
+      });
+      if (!response.ok) return;
+      for (const other of row.querySelectorAll("button")) other.setAttribute("aria-pressed", String(other === button));
+    });
+    row.append(button);
+  }
+  el.append(row);
+}
+
+// After an agent leaves: an optional 1-5 score of how they did.
+function offerAgentScore(agentId) {
+  const box = add("note", `How did ${agentId} do? `);
+  box.dataset.testid = "csat";
+  for (let score = 1; score <= 5; score++) {
+    const button = document.createElement("button");
+    button.type = "button"; button.className = "score"; button.textContent = String(score);
+    button.setAttribute("aria-label", `${score} out of 5`);
+    button.addEventListener("click", async () => {
+      const response = await fetch(`/api/v1/sessions/${encodeURIComponent(sessionId)}/csat`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", ...headers() },
+        body: JSON.stringify({ score }),
+      });
+      if (!response.ok) return;
+      box.querySelector(".body").textContent = `Thank you: you gave ${agentId} ${score} out of 5.`;
+      for (const other of box.querySelectorAll("button")) other.remove();
+    });
+    box.append(button);
+  }
+}
+
 function follow() {
   if (following || !sessionId) return;
   following = new AbortController();
@@ -58,6 +103,7 @@ function follow() {
     } else if (name === "agent_left") {
       status.textContent = "Ask us anything: shipping, returns, orders…";
       add("note", `${data.agent_id} left the conversation. The assistant is back to help.`);
+      offerAgentScore(data.agent_id);
     } else if (name === "ticket_created") {
       add("note", `Ticket ${data.ticket_id} opened; an agent will reply when they are back.`);
     }
@@ -100,6 +146,7 @@ document.getElementById("ask").addEventListener("submit", async (event) => {
         log.scrollTop = log.scrollHeight;
       } else if (name === "done") {
         if (!data.answer && bubble) bubble.remove();  // an agent holds the chat: no bot reply
+        else if (bubble && data.turn_id) offerRating(bubble, data.turn_id);
       } else if (name === "error") {
         add("note", `Sorry: ${data.message}`);
       }

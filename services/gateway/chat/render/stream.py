@@ -40,6 +40,7 @@ class StreamFrames:
     async def completed(self, event: TurnCompleted) -> list[bytes]:
         """``done``, then ``metrics``."""
         done = {
+            "turn_id": event.correlation_id,  # to rate it, even when the hot cache answered
             "turn_count": event.turn_count,
             "escalate": event.escalate_to_human,
             "answer": event.reply,
