@@ -1,6 +1,7 @@
-"""The web pages the gateway serves: a customer chat widget and the agent workbench.
+"""The web pages the gateway serves: a customer chat widget, the agent workbench and its
+outcomes page.
 
-Both run under a strict Content-Security-Policy: scripts and styles come only from the files
+All run under a strict Content-Security-Policy: scripts and styles come only from the files
 under /web/ on this origin (no inline code, no eval), requests go only to this origin, and
 only the sites in FRAME_ANCESTORS may frame the widget. The workbench is never framed, so no
 other site can overlay an agent's claim or reply buttons.
@@ -23,6 +24,8 @@ ASSETS = {
     "widget.css": "text/css",
     "workbench.js": "text/javascript",
     "workbench.css": "text/css",
+    "analytics.js": "text/javascript",
+    "analytics.css": "text/css",
 }
 NOT_FRAMED = "'none'"
 COMMON_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
@@ -64,6 +67,14 @@ async def workbench() -> FileResponse:
     """The agent workbench."""
     return FileResponse(
         WEB / "workbench.html", media_type="text/html", headers=page_headers(NOT_FRAMED)
+    )
+
+
+@router.get("/workbench/analytics")
+async def analytics() -> FileResponse:
+    """The outcomes page for support leads (an admin key reads the figures)."""
+    return FileResponse(
+        WEB / "analytics.html", media_type="text/html", headers=page_headers(NOT_FRAMED)
     )
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import ALICE_KEY, API_KEY, BOB_KEY
+from tests.e2e.conftest import ALICE_KEY, API_KEY, BOB_KEY, issue_key
 from tests.support.services import missing
 from tests.support.stack import REPO, Stack
 
@@ -152,9 +152,58 @@ def test_hand_over_to_an_agent_and_back_in_the_browser(stack: Stack, browser: ob
     assert problems == []  # everything above ran under the pages' CSP, with no violation
 
 
+def test_a_support_lead_reads_the_outcomes_page(stack: Stack, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    gateway = stack.of("gateway")[0].url
+    tenant = f"outcomes-{uuid.uuid4().hex[:6]}"
+    admin = {"X-API-Key": issue_key(stack, tenant, "admin")}
+    page_text = b"# Gift wrapping\n\nGift wrapping costs $4 per item at checkout."
+    uploaded = httpx.post(
+        f"{gateway}/api/v1/knowledge-bases/default/documents",
+        files={"file": ("Gifts.md", page_text)},
+        headers=admin,
+        timeout=60,
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    asked = [
+        "How much does gift wrapping cost?",
+        "Do you offer engraving on watches?",
+        "do you offer ENGRAVING on watches",
+        "I want to talk to a human agent",
+    ]
+    for question in asked:
+        answer = httpx.post(
+            f"{gateway}/api/v1/chat", json={"message": question}, headers=admin, timeout=30
+        )
+        assert answer.status_code == 200, answer.text
+
+    problems: list[str] = []
+    page = _watched_page(browser, problems)
+    page.set_viewport_size({"width": 1200, "height": 900})
+    page.goto(f"{gateway}/workbench/analytics")
+    page.get_by_test_id("admin-key").fill(admin["X-API-Key"])
+    page.get_by_test_id("load").click()
+    expect(page.get_by_test_id("figure-Conversations")).to_have_text("4")
+    expect(page.get_by_test_id("figure-Containment")).to_have_text("75%")
+    expect(page.get_by_test_id("figure-Handed to agents")).to_have_text("1")
+    gap = page.get_by_test_id("gap").first
+    expect(gap).to_contain_text("Do you offer engraving on watches?")
+    expect(gap.locator("td.count")).to_have_text("2")
+    assert page.locator("#chart rect").count() == 1  # today's one hand-off
+    assert page.locator("#chart circle").count() == 1  # today's containment
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "workbench-outcomes.png"), full_page=True)
+
+    page.get_by_test_id("admin-key").fill(ALICE_KEY)  # an agent's key reads no figures
+    page.get_by_test_id("load").click()
+    expect(page.get_by_test_id("problem")).to_contain_text("admin")
+    assert problems == []
+
+
 def test_the_pages_are_served_with_a_strict_policy(stack: Stack) -> None:
     gateway = stack.of("gateway")[0].url
-    for page in ("/widget", "/workbench"):
+    for page in ("/widget", "/workbench", "/workbench/analytics"):
         headers = httpx.get(f"{gateway}{page}", timeout=10).headers
         policy = headers["content-security-policy"]
         assert "script-src 'self'" in policy and "style-src 'self'" in policy
