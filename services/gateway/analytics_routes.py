@@ -13,9 +13,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.gateway.deps import AdminTenantDep, GatewayDep, PrincipalDep
+from services.gateway.deps import AdminTenantDep, DraftsDep, GatewayDep, PrincipalDep
 from services.gateway.schemas import ERROR_RESPONSES, TURN_ID_PATTERN
-from shared.analytics import DEFAULT_DAYS, MAX_RANGE_DAYS, Figures
+from shared.analytics import DEFAULT_DAYS, MAX_RANGE_DAYS, Figures, gap_key
 from shared.errors import InvalidInput, NotFound
 from shared.observability import FEEDBACK
 from shared.stores.analytics import Rating, RedisAnalytics
@@ -114,16 +114,22 @@ async def summary(
 async def knowledge_gaps(
     tenant_id: AdminTenantDep,
     analytics: AnalyticsDep,
+    drafts: DraftsDep,
     since: Moment = None,
     until: Moment = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
     """Questions the help centre could not answer, or whose answer was rated down, grouped by
-    their text and most asked first: the pages to write next."""
+    their text and most asked first: the pages to write next, with the FAQ drafts that
+    answer them."""
     first, last = _days(since, until)
     gaps = await analytics.gaps(tenant_id, first, last, limit)
+    drafted: dict[str, list[dict[str, str]]] = {}
+    for draft in await drafts.all(tenant_id):
+        entry = {"draft_id": draft.draft_id, "kb_id": draft.kb_id, "status": draft.status}
+        drafted.setdefault(gap_key(draft.question), []).append(entry)
     return {
         "since": first.isoformat(),
         "until": last.isoformat(),
-        "gaps": [g.__dict__ for g in gaps],
+        "gaps": [{**g.__dict__, "drafts": drafted.get(gap_key(g.question), [])} for g in gaps],
     }

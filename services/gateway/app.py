@@ -21,6 +21,7 @@ from services.gateway.assistant_routes import router as assistants_router
 from services.gateway.auth import Authenticator
 from services.gateway.chat import ChatService, Publish
 from services.gateway.connections import ConnectionSlots
+from services.gateway.draft_routes import router as drafts_router
 from services.gateway.errors import install_error_handlers
 from services.gateway.http_access import HttpAccess
 from services.gateway.knowledge import KnowledgeAdmin
@@ -32,6 +33,7 @@ from services.gateway.routes import router
 from services.gateway.session_routes import router as sessions_router
 from services.gateway.stores.api_keys import RedisApiKeyStore
 from services.gateway.stores.conversations import ConversationMap
+from services.gateway.stores.drafts import RedisDraftStore
 from services.gateway.stores.idempotency import RedisIdempotencyStore
 from services.gateway.stores.leases import RedisLeasePool
 from services.gateway.stores.rate_limits import RedisRateLimiter
@@ -49,6 +51,7 @@ from shared.stores.assistants import RedisAssistantStore
 from shared.stores.escalations import CARD_TTL_SECONDS, RedisEscalationStore
 from shared.stores.event_log import RedisEventLog
 from shared.stores.hot_cache import RedisHotCache
+from shared.stores.kb_versions import RedisKnowledgeVersions
 from shared.stores.redis_client import connect_redis
 from shared.stores.sessions import RedisSessionStore
 from shared.stores.turn_log import TURN_LOG_TTL_SECONDS, RedisTurnLog
@@ -162,7 +165,9 @@ def create_app(
             topology,
             RedisUploadStore(client, settings.redis_prefix),
             _publisher(broker, detached_publish, queue=topology.document_uploads.name),
+            RedisKnowledgeVersions(client, settings.redis_prefix),
         ),
+        drafts=RedisDraftStore(client, settings.redis_prefix),
         agents=AgentDesk(
             rpc,
             topology,
@@ -197,6 +202,7 @@ def create_app(
     )
     app.include_router(router)
     app.include_router(knowledge_router)
+    app.include_router(drafts_router)
     app.include_router(assistants_router)
     app.include_router(agent_router)
     app.include_router(sessions_router)

@@ -20,6 +20,7 @@ from services.gateway.chat.idempotency import Retry
 from services.gateway.connections import ConnectionSlots
 from services.gateway.knowledge import KnowledgeAdmin
 from services.gateway.stores.conversations import ConversationMap
+from services.gateway.stores.drafts import RedisDraftStore
 from services.gateway.wiring import Gateway, GatewayApp
 from shared import observability
 from shared.settings import Settings
@@ -151,7 +152,20 @@ async def get_retry(
     return Retry(gateway.idempotency, principal, idempotency_key)
 
 
+async def get_drafts(gateway: GatewayDep) -> RedisDraftStore:
+    """The app's FAQ drafts."""
+    return gateway.drafts
+
+
+async def drafter(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    """A caller allowed to draft FAQ entries from conversations: an agent or an admin."""
+    return principal.require("agent", "admin")
+
+
 TenantDep = Annotated[str, Depends(client_tenant)]
+AdminDep = Annotated[Principal, Depends(admin)]
+DrafterDep = Annotated[Principal, Depends(drafter)]
+DraftsDep = Annotated[RedisDraftStore, Depends(get_drafts)]
 AdminTenantDep = Annotated[str, Depends(admin_tenant)]
 ChatDep = Annotated[ChatService, Depends(get_chat_service)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
 from pydantic import BaseModel
 
 from services.gateway.chat.turn import Publish
 from shared.documents import check_document
-from shared.errors import InvalidInput, NotFound
+from shared.errors import Conflict, InvalidInput, NotFound
 from shared.events import (
     DocumentDeletionRequested,
     DocumentInfo,
@@ -16,11 +19,33 @@ from shared.events import (
     new_id,
 )
 from shared.rpc import RpcClient
+from shared.stores.kb_versions import MAX_VERSIONS, Change, RedisKnowledgeVersions
 from shared.stores.uploads import RedisUploadStore, UploadJob
 from shared.topology import Topology
 
 INGEST_TIMEOUT_SECONDS = 300.0
 ADMIN_TIMEOUT_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class By:
+    """Who changes a knowledge base, and how the change is versioned."""
+
+    actor: str = ""
+    action: Literal["upload", "publish"] = "upload"
+    versioned: bool = True
+
+
+ANYONE = By()
+
+
+@dataclass(frozen=True)
+class Rollback:
+    """What a rollback did: the new version, the documents put back and those removed."""
+
+    version: int
+    restored: list[str]
+    removed: list[str]
 
 
 class KnowledgeAdmin:
@@ -32,11 +57,13 @@ class KnowledgeAdmin:
         topology: Topology,
         uploads: RedisUploadStore,
         publish_upload: Publish,
+        versions: RedisKnowledgeVersions,
     ) -> None:
         self._rpc = rpc
         self._topology = topology
         self._uploads = uploads
         self._publish_upload = publish_upload
+        self.versions = versions
 
     async def _ask(self, command: BaseModel, queue: str, timeout: float) -> KnowledgeReply:
         reply = KnowledgeReply.model_validate_json(await self._rpc.request(command, queue, timeout))
@@ -53,9 +80,10 @@ class KnowledgeAdmin:
         doc_name: str,
         content: bytes,
         replace_doc_id: str | None = None,
+        by: By = ANYONE,
     ) -> KnowledgeReply:
         """Ingest a file and wait; ``replace_doc_id`` requires that document to exist."""
-        _, command = await self._queue(tenant_id, kb_id, doc_name, content, replace_doc_id)
+        _, command = await self._queue(tenant_id, kb_id, doc_name, content, replace_doc_id, by)
         return await self._ask(
             command, self._topology.document_uploads.name, INGEST_TIMEOUT_SECONDS
         )
@@ -67,9 +95,10 @@ class KnowledgeAdmin:
         doc_name: str,
         content: bytes,
         replace_doc_id: str | None = None,
+        by: By = ANYONE,
     ) -> UploadJob:
         """Queue a file for ingest and return at once; poll its job with ``upload_job``."""
-        job, command = await self._queue(tenant_id, kb_id, doc_name, content, replace_doc_id)
+        job, command = await self._queue(tenant_id, kb_id, doc_name, content, replace_doc_id, by)
         await self._publish_upload(command)
         return job
 
@@ -87,6 +116,7 @@ class KnowledgeAdmin:
         doc_name: str,
         content: bytes,
         replace_doc_id: str | None,
+        by: By,
     ) -> tuple[UploadJob, DocumentUploaded]:
         check_document(doc_name, content)  # before it is kept or a retriever woken
         job = await self._uploads.put(tenant_id, kb_id, doc_name, content)
@@ -97,13 +127,21 @@ class KnowledgeAdmin:
             doc_name=doc_name,
             upload_id=job.upload_id,
             replace_doc_id=replace_doc_id,
+            actor=by.actor,
+            action=by.action,
+            versioned=by.versioned,
         )
         return job, command
 
-    async def delete(self, tenant_id: str, kb_id: str, doc_id: str) -> None:
+    async def delete(self, tenant_id: str, kb_id: str, doc_id: str, by: By = ANYONE) -> None:
         """Remove a document (NotFound if it is not there)."""
         command = DocumentDeletionRequested(
-            tenant_id=tenant_id, correlation_id=new_id("kb"), kb_id=kb_id, doc_id=doc_id
+            tenant_id=tenant_id,
+            correlation_id=new_id("kb"),
+            kb_id=kb_id,
+            doc_id=doc_id,
+            actor=by.actor,
+            versioned=by.versioned,
         )
         await self._ask(command, self._topology.document_deletions.name, ADMIN_TIMEOUT_SECONDS)
 
@@ -116,3 +154,40 @@ class KnowledgeAdmin:
             command, self._topology.document_listings.name, ADMIN_TIMEOUT_SECONDS
         )
         return reply.documents
+
+    async def rollback(self, tenant_id: str, kb_id: str, version: int, actor: str) -> Rollback:
+        """Put the knowledge base back as it was at ``version``, as a new version."""
+        target = await self.versions.get(tenant_id, kb_id, version)
+        if target is None:
+            raise NotFound(f"No such version (the newest {MAX_VERSIONS} are kept)")
+        current = {d.doc_name: d for d in await self.documents(tenant_id, kb_id)}
+        restore = [
+            c
+            for name, c in target.documents.items()
+            if name not in current or current[name].content_hash != c.content_hash
+        ]
+        contents = {}
+        for change in restore:  # all of them first: a rollback that cannot finish never starts
+            content = await self.versions.content(tenant_id, change.content_hash)
+            if content is None:
+                raise Conflict(f"Cannot restore {change.doc_name}: its contents were not kept")
+            contents[change.doc_name] = content
+        steps = By(actor, versioned=False)  # the rollback is the version, not each step
+        removed = [d for name, d in current.items() if name not in target.documents]
+        for document in removed:
+            await self.delete(tenant_id, kb_id, document.doc_id, steps)
+        for change in restore:
+            await self.upload(
+                tenant_id, kb_id, change.doc_name, contents[change.doc_name], by=steps
+            )
+        changes = [Change(d.doc_name, d.doc_id) for d in removed] + restore
+        new = await self.versions.record(
+            tenant_id,
+            kb_id,
+            action="rollback",
+            actor=actor,
+            changes=changes,
+            documents=target.documents,
+            rollback_of=version,
+        )
+        return Rollback(new, [c.doc_name for c in restore], [d.doc_name for d in removed])

@@ -15,6 +15,7 @@ from services.gateway.connections import ConnectionSlots
 from services.gateway.knowledge import KnowledgeAdmin
 from services.gateway.stores.api_keys import RedisApiKeyStore
 from services.gateway.stores.conversations import ConversationMap
+from services.gateway.stores.drafts import RedisDraftStore
 from services.gateway.stores.idempotency import RedisIdempotencyStore
 from shared.settings import Settings
 from shared.stores.assistants import RedisAssistantStore
@@ -37,6 +38,7 @@ class Gateway:
     auth: Authenticator
     idempotency: RedisIdempotencyStore
     conversations: ConversationMap
+    drafts: RedisDraftStore
 
 
 class GatewayApp(FastAPI):

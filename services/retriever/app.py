@@ -25,11 +25,13 @@ from services.retriever.index import KnowledgeIndex
 from services.retriever.ingestion import Ingestor
 from services.retriever.isolated_parsing import IsolatedParser, ParseLimits
 from services.retriever.sqlite_index import SqliteIndex
+from services.retriever.versioning import VersionRecorder
 from shared import segmentation
 from shared.errors import AppError
 from shared.messaging import topology_for
 from shared.settings import Settings
 from shared.stores.hot_cache import RedisHotCache
+from shared.stores.kb_versions import RedisKnowledgeVersions
 from shared.stores.redis_client import connect_redis
 from shared.stores.uploads import RedisUploadStore
 from shared.worker import create_worker_app
@@ -90,6 +92,9 @@ def create_retriever(settings: Settings, client: redis.Redis) -> Retriever:
     parser = IsolatedParser(ParseLimits.from_settings(settings))
     ingestor = Ingestor(build_index(settings, embedder), embedder, parser)
     cache = RedisHotCache(client, settings.redis_prefix, settings.cache_ttl_seconds)
+    versions = VersionRecorder(
+        RedisKnowledgeVersions(client, settings.redis_prefix), ingestor.index
+    )
 
     async def knowledge_changed(tenant_id: str) -> None:
         # Cached answers may quote the old text: make them all stale at once.
@@ -110,11 +115,14 @@ def create_retriever(settings: Settings, client: redis.Redis) -> Retriever:
         changed = [r for r in results if r.status != "unchanged"]
         logger.info("knowledge folder synced: %d documents, %d changed", len(results), len(changed))
         if changed:
+            await versions.synced(settings.tenant_id, DEFAULT_KB, folder, changed)
             await knowledge_changed(settings.tenant_id)
 
     search = HybridSearch(ingestor.index, ingestor.embedder)
     uploads = RedisUploadStore(client, settings.redis_prefix)
-    router = build_router(search, ingestor, topology_for(settings), knowledge_changed, uploads)
+    router = build_router(
+        search, ingestor, topology_for(settings), knowledge_changed, uploads, versions
+    )
     return Retriever(router, seed)
 
 

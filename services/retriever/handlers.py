@@ -15,6 +15,7 @@ from faststream.rabbit import RabbitRouter
 from services.retriever.hybrid_search import HybridSearch
 from services.retriever.index import Document
 from services.retriever.ingestion import Ingestor
+from services.retriever.versioning import VersionRecorder
 from shared.errors import InvalidInput
 from shared.events import (
     DocumentDeletionRequested,
@@ -72,6 +73,7 @@ def build_router(
     topology: Topology,
     knowledge_changed: KnowledgeChanged,
     uploads: RedisUploadStore,
+    versions: VersionRecorder,
 ) -> RabbitRouter:
     """Subscribers of the retriever. ``knowledge_changed(tenant)`` runs after every change."""
     router = RabbitRouter()
@@ -157,6 +159,11 @@ def build_router(
         except InvalidInput as exc:
             return reply(event, status="invalid", error=exc.message)
         if result.status != "unchanged":
+            if event.versioned:
+                added = [(result.document, content)]
+                await versions.ingested(
+                    event.tenant_id, event.kb_id, added, event.action, event.actor
+                )
             await knowledge_changed(event.tenant_id)
         logger.info(
             "document %s %s (%d chunks)",
@@ -170,15 +177,18 @@ def build_router(
     @settle_errors
     async def on_document_deletion_requested(event: DocumentDeletionRequested) -> KnowledgeReply:
         """Remove the document."""
+        tenant_id, kb_id = event.tenant_id, event.kb_id
         try:
-            deleted = await asyncio.to_thread(
-                ingestor.delete, event.tenant_id, event.kb_id, event.doc_id
-            )
+            existing = await asyncio.to_thread(ingestor.index.documents, tenant_id, kb_id)
+            deleted = await asyncio.to_thread(ingestor.delete, tenant_id, kb_id, event.doc_id)
         except InvalidInput as exc:
             return reply(event, status="invalid", error=exc.message)
         if not deleted:
             return reply(event, status="not_found", error="no such document")
-        await knowledge_changed(event.tenant_id)
+        if event.versioned:
+            document = next(d for d in existing if d.doc_id == event.doc_id)
+            await versions.deleted(tenant_id, kb_id, document, event.actor)
+        await knowledge_changed(tenant_id)
         return reply(event, status="deleted")
 
     @router.subscriber(topology.document_listings)

@@ -36,6 +36,11 @@ class DocumentUploaded(Event):
     upload_id: str | None = None
     content_base64: str = ""
     replace_doc_id: str | None = None
+    # For the knowledge base's versions: who asked, as what, and whether this change is a
+    # version of its own (a rollback's steps are not: the rollback records one).
+    actor: str = ""
+    action: Literal["upload", "publish"] = "upload"
+    versioned: bool = True
 
 
 class DocumentDeletionRequested(Event):
@@ -45,6 +50,8 @@ class DocumentDeletionRequested(Event):
 
     kb_id: str
     doc_id: str
+    actor: str = ""
+    versioned: bool = True
 
 
 class DocumentsListRequested(Event):

@@ -87,6 +87,10 @@ class TextRedis:
         fields: dict[FieldT, EncodableT] = {key: item for key, item in (mapping or {}).items()}
         return _integer(await self._client.hset(name, field, value, mapping=fields))
 
+    async def hlen(self, name: str) -> int:
+        """HLEN: how many fields the hash has."""
+        return _integer(await self._client.hlen(name))
+
     async def llen(self, name: str) -> int:
         """LLEN."""
         return _integer(await self._client.llen(name))

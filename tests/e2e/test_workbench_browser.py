@@ -9,6 +9,7 @@ committed).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -133,6 +134,13 @@ def test_hand_over_to_an_agent_and_back_in_the_browser(stack: Stack, browser: ob
     # Resolving returns the session to the bot.
     alice.get_by_test_id("resolve").click()
     expect(customer.get_by_test_id("note").filter(has_text="left the conversation")).to_be_visible()
+    # Alice may turn the exchange into an FAQ draft, prefilled and editable.
+    expect(alice.get_by_test_id("draft-question")).to_have_value(re.compile(marker))
+    expect(alice.get_by_test_id("draft-answer")).to_have_value(re.compile("your kettle"))
+    alice.get_by_test_id("draft-answer").fill("Kettles that stop heating are replaced free.")
+    alice.get_by_test_id("save-draft").click()
+    expect(alice.get_by_test_id("draft-status")).to_contain_text("Saved as draft-")
+    alice.screenshot(path=str(SCREENSHOTS / "workbench-draft.png"), full_page=True)
     # The customer may score the agent, and rate the bot's answers.
     score = customer.get_by_test_id("csat")
     expect(score).to_contain_text("How did alice do?")

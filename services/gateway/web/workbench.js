@@ -68,6 +68,7 @@ async function openTicket(ticketId) {
   const view = await api(`/escalations/${encodeURIComponent(ticketId)}`);
   current = view.card; tickets.set(current.ticket_id, current);
   $("detail").hidden = false; $("pick").hidden = true; $("problem").textContent = "";
+  $("draft-form").hidden = true; $("save-draft").disabled = false;
   showCard(current);
   $("conversation").replaceChildren();
   for (const m of view.history) line(m.role, m.content, m.role === "agent" ? m.turn_id : null);
@@ -87,7 +88,30 @@ async function act(path, body) {
 }
 
 $("claim").addEventListener("click", () => act("/claim"));
-$("resolve").addEventListener("click", () => act("/resolve"));
+// Once resolved, the agent may turn the customer's question and their own answer into a
+// draft FAQ entry, for an admin to review and publish.
+function offerDraft() {
+  const said = (role) => [...$("conversation").querySelectorAll(`.line.${role}`)].map((el) => el.textContent);
+  const agentPrefix = `${current.agent_id}: `;
+  $("draft-question").value = said("user")[0] || "";
+  $("draft-answer").value = (said("agent").at(-1) || "").replace(agentPrefix, "");
+  $("draft-status").textContent = "";
+  $("draft-form").hidden = false;
+}
+
+$("resolve").addEventListener("click", async () => { if (await act("/resolve")) offerDraft(); });
+$("draft-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const response = await fetch("/api/v1/knowledge-bases/default/drafts", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", ...headers() },
+    body: JSON.stringify({ question: $("draft-question").value.trim(), answer: $("draft-answer").value.trim(),
+                           ticket_id: current.ticket_id }),
+  });
+  const body = await response.json().catch(() => ({}));
+  $("draft-status").textContent = response.ok ? `Saved as ${body.draft_id}: an admin will review it.` : `Not saved: ${body.detail || response.statusText}`;
+  if (response.ok) $("save-draft").disabled = true;
+});
 $("hand-back").addEventListener("click", () => act("/hand-back"));
 $("reply-form").addEventListener("submit", async (event) => {
   event.preventDefault();
