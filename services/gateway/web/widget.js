@@ -43,7 +43,11 @@ function showSources(el, meta) {
   el.append(box);
 }
 
-// Thumbs under a bot answer: a later click replaces the earlier rating.
+const postJson = (path, body) => fetch(path, {
+  method: "POST", headers: { "Content-Type": "application/json", ...headers() }, body: JSON.stringify(body),
+});
+
+// "Helpful" and "Not helpful" under a bot answer: a later click replaces the earlier rating.
 function offerRating(el, turnId) {
   const row = document.createElement("div");
   row.className = "rate"; row.dataset.testid = "rate";
@@ -53,11 +57,7 @@ function offerRating(el, turnId) {
     button.setAttribute("aria-pressed", "false");
     button.dataset.testid = `rate-${rating}`;
     button.addEventListener("click", async () => {
-      const response = await fetch(`/api/v1/turns/${encodeURIComponent(turnId)}/feedback`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", ...headers() },
-        body: JSON.stringify({ rating }),
-      });
+      const response = await postJson(`/api/v1/turns/${encodeURIComponent(turnId)}/feedback`, { rating });
       if (!response.ok) return;
       for (const other of row.querySelectorAll("button")) other.setAttribute("aria-pressed", String(other === button));
     });
@@ -75,11 +75,7 @@ function offerAgentScore(agentId) {
     button.type = "button"; button.className = "score"; button.textContent = String(score);
     button.setAttribute("aria-label", `${score} out of 5`);
     button.addEventListener("click", async () => {
-      const response = await fetch(`/api/v1/sessions/${encodeURIComponent(sessionId)}/csat`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", ...headers() },
-        body: JSON.stringify({ score }),
-      });
+      const response = await postJson(`/api/v1/sessions/${encodeURIComponent(sessionId)}/csat`, { score });
       if (!response.ok) return;
       box.querySelector(".body").textContent = `Thank you: you gave ${agentId} ${score} out of 5.`;
       for (const other of box.querySelectorAll("button")) other.remove();
