@@ -110,7 +110,7 @@ end
 if a.ttft_bucket >= 0 then count(a, day, 'ttft:' .. a.ttft_bucket, 1) end
 redis.call('HSET', a.meta, 'session_id', t.session_id, 'user_id', t.user_id, 'day', a.day,
            'question_key', a.question_key, 'question', a.question,
-           'gap', a.no_answer and '1' or '0')
+           'gap', a.no_answer and 'unanswered' or (a.knowledge and 'answered' or 'other'))
 redis.call('EXPIRE', a.meta, a.retention)
 """
 )
@@ -129,8 +129,9 @@ if old == new then return old end
 local day = a.day_prefix .. info[1]
 if old ~= '' then count(a, day, 'feedback_' .. old, -1) end
 count(a, day, 'feedback_' .. new, 1)
--- A rated-down answer is a gap too, unless the turn is one already (it had no answer).
-if info[5] ~= '1' then
+-- A help-centre answer rated down is a gap too (an unanswered one already is one; a
+-- hand-off request or small talk never is).
+if info[5] == 'answered' then
   if new == 'down' then add_gap(a, info[1], info[3], info[4], ARGV[4], 1) end
   if old == 'down' then add_gap(a, info[1], info[3], info[4], ARGV[4], -1) end
 end
@@ -222,6 +223,7 @@ class RedisAnalytics:
             "asks_agent": asks_agent,
             "handoff": turn.handoff_reason,
             "no_answer": turn.no_answer,
+            "knowledge": turn.intent == "knowledge_qa",
             "ttft_bucket": -1 if turn.ttft_ms is None else ttft_bucket(turn.ttft_ms),
             "question_key": gap_key(turn.user_message),
             "question": turn.user_message.strip()[:MAX_GAP_CHARS],

@@ -91,3 +91,31 @@ async def test_unique_unanswered_questions_stop_growing_a_day_at_its_cap(
     gaps = await store.analytics.gaps("acme", TODAY, TODAY, limit=MAX_GAPS_PER_DAY + 100)
     assert len(gaps) == MAX_GAPS_PER_DAY
     assert (await _today(store))["no_answer_turns"] == MAX_GAPS_PER_DAY + 20  # still counted
+
+
+async def test_only_a_help_centre_answer_rated_down_becomes_a_gap(
+    redis_client: redis.Redis, real_settings: Settings
+) -> None:
+    store = RedisSessionStore(redis_client, real_settings.redis_prefix, 600)
+    await store.record_turn("acme", "s1", _turn("turn-1", "How long does shipping take?"))
+    handoff = TurnRecord(
+        "turn-2",
+        "I want a human",
+        "Connecting you.",
+        "transfer_to_human",
+        0.5,
+        "neutral",
+        handoff_reason="explicit_request",
+    )
+    await store.record_turn("acme", "s2", handoff)
+    unanswered = _turn("turn-3", "Do you sell kites?", "unresolved", no_answer=True)
+    await store.record_turn("acme", "s3", unanswered)
+    for turn_id in ("turn-1", "turn-2", "turn-3"):
+        assert await store.analytics.rate("acme", turn_id, "down", "") == ""
+    gaps = await store.analytics.gaps("acme", TODAY, TODAY, limit=10)
+    # The unanswered question counts once, not once more for its rating.
+    assert sorted((g.question, g.count) for g in gaps) == [
+        ("Do you sell kites?", 1),
+        ("How long does shipping take?", 1),
+    ]
+    assert (await _today(store))["feedback"] == {"up": 0, "down": 3}
