@@ -75,15 +75,17 @@ def _day(value: str | None, name: str, default: dt.date) -> dt.date:
         moment = dt.datetime.fromisoformat(value)
     except ValueError:
         raise InvalidInput(f"{name} must be an ISO 8601 date or time, like 2026-12-01") from None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.UTC)
-    return moment.date()
+    try:
+        return moment.astimezone(dt.UTC).date() if moment.tzinfo else moment.date()
+    except OverflowError:  # e.g. 9999-12-31T23:00-05:00 is past the last UTC day
+        raise InvalidInput(f"{name} is out of range") from None
 
 
 def _days(since: str | None, until: str | None) -> tuple[dt.date, dt.date]:
     """The UTC days asked for: by default the last 7, today included."""
     last = _day(until, "until", dt.datetime.now(dt.UTC).date())
-    first = _day(since, "since", last - dt.timedelta(days=DEFAULT_DAYS - 1))
+    week_before = max(last.toordinal() - (DEFAULT_DAYS - 1), 1)
+    first = _day(since, "since", dt.date.fromordinal(week_before))
     if first > last:
         raise InvalidInput("since must not be after until")
     if (last - first).days >= MAX_RANGE_DAYS:

@@ -132,6 +132,7 @@ def test_ratings_are_checked_and_scoped_to_the_turns_tenant(
         ({"since": "yesterday"}, "ISO 8601"),
         ({"since": "2026-12-02", "until": "2026-12-01"}, "after"),
         ({"since": "2020-01-01", "until": "2026-01-01"}, "366 days"),
+        ({"since": "9999-12-31T23:00:00-05:00"}, "out of range"),
     ],
 )
 def test_a_bad_period_is_refused_clearly(
@@ -141,3 +142,17 @@ def test_a_bad_period_is_refused_clearly(
     response = admin.get("/api/v1/analytics/summary", params=params)
     assert response.status_code == 422
     assert problem in response.text
+
+
+def test_the_first_and_last_days_of_the_calendar_are_no_error(
+    tenant: tuple[httpx.Client, httpx.Client],
+) -> None:
+    _, admin = tenant
+    for params in ({"until": "0001-01-02"}, {"since": "9999-12-31", "until": "9999-12-31"}):
+        response = admin.get("/api/v1/analytics/summary", params=params)
+        assert response.status_code == 200, response.text
+        assert response.json()["turns"] == 0
+    assert (
+        admin.get("/api/v1/analytics/knowledge-gaps", params={"until": "0001-01-01"}).json()["gaps"]
+        == []
+    )
