@@ -186,6 +186,14 @@ def test_a_support_lead_reads_the_outcomes_page(stack: Stack, browser: Any) -> N
         )
         assert answer.status_code == 200, answer.text
 
+    drafted = httpx.post(
+        f"{gateway}/api/v1/knowledge-bases/default/drafts",
+        json={"question": asked[1], "answer": "Yes, for $10."},
+        headers=admin,
+        timeout=30,
+    )
+    assert drafted.status_code == 201, drafted.text
+
     problems: list[str] = []
     page = _watched_page(browser, problems)
     page.set_viewport_size({"width": 1200, "height": 900})
@@ -198,10 +206,22 @@ def test_a_support_lead_reads_the_outcomes_page(stack: Stack, browser: Any) -> N
     gap = page.get_by_test_id("gap").first
     expect(gap).to_contain_text("Do you offer engraving on watches?")
     expect(gap.locator("td.count")).to_have_text("2")
+    expect(gap).to_contain_text("draft")  # the gap links its draft
     assert page.locator("#chart rect").count() == 1  # today's one hand-off
     assert page.locator("#chart circle").count() == 1  # today's containment
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "workbench-outcomes.png"), full_page=True)
+
+    # The lead rewords the draft and publishes it; the bot answers from it from now on.
+    draft = page.get_by_test_id("draft").first
+    draft.get_by_label("Answer").fill("Yes: watch engraving costs $10 and takes 3 days.")
+    draft.get_by_test_id("publish").click()
+    expect(page.get_by_test_id("draft").first).to_contain_text("Published as FAQ-")
+    expect(page.get_by_test_id("gap").first).to_contain_text("published")
+    answer = httpx.post(
+        f"{gateway}/api/v1/chat", json={"message": asked[1]}, headers=admin, timeout=30
+    ).json()
+    assert "$10" in answer["reply"] and answer["data"]["sources"][0].startswith("FAQ-")
 
     page.get_by_test_id("admin-key").fill(ALICE_KEY)  # an agent's key reads no figures
     page.get_by_test_id("load").click()

@@ -7,12 +7,16 @@ const COLOURS = { explicit_request: "#1f4fd1", failed_attempts: "#e07b00", negat
 const keyInput = $("admin-key");
 keyInput.value = sessionStorage.getItem("frontdesk.admin") || "";
 
-async function get(path) {
-  const response = await fetch(path, { headers: keyInput.value ? { "X-API-Key": keyInput.value } : {} });
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(body.detail || response.statusText);
-  return body;
+async function call(path, method = "GET", body = undefined) {
+  const headers = keyInput.value ? { "X-API-Key": keyInput.value } : {};
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const answer = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(answer.detail || response.statusText);
+  return answer;
 }
+const get = (path) => call(path);
+const DRAFTS = "/api/v1/knowledge-bases/default/drafts";
 
 const percent = (rate) => (rate === null ? "–" : `${Math.round(rate * 100)}%`);
 
@@ -98,7 +102,8 @@ function showGaps(gaps) {
   $("no-gaps").hidden = gaps.length > 0;
   $("gaps").replaceChildren(...gaps.map((gap) => {
     const row = document.createElement("tr"); row.dataset.testid = "gap";
-    const cells = [gap.question, String(gap.count), new Date(gap.last_asked).toLocaleString(), gap.examples.join(" · ")];
+    const drafts = gap.drafts.map((d) => d.status).join(", ") || "none yet";
+    const cells = [gap.question, String(gap.count), new Date(gap.last_asked).toLocaleString(), gap.examples.join(" · "), drafts];
     cells.forEach((text, i) => {
       const cell = document.createElement("td"); cell.textContent = text;
       if (i === 1) cell.className = "count";
@@ -108,16 +113,53 @@ function showGaps(gaps) {
   }));
 }
 
+// Review: reword a draft, then publish it into the default knowledge base.
+function showDrafts(drafts) {
+  $("no-drafts").hidden = drafts.length > 0;
+  $("drafts").replaceChildren(...drafts.map((draft) => {
+    const item = document.createElement("li"); item.dataset.testid = "draft";
+    const question = document.createElement("textarea"); question.rows = 1; question.value = draft.question;
+    question.setAttribute("aria-label", "Question");
+    const answer = document.createElement("textarea"); answer.rows = 3; answer.value = draft.answer;
+    answer.setAttribute("aria-label", "Answer");
+    const by = document.createElement("span"); by.className = "muted";
+    by.textContent = `from ${draft.created_by}${draft.ticket_id ? ` · ${draft.ticket_id}` : ""}`;
+    item.append(question, answer, by);
+    if (draft.status === "published") {
+      const done = document.createElement("span"); done.className = "published";
+      done.textContent = `Published as ${draft.doc_name}`;
+      question.disabled = answer.disabled = true;
+      item.append(done);
+    } else {
+      const publish = document.createElement("button"); publish.textContent = "Save and publish";
+      publish.dataset.testid = "publish";
+      publish.addEventListener("click", async () => {
+        try {
+          const path = `${DRAFTS}/${encodeURIComponent(draft.draft_id)}`;
+          await call(path, "PATCH", { question: question.value.trim(), answer: answer.value.trim() });
+          await call(`${path}/publish`, "POST");
+          await load();
+        } catch (err) {
+          $("problem").textContent = `Could not publish: ${err.message}`;
+        }
+      });
+      item.append(publish);
+    }
+    return item;
+  }));
+}
+
 async function load() {
   $("problem").textContent = "";
   const until = new Date();
   const since = new Date(until.getTime() - (Number($("days").value) - 1) * 86400000);
   const period = `since=${since.toISOString().slice(0, 10)}&until=${until.toISOString().slice(0, 10)}`;
   try {
-    const [summary, gaps] = await Promise.all([
+    const [summary, gaps, drafts] = await Promise.all([
       get(`/api/v1/analytics/summary?${period}`), get(`/api/v1/analytics/knowledge-gaps?${period}`),
+      get(DRAFTS),
     ]);
-    showFigures(summary); showChart(summary.by_day); showGaps(gaps.gaps);
+    showFigures(summary); showChart(summary.by_day); showGaps(gaps.gaps); showDrafts(drafts.drafts);
   } catch (err) {
     $("problem").textContent = `Could not load the figures: ${err.message}`;
   }
