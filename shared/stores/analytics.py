@@ -33,6 +33,7 @@ from shared.stores.text_redis import TextRedis
 
 Rating = Literal["up", "down"]
 RETENTION_SECONDS = RETENTION_DAYS * 86_400
+RATING_WINDOW_SECONDS = 7 * 86_400  # how long a turn can be rated; then its hash expires
 
 # Lua shared by both scripts. ``a`` carries the key prefixes and limits (see _limits).
 _FUNCTIONS = """
@@ -111,7 +112,7 @@ if a.ttft_bucket >= 0 then count(a, day, 'ttft:' .. a.ttft_bucket, 1) end
 redis.call('HSET', a.meta, 'session_id', t.session_id, 'user_id', t.user_id, 'day', a.day,
            'question_key', a.question_key, 'question', a.question,
            'gap', a.no_answer and 'unanswered' or (a.knowledge and 'answered' or 'other'))
-redis.call('EXPIRE', a.meta, a.retention)
+redis.call('EXPIRE', a.meta, a.rating_window)
 """
 )
 
@@ -216,6 +217,7 @@ class RedisAnalytics:
             **self._limits(tenant_id),
             "day": day_of(now),
             "meta": self._turn(tenant_id, turn.turn_id),
+            "rating_window": RATING_WINDOW_SECONDS,
             "holder": holder,
             "holder_ttl": max(holder_ttl, 1),
             "window": self._window,

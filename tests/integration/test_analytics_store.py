@@ -12,6 +12,7 @@ import redis.asyncio as redis
 from shared.analytics import MAX_GAPS_PER_DAY
 from shared.conversation import Outcome, TurnRecord
 from shared.settings import Settings
+from shared.stores.analytics import RATING_WINDOW_SECONDS
 from shared.stores.sessions import RedisSessionStore
 
 TODAY = dt.datetime.now(dt.UTC).date()
@@ -119,3 +120,16 @@ async def test_only_a_help_centre_answer_rated_down_becomes_a_gap(
         ("How long does shipping take?", 1),
     ]
     assert (await _today(store))["feedback"] == {"up": 0, "down": 3}
+
+
+async def test_what_a_turn_leaves_behind_for_its_rating_expires_within_a_week(
+    redis_client: redis.Redis, real_settings: Settings
+) -> None:
+    store = RedisSessionStore(redis_client, real_settings.redis_prefix, 600)
+    await store.record_turn("acme", "s1", _turn("turn-1"))
+    keys = [
+        k
+        async for k in redis_client.scan_iter(f"{real_settings.redis_prefix}:acme:analytics:turn:*")
+    ]
+    assert len(keys) == 1
+    assert 0 < await redis_client.ttl(keys[0]) <= RATING_WINDOW_SECONDS
