@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from services.gateway.chat.render import render
@@ -55,14 +55,22 @@ class StreamFrames:
         return [self._out(event, {"message": event.message})]
 
 
-async def stream_frames(events: TurnEvents, frame: Framer) -> AsyncIterator[bytes]:
+def stream_frames(events: TurnEvents, frame: Framer) -> AsyncIterator[bytes]:
     """A turn's events as frames; failures stay in-band."""
+    frames = render(events, StreamFrames(frame))
+    return in_band(frames, lambda message: frame("error", {"message": message}, None))
+
+
+async def in_band(
+    frames: AsyncIterator[bytes], error: Callable[[str], bytes]
+) -> AsyncIterator[bytes]:
+    """``frames``, then, if they fail, ``error(message)`` as the last frame."""
     try:
-        async for output in render(events, StreamFrames(frame)):
+        async for output in frames:
             yield output
     except AppError as exc:
         # Headers are sent; the public contract reports failures in-band with HTTP 200.
-        yield frame("error", {"message": exc.message}, None)
+        yield error(exc.message)
     except Exception:
         logger.exception("stream failed unexpectedly")
-        yield frame("error", {"message": "Internal error; it has been logged"}, None)
+        yield error("Internal error; it has been logged")
