@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.gateway.auth import Principal
 from services.gateway.deps import AdminTenantDep, DraftsDep, GatewayDep, PrincipalDep
 from services.gateway.schemas import ERROR_RESPONSES, TURN_ID_PATTERN
 from shared.analytics import DEFAULT_DAYS, MAX_RANGE_DAYS, Figures, gap_key
@@ -56,16 +57,23 @@ async def rate_turn(
     turn_id: TurnId, body: FeedbackIn, principal: PrincipalDep, analytics: AnalyticsDep
 ) -> Response:
     """Rate an answer up or down. An end user may rate only their own turns."""
+    await rate(analytics, principal, turn_id, body.rating, body.comment)
+    return Response(status_code=204)
+
+
+async def rate(
+    analytics: RedisAnalytics, principal: Principal, turn_id: str, rating: Rating, comment: str
+) -> None:
+    """Rate a turn of the caller's tenant (an end user's own); NotFound otherwise."""
     tenant_id = principal.tenant_id
     owner = await analytics.owner(tenant_id, turn_id)
     if owner is None or (principal.user_id is not None and owner.user_id != principal.user_id):
         raise NotFound(NO_SUCH_TURN)
-    replaced = await analytics.rate(tenant_id, turn_id, body.rating, body.comment)
+    replaced = await analytics.rate(tenant_id, turn_id, rating, comment)
     if replaced is None:  # expired between the two calls
         raise NotFound(NO_SUCH_TURN)
-    if replaced != body.rating:
-        FEEDBACK.labels(rating=body.rating).inc()
-    return Response(status_code=204)
+    if replaced != rating:
+        FEEDBACK.labels(rating=rating).inc()
 
 
 def _day(value: str | None, name: str, default: dt.date) -> dt.date:

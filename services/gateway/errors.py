@@ -57,9 +57,23 @@ def _describe_validation(exc: RequestValidationError) -> tuple[int, str]:
     return 422, describe_errors(errors)
 
 
+# Dify's error codes, by status, for its clients (dify_client.errors reads status and code).
+DIFY_CODES = {
+    400: "invalid_param",
+    404: "not_found",
+    422: "invalid_param",
+    429: "too_many_requests",
+}
+
+
 def error_body(request: Request, status: int, detail: str) -> dict[str, Any]:
-    """``{"detail": ...}``; under ``/v1`` also OpenAI's ``error`` object, which its clients show."""
-    if not request.url.path.startswith("/v1/"):
+    """``{"detail": ...}``; under ``/v1`` also OpenAI's ``error`` object, which its clients show,
+    and under ``/compat/dify`` Dify's ``status``, ``code`` and ``message``."""
+    path = request.url.path
+    if path.startswith("/compat/dify/"):
+        code = DIFY_CODES.get(status, "internal_server_error" if status >= 500 else "bad_request")
+        return {"detail": detail, "status": status, "code": code, "message": detail}
+    if not path.startswith("/v1/"):
         return {"detail": detail}
     kind = "server_error" if status >= 500 else "invalid_request_error"
     return {"detail": detail, "error": {"message": detail, "type": kind, "code": status}}

@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.gateway.auth import Principal
+from services.gateway.chat import ChatService
 from services.gateway.deps import (
     AssistantsDep,
     ChatDep,
@@ -159,12 +160,19 @@ async def list_sessions(
     )
 
 
-async def owned_session(session_id: SessionId, principal: PrincipalDep, chat: ChatDep) -> Session:
-    """The addressed session; 404 for another tenant's, or another user's under an end-user token."""
+async def session_of(
+    principal: Principal, chat: ChatService, session_id: str, missing: str = "No such session"
+) -> Session:
+    """The session; NotFound for another tenant's, or another user's under an end-user token."""
     session = await chat.sessions.get(principal.tenant_id, session_id)
     if session is None or principal.user_id not in (None, session.user_id):
-        raise NotFound("No such session")
+        raise NotFound(missing)
     return session
+
+
+async def owned_session(session_id: SessionId, principal: PrincipalDep, chat: ChatDep) -> Session:
+    """The addressed session (see session_of)."""
+    return await session_of(principal, chat, session_id)
 
 
 SessionDep = Annotated[Session, Depends(owned_session)]

@@ -23,9 +23,9 @@ from services.gateway.chat.render.json import answer_of
 from services.gateway.chat.render.stream import in_band
 from services.gateway.deps import ChatDep, PrincipalDep
 from services.gateway.schemas import ERROR_RESPONSES, SESSION_ID_PATTERN, ChatRequest
+from services.gateway.session_routes import session_of
 from services.gateway.sse import StreamMetrics
 from services.gateway.streaming import streamed
-from shared.errors import NotFound
 from shared.events import TokensStreamed, TurnCompleted, TurnFailed, TurnStarted
 
 router = APIRouter(prefix="/compat/jwt", tags=["compat: JWT chat"], responses=ERROR_RESPONSES)
@@ -51,8 +51,7 @@ class RunOut(BaseModel):
 async def _chat(body: RunIn, principal: Principal, service: ChatService) -> ChatRequest:
     """The native request; a conversation id must be one this tenant's server gave out."""
     if body.conversation_id is not None:
-        if await service.sessions.get(principal.tenant_id, body.conversation_id) is None:
-            raise NotFound("No such conversation")
+        await session_of(principal, service, body.conversation_id, "No such conversation")
     return ChatRequest(message=body.message, session_id=body.conversation_id)
 
 
