@@ -20,7 +20,7 @@ from services.gateway.analytics_routes import turns_router as feedback_router
 from services.gateway.assistant_routes import router as assistants_router
 from services.gateway.auth import Authenticator
 from services.gateway.chat import ChatService, Publish
-from services.gateway.compat import dify, jwt_chat
+from services.gateway.compat import chats, dify, jwt_chat
 from services.gateway.connections import ConnectionSlots
 from services.gateway.draft_routes import router as drafts_router
 from services.gateway.errors import install_error_handlers
@@ -214,6 +214,7 @@ def create_app(
     app.include_router(openai_compat.router)
     app.include_router(jwt_chat.router)
     app.include_router(dify.router)
+    app.include_router(chats.router)
     app.include_router(websocket_router)
     checks = {"redis": client.ping}
     if owns_broker:  # the in-memory transport of embedded mode is always there

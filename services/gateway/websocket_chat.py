@@ -32,6 +32,7 @@ import json
 import logging
 import math
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -88,7 +89,7 @@ class _MessageRate:
         return 0
 
 
-class _ChatSocket:
+class ChatSocket:
     """One authenticated socket: a reader that never blocks on turns, and a turn worker."""
 
     def __init__(self, websocket: WebSocket, principal: Principal) -> None:
@@ -134,15 +135,24 @@ class _ChatSocket:
             except AppError as exc:
                 await self.send(_app_error(exc))
                 return
+        await self.dispatch(data)
+
+    async def dispatch(self, data: object) -> None:
+        """Act on one parsed client frame."""
         kind = data.pop("type", None) if isinstance(data, dict) else None
         if kind == "ping":
             await self.send({"type": "pong"})
-        elif kind == "message":
-            await self._enqueue(data)
+        elif kind == "message" and isinstance(data, dict):
+            await self.enqueue(data)
         else:
             await self.send(_error(400, 'Expected a JSON object of type "message" or "ping"'))
 
-    async def _enqueue(self, data: dict[str, Any]) -> None:
+    def greetings(self) -> list[dict[str, Any]]:
+        """Frames sent right after ``connection_established`` (none here)."""
+        return []
+
+    async def enqueue(self, data: dict[str, Any]) -> None:
+        """Queue a chat message (the body of ``POST /api/v1/chat``) for the turn worker."""
         metrics = StreamMetrics()  # timings start at receipt, queueing included
         wait_ms = self.rate.wait_ms()
         if wait_ms:
@@ -203,22 +213,35 @@ async def _admit(websocket: WebSocket) -> Principal:
 @router.websocket("/ws/chat")
 async def websocket_chat(websocket: WebSocket) -> None:
     """Chat over one long-lived socket (protocol in the module docstring)."""
+    await serve_socket(websocket, _native)
+
+
+async def _native(websocket: WebSocket, principal: Principal) -> ChatSocket:
+    return ChatSocket(websocket, principal)
+
+
+async def serve_socket(
+    websocket: WebSocket, make: Callable[[WebSocket, Principal], Awaitable[ChatSocket]]
+) -> None:
+    """Admit the caller and hold a connection slot, then serve the socket ``make`` builds;
+    a refusal is an error frame and a close code."""
     async with contextlib.AsyncExitStack() as held:
         try:
             principal = await _admit(websocket)
             holder = await held.enter_async_context(
                 gateway_of(websocket).connections.held(principal)
             )
+            socket = await make(websocket, principal)
         except AppError as exc:
             with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
                 await websocket.accept()
                 await websocket.send_json(_app_error(exc))
                 await websocket.close(CLOSE_CODES.get(status_for(exc), 1011))
             return
-        await _serve(_ChatSocket(websocket, principal), holder)
+        await _serve(socket, holder)
 
 
-async def _serve(chat: _ChatSocket, holder: str) -> None:
+async def _serve(chat: ChatSocket, holder: str) -> None:
     """Greet the client, then read its frames while a worker answers them in order."""
     websocket = chat.ws
     tasks: list[asyncio.Task[None]] = []
@@ -231,6 +254,8 @@ async def _serve(chat: _ChatSocket, holder: str) -> None:
                 "tenant_id": chat.principal.tenant_id,
             }
         )
+        for frame in chat.greetings():
+            await chat.send(frame)
         tasks = [asyncio.create_task(chat.work()), asyncio.create_task(chat.renew(holder))]
         await chat.read()
     except WebSocketDisconnect:
