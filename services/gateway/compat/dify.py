@@ -28,6 +28,7 @@ from services.gateway.chat.render.stream import in_band
 from services.gateway.chat.turn import Turn
 from services.gateway.deps import ChatDep, PrincipalDep
 from services.gateway.schemas import (
+    ERROR_RESPONSES,
     SESSION_ID_PATTERN,
     TURN_ID_PATTERN,
     ChatRequest,
@@ -42,7 +43,7 @@ from shared.events import Reference, TokensStreamed, TurnCompleted, TurnFailed, 
 from shared.stores.analytics import Rating
 
 PREFIX = "/compat/dify/v1"
-router = APIRouter(prefix=PREFIX, tags=["compat: Dify"])
+router = APIRouter(prefix=PREFIX, tags=["compat: Dify"], responses=ERROR_RESPONSES)
 TaskId = Annotated[str, Path(pattern=TURN_ID_PATTERN, description="task_id or message_id")]
 UNSUPPORTED = (
     "completion-messages",
@@ -177,7 +178,15 @@ def error_event(message: str) -> bytes:
     return f"event: error\ndata: {json.dumps(payload)}\n\n".encode()
 
 
-@router.post("/chat-messages", response_model=None)
+CHAT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {"application/json": {}, "text/event-stream": {}},
+        "description": "blocking: the answer; streaming: message events, then message_end.",
+    }
+}
+
+
+@router.post("/chat-messages", response_model=None, responses=CHAT_RESPONSES)
 async def chat_messages(
     body: ChatMessageIn, principal: PrincipalDep, chat: ChatDep
 ) -> dict[str, Any] | StreamingResponse:
@@ -288,7 +297,7 @@ async def messages(
 
 
 @router.api_route("/{name:path}", methods=["GET", "POST"], include_in_schema=False)
-async def unsupported(name: str) -> None:
+async def unsupported(name: str, _: PrincipalDep) -> None:
     """Dify features a chat app on Frontdesk does not have."""
     what = next((u for u in UNSUPPORTED if name.startswith(u)), name)
     raise InvalidInput(f"{what} is not supported by Frontdesk's Dify layer (chat apps only)")

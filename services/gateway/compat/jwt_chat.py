@@ -94,7 +94,15 @@ class JwtStream:
         return [_data("", True, {"error": event.message})]
 
 
-@router.post("/chat/stream", response_class=StreamingResponse)
+STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {"text/event-stream": {}},
+        "description": 'data: {"content", "is_final", "metrics"} lines; the last is final.',
+    }
+}
+
+
+@router.post("/chat/stream", response_class=StreamingResponse, responses=STREAM_RESPONSES)
 async def stream(body: RunIn, principal: PrincipalDep, service: ChatDep) -> StreamingResponse:
     """The reply as it is written: ``data: {"content", "is_final", "metrics"}`` lines."""
     async with contextlib.AsyncExitStack() as stack:
