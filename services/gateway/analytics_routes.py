@@ -67,7 +67,7 @@ async def rate(
     """Rate a turn of the caller's tenant (an end user's own); NotFound otherwise."""
     tenant_id = principal.tenant_id
     owner = await analytics.owner(tenant_id, turn_id)
-    if owner is None or (principal.user_id is not None and owner.user_id != principal.user_id):
+    if owner is None or principal.user_id not in (None, owner):
         raise NotFound(NO_SUCH_TURN)
     replaced = await analytics.rate(tenant_id, turn_id, rating, comment)
     if replaced is None:  # expired between the two calls

@@ -125,5 +125,5 @@ async def publish_draft(
     )
     document = reply.documents[0]
     done = await drafts.published(tenant, draft, document.doc_id, document.doc_name)
-    versions = await knowledge.versions.versions(tenant, kb_id)
-    return Published(draft=_out(done), version=versions[0].version if versions else None)
+    version = await knowledge.versions.newest(tenant, kb_id)
+    return Published(draft=_out(done), version=version)

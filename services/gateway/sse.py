@@ -23,6 +23,12 @@ def frame(event: str, data: dict[str, Any], event_id: str | None = None) -> byte
     return f"{head}event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
 
 
+def unnamed(data: dict[str, Any]) -> bytes:
+    """One SSE event with only a ``data:`` line (what OpenAI's, Dify's and the JWT API's
+    clients read)."""
+    return f"data: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+
+
 def ndjson_line(event: str, data: dict[str, Any], event_id: str | None = None) -> bytes:
     """One NDJSON line: ``{"id": ..., "event": ..., "data": {...}}``."""
     line = (

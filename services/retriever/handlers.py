@@ -178,8 +178,10 @@ def build_router(
     async def on_document_deletion_requested(event: DocumentDeletionRequested) -> KnowledgeReply:
         """Remove the document."""
         tenant_id, kb_id = event.tenant_id, event.kb_id
+        existing: list[Document] = []
         try:
-            existing = await asyncio.to_thread(ingestor.index.documents, tenant_id, kb_id)
+            if event.versioned:  # its version names the document, which is gone once deleted
+                existing = await asyncio.to_thread(ingestor.index.documents, tenant_id, kb_id)
             deleted = await asyncio.to_thread(ingestor.delete, tenant_id, kb_id, event.doc_id)
         except InvalidInput as exc:
             return reply(event, status="invalid", error=exc.message)

@@ -19,7 +19,10 @@ class VersionRecorder:
         self._index = index
 
     async def _baseline(self, tenant_id: str, kb_id: str) -> list[Change]:
-        # Used only for a base's first version: what it held before versions were kept.
+        """For a base's first version only: what it held before versions were kept (listing
+        every document is not worth doing on each change)."""
+        if await self._versions.newest(tenant_id, kb_id) is not None:
+            return []
         documents = await asyncio.to_thread(self._index.documents, tenant_id, kb_id)
         return [Change(d.doc_name, d.doc_id, d.content_hash) for d in documents]
 

@@ -162,14 +162,6 @@ return 1
 
 
 @dataclass(frozen=True)
-class TurnOwner:
-    """Who a recorded turn belongs to, for scoping its rating."""
-
-    session_id: str
-    user_id: str
-
-
-@dataclass(frozen=True)
 class Gap:
     """A question the bot could not answer (or that was rated down), grouped by its text."""
 
@@ -189,10 +181,14 @@ class RedisAnalytics:
         self._rate = self._redis.script(_RATE, "analytics.rate")
         self._rate_agent = self._redis.script(_RATE_AGENT, "analytics.rate_agent")
 
+    def _daily(self, tenant_id: str, kind: Literal["day", "gaps"]) -> str:
+        """The prefix of a tenant's per-day keys; the UTC day (YYYY-MM-DD) completes them."""
+        return self._key(tenant_id, "analytics", kind, "")
+
     def _limits(self, tenant_id: str) -> dict[str, Any]:
         return {
-            "day_prefix": self._key(tenant_id, "analytics", "day", ""),
-            "gaps_prefix": self._key(tenant_id, "analytics", "gaps", ""),
+            "day_prefix": self._daily(tenant_id, "day"),
+            "gaps_prefix": self._daily(tenant_id, "gaps"),
             "retention": RETENTION_SECONDS,
             "max_gaps": MAX_GAPS_PER_DAY,
             "max_examples": MAX_GAP_EXAMPLES,
@@ -232,12 +228,9 @@ class RedisAnalytics:
         }
 
     @translate_redis_errors
-    async def owner(self, tenant_id: str, turn_id: str) -> TurnOwner | None:
-        """Who the recorded turn belongs to; None for no such turn of this tenant."""
-        raw = await self._redis.hgetall(self._turn(tenant_id, turn_id))
-        if not raw:
-            return None
-        return TurnOwner(raw["session_id"], raw.get("user_id", ""))
+    async def owner(self, tenant_id: str, turn_id: str) -> str | None:
+        """The user id of the recorded turn; None for no such turn of this tenant."""
+        return await self._redis.hget(self._turn(tenant_id, turn_id), "user_id")
 
     @translate_redis_errors
     async def rate(self, tenant_id: str, turn_id: str, rating: Rating, comment: str) -> str | None:
@@ -263,20 +256,20 @@ class RedisAnalytics:
     async def days(self, tenant_id: str, since: dt.date, until: dt.date) -> dict[str, Figures]:
         """Each day's figures, from ``since`` to ``until`` (UTC days, both included): one
         round trip whatever the range."""
-        names = days_between(since, until)
+        names, prefix = days_between(since, until), self._daily(tenant_id, "day")
         async with self._redis.pipeline(transaction=False) as pipe:
             for day in names:
-                pipe.hgetall(self._key(tenant_id, "analytics", "day", day))
+                pipe.hgetall(prefix + day)
             raw: list[dict[str, str]] = await pipe.execute()
         return {day: Figures.of(counters) for day, counters in zip(names, raw, strict=True)}
 
     @translate_redis_errors
     async def gaps(self, tenant_id: str, since: dt.date, until: dt.date, limit: int) -> list[Gap]:
         """The most asked unanswered questions over the days, most asked first."""
-        names = days_between(since, until)
+        names, prefix = days_between(since, until), self._daily(tenant_id, "gaps")
         async with self._redis.pipeline(transaction=False) as pipe:
             for day in names:
-                key = self._key(tenant_id, "analytics", "gaps", day)
+                key = prefix + day
                 pipe.hgetall(key)
                 pipe.hgetall(f"{key}:detail")
             raw: list[dict[str, str]] = await pipe.execute()

@@ -160,9 +160,7 @@ class RedisKnowledgeVersions:
         return None if raw is None else _version(raw)
 
     @translate_redis_errors
-    async def latest(self, tenant_id: str, kb_id: str) -> dict[str, Change] | None:
-        """The documents as of the newest version; None before the first one."""
-        raw = await self._redis.get(self._keys(tenant_id, kb_id)[1])
-        if raw is None:
-            return None
-        return {name: Change(name, **d) for name, d in json.loads(raw).items()}
+    async def newest(self, tenant_id: str, kb_id: str) -> int | None:
+        """The newest version's number; None before the first one."""
+        raw = await self._redis.get(self._keys(tenant_id, kb_id)[2])
+        return None if raw is None else int(raw)

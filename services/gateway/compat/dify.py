@@ -10,7 +10,6 @@ what a chat app cannot do here (workflows, completion apps, files, audio) says s
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
@@ -37,6 +36,7 @@ from services.gateway.schemas import (
     VariableValue,
 )
 from services.gateway.session_routes import session_of
+from services.gateway.sse import frame, unnamed
 from services.gateway.streaming import streamed
 from shared.errors import InvalidInput
 from shared.events import Reference, TokensStreamed, TurnCompleted, TurnFailed, TurnStarted
@@ -143,8 +143,7 @@ class DifyStream:
         self._started = started
 
     def _event(self, event: str, **fields: Any) -> bytes:
-        payload = {"event": event, **self._ids, "created_at": int(time.time()), **fields}
-        return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n".encode()
+        return unnamed({"event": event, **self._ids, "created_at": int(time.time()), **fields})
 
     async def started(self, event: TurnStarted) -> list[bytes]:
         """Nothing: Dify's chat apps have no such event."""
@@ -175,7 +174,7 @@ def error_event(message: str) -> bytes:
         "code": "completion_request_error",
         "message": message,
     }
-    return f"event: error\ndata: {json.dumps(payload)}\n\n".encode()
+    return frame("error", payload)
 
 
 CHAT_RESPONSES: dict[int | str, dict[str, Any]] = {

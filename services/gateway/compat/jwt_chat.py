@@ -9,7 +9,6 @@ so a user continues only their own conversations; a server-side API key works to
 from __future__ import annotations
 
 import contextlib
-import json
 from typing import Any
 
 from fastapi import APIRouter
@@ -24,7 +23,7 @@ from services.gateway.chat.render.stream import in_band
 from services.gateway.deps import ChatDep, PrincipalDep
 from services.gateway.schemas import ERROR_RESPONSES, SESSION_ID_PATTERN, ChatRequest
 from services.gateway.session_routes import session_of
-from services.gateway.sse import StreamMetrics
+from services.gateway.sse import StreamMetrics, unnamed
 from services.gateway.streaming import streamed
 from shared.events import TokensStreamed, TurnCompleted, TurnFailed, TurnStarted
 
@@ -64,8 +63,7 @@ async def run(body: RunIn, principal: PrincipalDep, service: ChatDep) -> RunOut:
 
 
 def _data(content: str, is_final: bool, metrics: dict[str, Any] | None) -> bytes:
-    payload = {"content": content, "is_final": is_final, "metrics": metrics}
-    return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n".encode()
+    return unnamed({"content": content, "is_final": is_final, "metrics": metrics})
 
 
 class JwtStream:

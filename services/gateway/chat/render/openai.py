@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from services.gateway.chat.render import render
 from services.gateway.chat.turn import TurnEvents
 from services.gateway.openai_schemas import CompletionRequest, usage_of
+from services.gateway.sse import unnamed
 from shared.errors import AppError, DependencyUnavailable
 from shared.events import TokensStreamed, TurnCompleted, TurnFailed, TurnStarted
 
 DONE = b"data: [DONE]\n\n"
 Remember = Callable[[str], Awaitable[None]]  # the reply text the client saw
-
-
-def sse(data: dict[str, Any]) -> bytes:
-    """One unnamed server-sent event."""
-    return f"data: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
 
 
 class CompletionChunks:
@@ -33,7 +28,7 @@ class CompletionChunks:
     def chunk(self, delta: dict[str, str], finish: str | None = None) -> bytes:
         """One chunk with one choice."""
         choice = {"index": 0, "delta": delta, "finish_reason": finish}
-        return sse({**self._head, "choices": [choice]})
+        return unnamed({**self._head, "choices": [choice]})
 
     async def started(self, event: TurnStarted) -> list[bytes]:
         """OpenAI has no such event."""
@@ -51,7 +46,7 @@ class CompletionChunks:
         frames = [self.chunk({}, "stop")]
         if self._body.stream_options and self._body.stream_options.include_usage:
             usage = usage_of(self._body, sent).model_dump()
-            frames.append(sse({**self._head, "choices": [], "usage": usage}))
+            frames.append(unnamed({**self._head, "choices": [], "usage": usage}))
         return [*frames, DONE]
 
     async def failed(self, event: TurnFailed) -> list[bytes]:
@@ -70,5 +65,5 @@ async def completion_chunks(
             yield output
     except AppError as exc:
         # Headers are sent; the openai client raises APIError on an ``error`` object.
-        yield sse({"error": {"message": exc.message, "type": "server_error"}})
+        yield unnamed({"error": {"message": exc.message, "type": "server_error"}})
         yield DONE
