@@ -20,7 +20,7 @@ from services.gateway.analytics_routes import turns_router as feedback_router
 from services.gateway.assistant_routes import router as assistants_router
 from services.gateway.auth import Authenticator
 from services.gateway.chat import ChatService, Publish
-from services.gateway.compat import chats, dify, jwt_chat
+from services.gateway.compat import chats, dify, jwt_chat, ragflow
 from services.gateway.connections import ConnectionSlots
 from services.gateway.draft_routes import router as drafts_router
 from services.gateway.errors import install_error_handlers
@@ -33,7 +33,9 @@ from services.gateway.query_checks import refuse_repeated_query_parameters
 from services.gateway.routes import router
 from services.gateway.session_routes import router as sessions_router
 from services.gateway.stores.api_keys import RedisApiKeyStore
+from services.gateway.stores.chat_sessions import RedisChatSessions
 from services.gateway.stores.conversations import ConversationMap
+from services.gateway.stores.datasets import RedisDatasetStore
 from services.gateway.stores.drafts import RedisDraftStore
 from services.gateway.stores.idempotency import RedisIdempotencyStore
 from services.gateway.stores.leases import RedisLeasePool
@@ -169,6 +171,8 @@ def create_app(
             RedisKnowledgeVersions(client, settings.redis_prefix),
         ),
         drafts=RedisDraftStore(client, settings.redis_prefix),
+        datasets=RedisDatasetStore(client, settings.redis_prefix),
+        chat_sessions=RedisChatSessions(client, settings.redis_prefix),
         agents=AgentDesk(
             rpc,
             topology,
@@ -215,6 +219,8 @@ def create_app(
     app.include_router(jwt_chat.router)
     app.include_router(dify.router)
     app.include_router(chats.router)
+    for ragflow_router in ragflow.routers:  # its catch-all for the unsupported comes last
+        app.include_router(ragflow_router)
     app.include_router(websocket_router)
     checks = {"redis": client.ping}
     if owns_broker:  # the in-memory transport of embedded mode is always there

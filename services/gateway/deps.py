@@ -19,7 +19,9 @@ from services.gateway.chat import ChatService
 from services.gateway.chat.idempotency import Retry
 from services.gateway.connections import ConnectionSlots
 from services.gateway.knowledge import KnowledgeAdmin
+from services.gateway.stores.chat_sessions import RedisChatSessions
 from services.gateway.stores.conversations import ConversationMap
+from services.gateway.stores.datasets import RedisDatasetStore
 from services.gateway.stores.drafts import RedisDraftStore
 from services.gateway.wiring import Gateway, GatewayApp
 from shared import observability
@@ -157,6 +159,16 @@ async def get_drafts(gateway: GatewayDep) -> RedisDraftStore:
     return gateway.drafts
 
 
+async def get_datasets(gateway: GatewayDep) -> RedisDatasetStore:
+    """The app's dataset names (RAGFlow's layer)."""
+    return gateway.datasets
+
+
+async def get_chat_sessions(gateway: GatewayDep) -> RedisChatSessions:
+    """The app's sessions by assistant (RAGFlow's layer)."""
+    return gateway.chat_sessions
+
+
 async def drafter(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
     """A caller allowed to draft FAQ entries from conversations: an agent or an admin."""
     return principal.require("agent", "admin")
@@ -166,6 +178,8 @@ TenantDep = Annotated[str, Depends(client_tenant)]
 AdminDep = Annotated[Principal, Depends(admin)]
 DrafterDep = Annotated[Principal, Depends(drafter)]
 DraftsDep = Annotated[RedisDraftStore, Depends(get_drafts)]
+DatasetsDep = Annotated[RedisDatasetStore, Depends(get_datasets)]
+ChatSessionsDep = Annotated[RedisChatSessions, Depends(get_chat_sessions)]
 AdminTenantDep = Annotated[str, Depends(admin_tenant)]
 ChatDep = Annotated[ChatService, Depends(get_chat_service)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -65,11 +65,17 @@ DIFY_CODES = {
     429: "too_many_requests",
 }
 
+# RAGFlow's business codes, by status (its SDK raises the message of any code but 0).
+RAGFLOW_CODES = {400: 101, 401: 109, 403: 108, 404: 102, 405: 101, 409: 103, 413: 101, 422: 101}
+
 
 def error_body(request: Request, status: int, detail: str) -> dict[str, Any]:
     """``{"detail": ...}``; under ``/v1`` also OpenAI's ``error`` object, which its clients show,
-    and under ``/compat/dify`` Dify's ``status``, ``code`` and ``message``."""
+    under ``/compat/dify`` Dify's ``status``, ``code`` and ``message``, and under
+    ``/compat/ragflow`` RAGFlow's ``code`` and ``message``."""
     path = request.url.path
+    if path.startswith("/compat/ragflow/"):
+        return {"code": RAGFLOW_CODES.get(status, 100), "message": detail}
     if path.startswith("/compat/dify/"):
         code = DIFY_CODES.get(status, "internal_server_error" if status >= 500 else "bad_request")
         return {"detail": detail, "status": status, "code": code, "message": detail}

@@ -16,6 +16,9 @@ from shared.events import (
     DocumentsListRequested,
     DocumentUploaded,
     KnowledgeReply,
+    Passage,
+    RetrievalCompleted,
+    RetrievalRequested,
     new_id,
 )
 from shared.rpc import RpcClient
@@ -25,6 +28,7 @@ from shared.topology import Topology
 
 INGEST_TIMEOUT_SECONDS = 300.0
 ADMIN_TIMEOUT_SECONDS = 30.0
+SEARCH_TIMEOUT_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -154,6 +158,15 @@ class KnowledgeAdmin:
             command, self._topology.document_listings.name, ADMIN_TIMEOUT_SECONDS
         )
         return reply.documents
+
+    async def search(self, tenant_id: str, kb_id: str, query: str, top_k: int) -> list[Passage]:
+        """The knowledge base's passages for ``query``, best first, as a turn retrieves them."""
+        request = RetrievalRequested(
+            tenant_id=tenant_id, correlation_id=new_id("kb"), kb_id=kb_id, query=query, top_k=top_k
+        )
+        queue = self._topology.retrieval_requests.name
+        body = await self._rpc.request(request, queue, SEARCH_TIMEOUT_SECONDS)
+        return RetrievalCompleted.model_validate_json(body).passages
 
     async def rollback(self, tenant_id: str, kb_id: str, version: int, actor: str) -> Rollback:
         """Put the knowledge base back as it was at ``version``, as a new version."""

@@ -112,18 +112,23 @@ class InvalidateResponse(BaseModel):
     epoch: int
 
 
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody, "description": text}
-    for code, text in {
-        400: "Malformed request body",
-        401: "Missing or wrong API key or token",
-        403: "The key's role may not do this (client, agent or admin)",
-        404: "No such resource for the caller's tenant",
-        409: "The resource's state forbids this (e.g. a ticket held by another agent)",
-        413: "Request body too large",
-        422: "Invalid field value",
-        429: "A rate, connection or LLM-concurrency limit was reached; retry after Retry-After",
-        503: "A dependency (RabbitMQ, Redis, a worker) is unavailable",
-        504: "The assistant did not answer in time",
-    }.items()
+ERROR_STATUSES = {
+    400: "Malformed request body",
+    401: "Missing or wrong API key or token",
+    403: "The key's role may not do this (client, agent or admin)",
+    404: "No such resource for the caller's tenant",
+    409: "The resource's state forbids this (e.g. a ticket held by another agent)",
+    413: "Request body too large",
+    422: "Invalid field value",
+    429: "A rate, connection or LLM-concurrency limit was reached; retry after Retry-After",
+    503: "A dependency (RabbitMQ, Redis, a worker) is unavailable",
+    504: "The assistant did not answer in time",
 }
+
+
+def error_responses(body: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
+    """The error statuses an API route may answer, each with ``body``."""
+    return {code: {"model": body, "description": text} for code, text in ERROR_STATUSES.items()}
+
+
+ERROR_RESPONSES = error_responses(ErrorBody)

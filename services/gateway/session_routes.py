@@ -32,6 +32,7 @@ from services.gateway.streaming import held_stream
 from shared.conversation import Message, Session
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.events import new_id
+from shared.stores.assistants import RedisAssistantStore
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"], responses=ERROR_RESPONSES)
 # Histories and a user's list are bounded far below this; past it a page is a 422, not a 500.
@@ -128,16 +129,30 @@ async def create_session(
     body: SessionCreate, principal: PrincipalDep, chat: ChatDep, assistants: AssistantsDep
 ) -> SessionCreated:
     """Start a session; its id is then passed with each chat message."""
-    tenant, session_id = principal.tenant_id, new_id("sess")
-    user_id = _user_of(principal, body.user_id)
-    opener = await assistants.opener_for(tenant, body.assistant_id, body.variables)
-    await chat.sessions.get_or_create(tenant, session_id, user_id, body.channel)
+    session, opener = await start_session(
+        chat,
+        assistants,
+        principal.tenant_id,
+        SessionCreate(**{**body.model_dump(), "user_id": _user_of(principal, body.user_id)}),
+    )
+    return SessionCreated(**_out(session).model_dump(), opener=opener)
+
+
+async def start_session(
+    chat: ChatService, assistants: RedisAssistantStore, tenant_id: str, body: SessionCreate
+) -> tuple[Session, str | None]:
+    """A new session, greeted by its assistant's opener (also its first message) if any."""
+    session_id = new_id("sess")
+    opener = await assistants.opener_for(tenant_id, body.assistant_id, body.variables)
+    await chat.sessions.get_or_create(tenant_id, session_id, body.user_id, body.channel)
     if body.name:
-        await chat.sessions.rename(tenant, session_id, body.name)
+        await chat.sessions.rename(tenant_id, session_id, body.name)
     if opener:
-        await chat.sessions.append_message(tenant, session_id, Message("assistant", opener))
-    created = _out(await chat.sessions.get(tenant, session_id))
-    return SessionCreated(**created.model_dump(), opener=opener)
+        await chat.sessions.append_message(tenant_id, session_id, Message("assistant", opener))
+    session = await chat.sessions.get(tenant_id, session_id)
+    if session is None:  # deleted the instant it was made
+        raise NotFound("No such session")
+    return session, opener
 
 
 @router.get("", response_model=SessionList)

@@ -14,7 +14,9 @@ from services.gateway.chat import ChatService
 from services.gateway.connections import ConnectionSlots
 from services.gateway.knowledge import KnowledgeAdmin
 from services.gateway.stores.api_keys import RedisApiKeyStore
+from services.gateway.stores.chat_sessions import RedisChatSessions
 from services.gateway.stores.conversations import ConversationMap
+from services.gateway.stores.datasets import RedisDatasetStore
 from services.gateway.stores.drafts import RedisDraftStore
 from services.gateway.stores.idempotency import RedisIdempotencyStore
 from shared.settings import Settings
@@ -39,6 +41,8 @@ class Gateway:
     idempotency: RedisIdempotencyStore
     conversations: ConversationMap
     drafts: RedisDraftStore
+    datasets: RedisDatasetStore  # RAGFlow's names for knowledge bases
+    chat_sessions: RedisChatSessions  # RAGFlow's sessions by chat assistant
 
 
 class GatewayApp(FastAPI):

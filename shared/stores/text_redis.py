@@ -107,6 +107,11 @@ class TextRedis:
         """ZREVRANGE by rank, highest score first."""
         return _texts(await self._client.zrevrange(name, start, end))
 
+    async def zscore(self, name: str, member: str) -> float | None:
+        """ZSCORE: the member's score, or None when it is not in the set."""
+        reply = await self._client.zscore(name, member)
+        return None if reply is None else float(reply)
+
     async def zrem(self, name: str, *members: str) -> int:
         """ZREM: how many members were removed."""
         return _integer(await self._client.zrem(name, *members))

@@ -1,0 +1,63 @@
+"""What RAGFlow's layer shares: its prefix, its ``{"code", "data"}`` envelope, its callers."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends
+from pydantic import BaseModel, ValidationError
+
+from services.gateway.auth import Principal
+from services.gateway.deps import PrincipalDep
+from services.gateway.errors import describe_errors
+from services.gateway.schemas import error_responses
+from shared.errors import Forbidden, InvalidInput
+
+PREFIX = "/compat/ragflow/api/v1"
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+MAX_PAGE_SIZE = 100
+
+
+class RagflowError(BaseModel):
+    """RAGFlow's error envelope: a business code (never 0) and what went wrong."""
+
+    code: int
+    message: str
+
+
+ERRORS = error_responses(RagflowError)
+
+
+def ok(data: Any = None) -> dict[str, Any]:
+    """RAGFlow's success envelope."""
+    return {"code": 0, "data": data} if data is not None else {"code": 0}
+
+
+def millis(seconds: float) -> int:
+    """RAGFlow's timestamps: milliseconds since the epoch."""
+    return int(seconds * 1000)
+
+
+def page_of(items: list[T], page: int, page_size: int) -> list[T]:
+    """One page of ``items`` (RAGFlow's pages start at 1)."""
+    start = (page - 1) * page_size
+    return items[start : start + page_size]
+
+
+def validated(model: type[M], fields: dict[str, Any]) -> M:
+    """``fields`` as ``model``, or InvalidInput naming what is wrong (never echoing input)."""
+    try:
+        return model.model_validate(fields)
+    except ValidationError as exc:
+        raise InvalidInput(describe_errors(exc.errors())) from None
+
+
+async def tenant_caller(principal: PrincipalDep) -> Principal:
+    """A tenant's key: RAGFlow's API has no end users, so end-user tokens are refused."""
+    if principal.user_id is not None:
+        raise Forbidden("RAGFlow's API takes the tenant's API keys, not end-user tokens")
+    return principal
+
+
+TenantCallerDep = Annotated[Principal, Depends(tenant_caller)]
