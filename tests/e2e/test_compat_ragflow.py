@@ -5,9 +5,12 @@ not supported, and other tenants' ids not found."""
 
 from __future__ import annotations
 
+import itertools
+import time
 import uuid
 
 import httpx
+import jwt
 import pytest
 from ragflow_sdk import RAGFlow
 from ragflow_sdk.modules.chat import Chat
@@ -18,13 +21,15 @@ from tests.support.stack import Stack
 
 QUESTION = "How much does gift wrapping cost?"
 PAGE = b"# Gift wrapping\n\nGift wrapping costs $4 per item and is available at checkout.\n"
+SECRET = "ragflow-layer-jwt-secret-0123456789abcdef"
 OPENER = "Hi! I'm the gift desk. What can I do for you?"
 
 
 @pytest.fixture(scope="module")
 def stack(stack_factory: StackFactory) -> Stack:
-    """No LLM: the extractive answerer quotes the page, so the answer's fact can be checked."""
-    return stack_factory()
+    """No LLM: the extractive answerer quotes the page, so the answer's fact can be checked;
+    end-user tokens on, to see them refused."""
+    return stack_factory(JWT_SECRET=SECRET)
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +84,7 @@ def test_a_session_answers_streamed_and_whole_citing_the_document(
     streamed = list(session.ask(QUESTION, stream=True))
     contents = [m.content for m in streamed]
     assert len(contents) > 1, "streamed, not sent whole"
-    assert all(later.startswith(earlier) for earlier, later in zip(contents, contents[1:])), (
+    assert all(later.startswith(earlier) for earlier, later in itertools.pairwise(contents)), (
         "each event holds the answer so far, as RAGFlow's clients expect"
     )
     assert "$4" in contents[-1]
@@ -196,3 +201,30 @@ def test_a_chat_is_updated_and_deleted_with_its_sessions(
 def test_a_document_downloads_as_uploaded(dataset: DataSet) -> None:
     (document,) = dataset.list_documents(name="Gifts.md")
     assert document.download() == PAGE
+
+
+def test_a_client_key_converses_but_end_user_tokens_are_refused(
+    stack: Stack, base: str, rag: RAGFlow, dataset: DataSet
+) -> None:
+    general = rag.create_chat("General")
+    assert general.dataset_ids == ["default"], "a chat with no datasets searches default"
+    tenant = f"rf-{uuid.uuid4().hex[:6]}"
+    owner = RAGFlow(issue_key(stack, tenant, "admin"), base_url=base)
+    desk = owner.create_chat("Desk")
+    client = RAGFlow(issue_key(stack, tenant, "client"), base_url=base)
+    (answer,) = Chat(client, {"id": desk.id}).create_session().ask("hello", stream=False)
+    assert answer.content.strip()
+    with pytest.raises(Exception, match="admin"):
+        client.list_chats()
+    claims = {"sub": "ann", "tenant": tenant, "exp": int(time.time()) + 600}
+    token = jwt.encode(claims, SECRET, algorithm="HS256")
+    with pytest.raises(Exception, match="end-user tokens"):
+        Chat(RAGFlow(token, base_url=base), {"id": desk.id}).create_session()
+
+
+def test_deleting_without_ids_deletes_every_session_of_the_chat(rag: RAGFlow) -> None:
+    desk = rag.create_chat("Busy desk")
+    for _ in range(3):
+        desk.create_session()
+    desk.delete_sessions()
+    assert desk.list_sessions() == []
