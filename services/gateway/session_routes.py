@@ -133,7 +133,7 @@ async def create_session(
         chat,
         assistants,
         principal.tenant_id,
-        SessionCreate(**{**body.model_dump(), "user_id": _user_of(principal, body.user_id)}),
+        body.model_copy(update={"user_id": _user_of(principal, body.user_id)}),
     )
     return SessionCreated(**_out(session).model_dump(), opener=opener)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.gateway.compat.ragflow import chats, datasets
+from services.gateway.compat.ragflow import chats, datasets, sessions
 from services.gateway.compat.ragflow.common import PREFIX
 from services.gateway.deps import PrincipalDep
 from shared.errors import InvalidInput
@@ -25,4 +25,4 @@ async def not_supported(name: str, _: PrincipalDep) -> None:
     raise InvalidInput(f"{what} is not supported by Frontdesk's RAGFlow layer")
 
 
-routers = (datasets.router, chats.router, unsupported)
+routers = (datasets.router, chats.router, sessions.router, unsupported)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends
-from pydantic import BaseModel, ValidationError
+from fastapi import Depends, Query
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.gateway.auth import Principal
 from services.gateway.deps import PrincipalDep
@@ -17,6 +17,8 @@ PREFIX = "/compat/ragflow/api/v1"
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 MAX_PAGE_SIZE = 100
+Page = Annotated[int, Query(ge=1, le=10_000)]
+PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
 
 
 class RagflowError(BaseModel):
@@ -27,6 +29,13 @@ class RagflowError(BaseModel):
 
 
 ERRORS = error_responses(RagflowError)
+
+
+class Ids(BaseModel):
+    """RAGFlow's bulk body: ``null`` means every one, ``[]`` none."""
+
+    model_config = ConfigDict(extra="ignore")
+    ids: list[Annotated[str, Field(max_length=128)]] | None = Field(None, max_length=1000)
 
 
 def ok(data: Any = None) -> dict[str, Any]:

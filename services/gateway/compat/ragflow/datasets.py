@@ -15,8 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.gateway.compat.ragflow.common import (
     ERRORS,
-    MAX_PAGE_SIZE,
     PREFIX,
+    Ids,
+    Page,
+    PageSize,
     millis,
     ok,
     page_of,
@@ -30,8 +32,6 @@ from shared.events import DocumentInfo
 
 router = APIRouter(prefix=PREFIX, tags=["compat: RAGFlow"], responses=ERRORS)
 DatasetId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-Page = Annotated[int, Query(ge=1, le=10_000)]
-PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
 Name = Annotated[str, Field(min_length=1, max_length=128)]
 Description = Annotated[str, Field(max_length=2000)]
 MAX_UPLOADS = 32  # files in one upload request
@@ -63,13 +63,6 @@ class DatasetUpdate(BaseModel):
     avatar: str | None = None
     embedding_model: str | None = None
     chunk_method: Literal["naive"] | None = None
-
-
-class Ids(BaseModel):
-    """RAGFlow's bulk body: ``null`` means every one, ``[]`` none."""
-
-    model_config = ConfigDict(extra="ignore")
-    ids: list[Annotated[str, Field(max_length=128)]] | None = Field(None, max_length=1000)
 
 
 class ParseIn(BaseModel):
