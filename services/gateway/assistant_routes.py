@@ -12,6 +12,7 @@ from services.gateway.deps import AdminTenantDep, AssistantsDep
 from services.gateway.schemas import (
     ASSISTANT_ID_PATTERN,
     ERROR_RESPONSES,
+    AssistantName,
     VariableName,
     VariableValue,
 )
@@ -20,7 +21,6 @@ from shared.errors import NotFound
 
 KbId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 AssistantId = Annotated[str, Path(pattern=ASSISTANT_ID_PATTERN, description="An assistant's id")]
-Name = Annotated[str, Field(min_length=1, max_length=100)]
 SystemPrompt = Annotated[
     str,
     Field(
@@ -102,7 +102,7 @@ class AssistantCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE]})
 
-    name: Name
+    name: AssistantName
     system_prompt: SystemPrompt | None = None
     opener: Opener | None = None
     empty_response: EmptyResponse | None = None
@@ -123,7 +123,7 @@ class AssistantUpdate(BaseModel):
     )
 
     # SkipJsonSchema: these may be omitted but not null (checked below).
-    name: Name | SkipJsonSchema[None] = None
+    name: AssistantName | SkipJsonSchema[None] = None
     system_prompt: SystemPrompt | None = None
     opener: Opener | None = None
     empty_response: EmptyResponse | None = None

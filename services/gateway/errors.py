@@ -69,11 +69,10 @@ DIFY_CODES = {
 RAGFLOW_CODES = {400: 101, 401: 109, 403: 108, 404: 102, 405: 101, 409: 103, 413: 101, 422: 101}
 
 
-def error_body(request: Request, status: int, detail: str) -> dict[str, Any]:
+def error_body(path: str, status: int, detail: str) -> dict[str, Any]:
     """``{"detail": ...}``; under ``/v1`` also OpenAI's ``error`` object, which its clients show,
     under ``/compat/dify`` Dify's ``status``, ``code`` and ``message``, and under
     ``/compat/ragflow`` RAGFlow's ``code`` and ``message``."""
-    path = request.url.path
     if path.startswith("/compat/ragflow/"):
         return {"code": RAGFLOW_CODES.get(status, 100), "message": detail}
     if path.startswith("/compat/dify/"):
@@ -98,23 +97,23 @@ def install_error_handlers(app: FastAPI) -> None:
             if isinstance(exc, TooManyRequests)
             else {}
         )
-        body = error_body(request, status, exc.message)
+        body = error_body(request.url.path, status, exc.message)
         return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(Exception)
     async def on_bug(request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error")
-        body = error_body(request, 500, "Internal error; it has been logged")
+        body = error_body(request.url.path, 500, "Internal error; it has been logged")
         return JSONResponse(body, status_code=500)
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         # Only a summary of what is wrong: the body itself is never logged or echoed.
         status, detail = _describe_validation(exc)
-        return JSONResponse(error_body(request, status, detail), status_code=status)
+        return JSONResponse(error_body(request.url.path, status, detail), status_code=status)
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         # FastAPI's own: unknown route, wrong method, a body too deep or long to parse.
-        body = error_body(request, exc.status_code, str(exc.detail))
+        body = error_body(request.url.path, exc.status_code, str(exc.detail))
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)

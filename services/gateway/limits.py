@@ -7,14 +7,16 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.gateway.errors import error_body
 from services.gateway.stores.rate_limits import rate_limit_headers
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_UPLOAD_BYTES = 21 * 1024 * 1024  # a 20 MiB document plus multipart framing
 
 
-async def _too_large(send: Send, limit: int) -> None:
-    body = json.dumps({"detail": f"Request body exceeds {limit} bytes"}).encode()
+async def _too_large(scope: Scope, send: Send, limit: int) -> None:
+    detail = f"Request body exceeds {limit} bytes"
+    body = json.dumps(error_body(scope["path"], 413, detail)).encode()
     await send(
         {
             "type": "http.response.start",
@@ -60,7 +62,7 @@ class BodySizeLimit:
         )
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await _too_large(send, limit)
+            await _too_large(scope, send, limit)
             return
         received, refused, started = 0, False, False
 
@@ -74,7 +76,7 @@ class BodySizeLimit:
                 if received > limit:
                     refused = True
                     if not started:
-                        await _too_large(send, limit)
+                        await _too_large(scope, send, limit)
                     return {"type": "http.disconnect"}
             return message
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 Channel = Literal["web", "app", "wechat", "dingtalk", "api"]
 SESSION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
@@ -13,6 +14,28 @@ ASSISTANT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 VARIABLE_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
 VariableName = Annotated[str, Field(pattern=VARIABLE_NAME_PATTERN)]
 VariableValue = Annotated[str, Field(max_length=1000)]
+
+# Control characters and bidirectional overrides would let one name display as another.
+_UNSEEN = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(name: str) -> str:
+    if _UNSEEN.search(name):
+        raise ValueError("must not contain control or bidirectional-override characters")
+    return name
+
+
+# Names people pick from a list: trimmed, never blank. A dataset's limit is RAGFlow's.
+AssistantName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(_visible),
+]
+DatasetName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=128),
+    AfterValidator(_visible),
+]
 
 
 class ChatRequest(BaseModel):

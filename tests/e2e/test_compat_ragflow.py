@@ -135,6 +135,17 @@ def test_what_frontdesk_cannot_honour_is_refused_in_ragflows_terms(rag: RAGFlow)
         rag.list_datasets(page_size=1000)
 
 
+def test_bad_input_is_refused_in_ragflows_envelope(rag: RAGFlow) -> None:
+    # The SDK reads ``message``: an error in any other shape would reach the caller as KeyError.
+    with pytest.raises(Exception, match="Request body exceeds 65536 bytes"):
+        rag.create_dataset(name="Big", description="x" * 70_000)
+    with pytest.raises(Exception, match="name: String should have at least 1 character"):
+        rag.create_dataset(name="   ")
+    with pytest.raises(Exception, match="name: Value error, must not contain control"):
+        rag.create_chat("Refunds\u202egpj.exe")
+    assert "Big" not in [d.name for d in rag.list_datasets()]
+
+
 def test_other_tenants_ids_are_not_found(
     stack: Stack, base: str, rag: RAGFlow, chat: Chat, dataset: DataSet
 ) -> None:

@@ -16,9 +16,12 @@ from services.gateway.unicode_text import lone_surrogate_at
 from shared.observability import configure_logging
 
 CHUNK = b"x" * 4096
+TOO_LARGE = f"Request body exceeds {MAX_BODY_BYTES} bytes"
 
 
-async def _post_chunked(app: BodySizeLimit, chunks: int) -> tuple[list[Message], int]:
+async def _post_chunked(
+    app: BodySizeLimit, chunks: int, path: str = "/echo"
+) -> tuple[list[Message], int]:
     """POST ``chunks`` chunks (no Content-Length) through the app: what it sent, and how many
     chunks it pulled."""
     pulled, sent = 0, []
@@ -34,8 +37,8 @@ async def _post_chunked(app: BodySizeLimit, chunks: int) -> tuple[list[Message],
     scope = {
         "type": "http",
         "method": "POST",
-        "path": "/echo",
-        "raw_path": b"/echo",
+        "path": path,
+        "raw_path": path.encode(),
         "query_string": b"",
         "headers": [(b"content-type", b"application/json")],
     }
@@ -55,10 +58,42 @@ async def test_a_chunked_body_is_refused_once_it_crosses_the_limit_without_being
     forty_megabytes = 40 * 1024 * 1024 // len(CHUNK)
     sent, pulled = await _post_chunked(BodySizeLimit(inner), forty_megabytes)
     assert sent[0]["status"] == 413
-    assert json.loads(sent[1]["body"]) == {"detail": f"Request body exceeds {MAX_BODY_BYTES} bytes"}
+    assert json.loads(sent[1]["body"]) == {"detail": TOO_LARGE}
     assert len(sent) == 2, "nothing after the 413"
     assert pulled * len(CHUNK) <= MAX_BODY_BYTES + len(CHUNK), "read no further than the limit"
     assert not reached, "the endpoint never ran"
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/api/v1/chat", {"detail": TOO_LARGE}),
+        ("/compat/ragflow/api/v1/datasets", {"code": 101, "message": TOO_LARGE}),
+        (
+            "/compat/dify/v1/chat-messages",
+            {"detail": TOO_LARGE, "status": 413, "code": "bad_request", "message": TOO_LARGE},
+        ),
+        (
+            "/v1/chat/completions",
+            {
+                "detail": TOO_LARGE,
+                "error": {"message": TOO_LARGE, "type": "invalid_request_error", "code": 413},
+            },
+        ),
+    ],
+)
+async def test_a_refused_body_is_told_in_the_envelope_of_the_api_it_was_sent_to(
+    path: str, expected: dict[str, object]
+) -> None:
+    inner = FastAPI()
+
+    @inner.post(path)
+    async def echo(body: dict[str, str]) -> dict[str, str]:
+        return body
+
+    sent, _ = await _post_chunked(BodySizeLimit(inner), 40, path)
+    assert sent[0]["status"] == 413
+    assert json.loads(sent[1]["body"]) == expected
 
 
 def test_lone_surrogates_are_found_wherever_they_hide_and_pairs_are_fine() -> None:

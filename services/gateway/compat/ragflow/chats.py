@@ -32,7 +32,7 @@ from services.gateway.deps import (
     ChatSessionsDep,
     DatasetsDep,
 )
-from services.gateway.schemas import ASSISTANT_ID_PATTERN
+from services.gateway.schemas import ASSISTANT_ID_PATTERN, AssistantName
 from shared.assistant_model import Assistant
 from shared.errors import InvalidInput, NotFound
 from shared.stores.assistants import RedisAssistantStore
@@ -83,7 +83,7 @@ class ChatIn(BaseModel):
     """RAGFlow's chat body (create: name required; update: any subset)."""
 
     model_config = ConfigDict(extra="ignore")
-    name: str | None = None
+    name: AssistantName | None = None
     avatar: str | None = None
     dataset_ids: list[str] | None = None
     llm: LlmIn | None = None

@@ -26,13 +26,13 @@ from services.gateway.compat.ragflow.common import (
 from services.gateway.deps import AdminDep, DatasetsDep, KnowledgeDep
 from services.gateway.knowledge import By, KnowledgeAdmin
 from services.gateway.knowledge_routes import actor_of
+from services.gateway.schemas import DatasetName
 from services.gateway.stores.datasets import Dataset
 from shared.errors import InvalidInput, NotFound
 from shared.events import DocumentInfo
 
 router = APIRouter(prefix=PREFIX, tags=["compat: RAGFlow"], responses=ERRORS)
 DatasetId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-Name = Annotated[str, Field(min_length=1, max_length=128)]
 Description = Annotated[str, Field(max_length=2000)]
 MAX_UPLOADS = 32  # files in one upload request
 MAX_RETRIEVED = 100  # passages one /retrieval can page through
@@ -45,7 +45,7 @@ class DatasetIn(BaseModel):
     """RAGFlow's dataset body."""
 
     model_config = ConfigDict(extra="ignore")
-    name: Name
+    name: DatasetName
     description: Description | None = None
     avatar: str | None = None
     embedding_model: str | None = None
@@ -58,7 +58,7 @@ class DatasetUpdate(BaseModel):
     """A partial dataset update."""
 
     model_config = ConfigDict(extra="ignore")
-    name: Name | None = None
+    name: DatasetName | None = None
     description: Description | None = None
     avatar: str | None = None
     embedding_model: str | None = None
