@@ -8,7 +8,7 @@ penalties do not exist here: only their defaults are accepted.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict
@@ -18,11 +18,12 @@ from services.gateway.compat.ragflow.common import (
     ERRORS,
     PREFIX,
     Ids,
+    OrderBy,
     Page,
     PageSize,
+    listing,
     millis,
     ok,
-    page_of,
     validated,
 )
 from services.gateway.deps import (
@@ -208,22 +209,15 @@ async def list_chats(
     assistants: AssistantsDep,
     page: Page = 1,
     page_size: PageSize = 30,
-    orderby: Literal["create_time", "update_time"] = "create_time",
+    orderby: OrderBy = "create_time",
     desc: bool = True,
     id: Annotated[str | None, Query(max_length=64)] = None,
     name: Annotated[str | None, Query(max_length=100)] = None,
 ) -> dict[str, Any]:
     """The tenant's chat assistants (every Frontdesk assistant is one)."""
-    found = [
-        a
-        for a in await assistants.list(tenant)
-        if (id is None or a.id == id) and (name is None or a.name == name)
-    ]
-    if (id or name) and not found:
-        raise NotFound("The chat doesn't exist")
-    attribute = "created_at" if orderby == "create_time" else "updated_at"
-    found.sort(key=lambda a: getattr(a, attribute), reverse=desc)
-    return ok([_chat_out(a) for a in page_of(found, page, page_size)])
+    everyone = await assistants.list(tenant)
+    chosen = listing(everyone, id, name, "The chat doesn't exist", orderby, desc, page, page_size)
+    return ok([_chat_out(a) for a in chosen])
 
 
 @router.delete("/chats")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, Protocol, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -11,7 +11,7 @@ from services.gateway.auth import Principal
 from services.gateway.deps import PrincipalDep
 from services.gateway.errors import describe_errors
 from services.gateway.schemas import error_responses
-from shared.errors import Forbidden, InvalidInput
+from shared.errors import Forbidden, InvalidInput, NotFound
 
 PREFIX = "/compat/ragflow/api/v1"
 T = TypeVar("T")
@@ -19,6 +19,7 @@ M = TypeVar("M", bound=BaseModel)
 MAX_PAGE_SIZE = 100
 Page = Annotated[int, Query(ge=1, le=10_000)]
 PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
+OrderBy = Literal["create_time", "update_time"]
 
 
 class RagflowError(BaseModel):
@@ -46,6 +47,45 @@ def ok(data: Any = None) -> dict[str, Any]:
 def millis(seconds: float) -> int:
     """RAGFlow's timestamps: milliseconds since the epoch."""
     return int(seconds * 1000)
+
+
+class Listed(Protocol):
+    """What RAGFlow lists by id and name, in creation or update order."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def created_at(self) -> float: ...
+
+    @property
+    def updated_at(self) -> float: ...
+
+
+L = TypeVar("L", bound=Listed)
+
+
+def listing(
+    items: list[L],
+    id: str | None,
+    name: str | None,
+    missing: str,
+    orderby: OrderBy,
+    desc: bool,
+    page: int,
+    page_size: int,
+) -> list[L]:
+    """One page of the items with that ``id`` and ``name``; NotFound(``missing``) for none."""
+    found = [i for i in items if (id is None or i.id == id) and (name is None or i.name == name)]
+    if (id or name) and not found:
+        raise NotFound(missing)
+    found.sort(
+        key=lambda i: i.created_at if orderby == "create_time" else i.updated_at, reverse=desc
+    )
+    return page_of(found, page, page_size)
 
 
 def page_of(items: list[T], page: int, page_size: int) -> list[T]:

@@ -17,8 +17,10 @@ from services.gateway.compat.ragflow.common import (
     ERRORS,
     PREFIX,
     Ids,
+    OrderBy,
     Page,
     PageSize,
+    listing,
     millis,
     ok,
     page_of,
@@ -183,24 +185,17 @@ async def list_datasets(
     knowledge: KnowledgeDep,
     page: Page = 1,
     page_size: PageSize = 30,
-    orderby: Literal["create_time", "update_time"] = "create_time",
+    orderby: OrderBy = "create_time",
     desc: bool = True,
     id: Annotated[str | None, Query(max_length=64)] = None,
     name: Annotated[str | None, Query(max_length=128)] = None,
 ) -> dict[str, Any]:
     """The tenant's datasets, with their document and chunk counts."""
-    found = [
-        d
-        for d in await datasets.all(admin.tenant_id)
-        if (id is None or d.id == id) and (name is None or d.name == name)
-    ]
-    if (id or name) and not found:
-        raise NotFound("You don't own the dataset")
-    attribute = "created_at" if orderby == "create_time" else "updated_at"
-    found.sort(key=lambda d: getattr(d, attribute), reverse=desc)
-    return ok(
-        [await _dataset_out(d, admin.tenant_id, knowledge) for d in page_of(found, page, page_size)]
+    everyone = await datasets.all(admin.tenant_id)
+    chosen = listing(
+        everyone, id, name, "You don't own the dataset", orderby, desc, page, page_size
     )
+    return ok([await _dataset_out(d, admin.tenant_id, knowledge) for d in chosen])
 
 
 @router.put("/datasets/{dataset_id}")
@@ -278,7 +273,7 @@ async def list_documents(
     knowledge: KnowledgeDep,
     page: Page = 1,
     page_size: PageSize = 30,
-    orderby: Literal["create_time", "update_time"] = "create_time",
+    orderby: OrderBy = "create_time",
     desc: bool = True,
     id: Annotated[str | None, Query(max_length=128)] = None,
     name: Annotated[str | None, Query(max_length=255)] = None,
