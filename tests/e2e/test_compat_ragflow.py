@@ -135,6 +135,16 @@ def test_what_frontdesk_cannot_honour_is_refused_in_ragflows_terms(rag: RAGFlow)
         rag.list_datasets(page_size=1000)
 
 
+def test_a_known_path_by_another_method_is_405_not_unsupported(rag: RAGFlow, base: str) -> None:
+    wrong = httpx.patch(f"{base}/api/v1/datasets", headers=rag.authorization_header, timeout=30)
+    assert (wrong.status_code, wrong.json()) == (
+        405,
+        {"code": 101, "message": "Method Not Allowed"},
+    )
+    agents = httpx.patch(f"{base}/api/v1/agents", headers=rag.authorization_header, timeout=30)
+    assert agents.json()["message"] == "agents is not supported by Frontdesk's RAGFlow layer"
+
+
 def test_bad_input_is_refused_in_ragflows_envelope(rag: RAGFlow) -> None:
     # The SDK reads ``message``: an error in any other shape would reach the caller as KeyError.
     with pytest.raises(Exception, match="Request body exceeds 65536 bytes"):
