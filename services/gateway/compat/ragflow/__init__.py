@@ -14,6 +14,7 @@ from services.gateway.compat.ragflow.common import PREFIX
 from services.gateway.deps import PrincipalDep
 from shared.errors import InvalidInput
 
+supported = (datasets.router, chats.router, sessions.router)
 unsupported = APIRouter(prefix=PREFIX, include_in_schema=False)
 
 
@@ -32,5 +33,4 @@ async def not_supported(name: str, request: Request, _: PrincipalDep) -> None:
     raise InvalidInput(f"{what} is not supported by Frontdesk's RAGFlow layer")
 
 
-supported = (datasets.router, chats.router, sessions.router)
 routers = (*supported, unsupported)
