@@ -50,6 +50,23 @@ _ASKING_OPENERS = (
     ("tell", "me", "where"),
     ("tell", "me", "if"),
 )
+# ... and so does a modal one that names a channel: "can I open a ticket online?", "could I
+# complain by phone?" ask how it is done, where "can I open a ticket?" asks for one.
+_MAY_I = (
+    ("can", "i"),
+    ("could", "i"),
+    ("may", "i"),
+    ("can", "we"),
+    ("is", "it", "possible"),
+)
+_CHANNEL = re.compile(
+    r"\b(?:by|via) (?:e-?mail|mail|post|phone|telephone|chat|whatsapp|wechat)\b|\bonline\b"
+    r"|\b(?:through|on|in|from) (?:the |your )?(?:app|website|site|web|contact page)\b"
+    r"|\bover the phone\b"
+)
+_ZH_CHANNEL = re.compile(r"(?:通过|用|打|发)(?:电话|邮件|邮箱|微信)|网上|在线|线上|官网|App|APP")
+_ZH_YES_NO = re.compile(r"[吗么][？?\s]*$|能不能|可不可以|能否|是否")
+_ZH_CALL_ME = re.compile(r"给我打电话|打电话给我|回电话|回个电话")
 # Policy questions: what is allowed or how something works, not what happened to an order.
 _POLICY_OPENERS = (
     ("how", "long"),
@@ -106,13 +123,17 @@ _BOUGHT = frozenset("ordered bought purchased returned paid".split())
 # A question with a topic of its own ("Which heating system is cheapest to run?") is not
 # small talk, unless it is about the bot itself ("what do you think of the weather?").
 _THE_BOT = frozenset("you u your yours ur yourself bot robot chatgpt ai assistant chatting".split())
-# ... but "you" is the shop when it opens, ships or replies: "are you open over Chinese New
-# Year", "u accept bitcoin?", "how fast do you answer emails" ask the help centre.
+# ... but "you" is the shop when it opens, ships, replies or stocks: "are you open over Chinese
+# New Year", "u accept bitcoin?", "how fast do you answer emails", "which couriers do you use"
+# and "do you have a live chat" ask the help centre.
 _WHAT_A_SHOP_DOES = frozenset(
     """open opened close closed accept accepted ship shipped deliver delivered answer answered
     reply replied respond responded sell sold offer offered charge charged refund refunded
-    exchange exchanged repair repaired""".split()
+    exchange exchanged repair repaired have has use uses used carry carries stock stocks
+    support supports provide provides take takes match matches""".split()
 )
+# ... unless it is the bot's taste: "what languages do you like to use?".
+_TASTE = frozenset("like likes love enjoy prefer favourite favorite think feel".split())
 # 你 alone is the bot; 你们 is the company ("你们支持哪些支付方式") and 你好 a greeting.
 _ZH_THE_BOT = re.compile(r"你(?![们好])|机器人|真人")
 TOPIC_TERMS = 2
@@ -167,6 +188,10 @@ def _asks(clause: str) -> bool:
             return True
         if _opens_with(words, _ASKING_OPENERS):
             return True
+        if _opens_with(words, _MAY_I) and _CHANNEL.search(clause):
+            return True
+    if _ZH_CHANNEL.search(clause) and _ZH_YES_NO.search(clause):
+        return _ZH_CALL_ME.search(clause) is None  # "可以给我打电话吗" asks for a call-back
     return _ZH_ASKS.search(clause) is not None
 
 
@@ -265,7 +290,7 @@ def read(message: str, emotion: float) -> Evidence:
 
 def _small_talk(asked: list[str], words: set[str], message: str) -> bool:
     """False for a question on a topic: small talk asks about the bot, or about little."""
-    about_the_bot = bool(words & _THE_BOT) and not words & _WHAT_A_SHOP_DOES
+    about_the_bot = bool(words & _THE_BOT) and bool(words & _TASTE or not words & _WHAT_A_SHOP_DOES)
     if not asked or about_the_bot or _ZH_THE_BOT.search(message):
         return True
     return len(content_terms(" ".join(asked))) < TOPIC_TERMS

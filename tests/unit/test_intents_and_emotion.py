@@ -54,6 +54,16 @@ def recogniser() -> IntentRecogniser:
         ("open a ticket", "ticket"),
         ("When will my order ship?", "business_query"),
         ("where is my package", "business_query"),
+        # Naming a channel asks how it is done; without one it is a request.
+        ("can I open a ticket online", "knowledge_qa"),
+        ("could I file a complaint by phone?", "knowledge_qa"),
+        ("可以打电话投诉吗", "knowledge_qa"),
+        ("can I open a ticket", "ticket"),
+        ("可以给我打电话吗", "ticket"),
+        # "you" is the shop when it uses, has or stocks something; the bot when it likes.
+        ("which couriers do you use", "knowledge_qa"),
+        ("do you have a live chat", "knowledge_qa"),
+        ("What languages do you like to use?", "chitchat"),
         # A public FAQ's questions that used to be routed away from the help centre.
         ("Which heating system is cheapest to run?", "knowledge_qa"),
         ("What requirements apply to personal protective equipment (PPE)?", "knowledge_qa"),
