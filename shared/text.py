@@ -29,6 +29,12 @@ def is_cjk(token: str) -> bool:
     return bool(CJK_CHAR.match(token))
 
 
+def mostly_chinese(text: str) -> bool:
+    """True when most of the text's tokens are Chinese (or other CJK) words."""
+    tokens = tokenize(text, keep_stopwords=True)
+    return bool(tokens) and sum(map(is_cjk, tokens)) * 2 > len(tokens)
+
+
 def _stem(word: str) -> str:
     # Plural and -ing forms are the mismatches customers hit most; anything fancier is the
     # embedding side's job.

@@ -17,9 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from services.orchestrator.figures import figures
-from services.orchestrator.questions import Question, forms, mostly_chinese, terms_of
+from services.orchestrator.questions import Question, forms, terms_of
 from services.orchestrator.units import PASSAGE_CHARS, Unit, passage_units
 from shared.events import Passage
+from shared.text import mostly_chinese
 
 MAX_PASSAGES = 4
 # A Chinese question reads further into English passages: the retriever ranks the few

@@ -21,7 +21,7 @@ from services.orchestrator.coalescer import TokenCoalescer
 from services.orchestrator.extractive import extractive_answer
 from services.orchestrator.grounded_stream import GuardMode, Sink, Verdict, relay
 from services.orchestrator.grounding import Checker, Evidence
-from services.orchestrator.replies import LLM_FALLBACK
+from services.orchestrator.replies import phrases_for
 from shared.conversation import Message
 from shared.errors import AppError
 from shared.events import AssistantSpec, Passage
@@ -153,7 +153,9 @@ class Generator:
                 self._breaker.record_failure()
             LLM_CALLS.labels(outcome="failed").inc()
             logger.warning("LLM unavailable, answering extractively: %s", exc.message)
-            fallback = f"{LLM_FALLBACK} {extractive_answer(question, passages)}"
+            fallback = (
+                f"{phrases_for(question).llm_fallback} {extractive_answer(question, passages)}"
+            )
             lead = "\n\n" if sent.text else ""
             text = sent.text + await stream_text(lead + fallback, out)
             return Generated(text, False, bool(window))

@@ -7,10 +7,10 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from services.orchestrator import replies
 from services.orchestrator.crosslingual import english_search_terms
 from services.orchestrator.evidence import ORDER_ID
 from services.orchestrator.merchant import MerchantSystems, describe
+from services.orchestrator.replies import phrases_for
 from shared.conversation import Message, Outcome
 from shared.errors import AppError, RetryableError
 from shared.events import (
@@ -157,17 +157,18 @@ class Planner:
 
         ``lookup``, when given, is what the knowledge bases already returned for its text.
         """
+        phrases = phrases_for(part.text)
         if part.intent == "chitchat":
-            part.reply = replies.chitchat(part.text)
+            part.reply = phrases.chitchat(part.text)
         elif part.intent == "transfer_to_human":
             part.escalate, part.outcome, part.reply = (
                 "explicit_request",
                 "resolved",
-                replies.HANDOFF,
+                phrases.handoff,
             )
         elif part.intent == "emotion_sensitive" and emotion < self._emotion_threshold:
             part.escalate, part.outcome = "negative_emotion", "resolved"
-            part.reply = f"{replies.EMPATHY} {replies.HANDOFF}"
+            part.reply = f"{phrases.empathy} {phrases.handoff}"
         elif part.intent == "ticket":
             part.escalate, part.outcome = "ticket", "resolved"
         elif part.intent == "business_query":
@@ -176,25 +177,26 @@ class Planner:
             lookup = lookup or await self.look_up(part.text, tenant_id, turn_id, assistant)
             self._plan_knowledge(part, lookup, assistant)
             if part.intent == "emotion_sensitive" and part.passages:
-                part.reply = replies.EMPATHY
+                part.reply = phrases.empathy
         return part
 
     async def _plan_order(self, part: Part, history: list[Message], tenant_id: str) -> None:
         """Answer from the order system; the order number may come from an earlier message."""
         texts = [part.text] + [m.content for m in reversed(history) if m.role == "user"]
         order_id = next((m.group().upper() for t in texts if (m := ORDER_ID.search(t))), None)
+        phrases = phrases_for(part.text)
         if order_id is None:
-            part.reply = replies.ASK_ORDER_NUMBER
+            part.reply = phrases.ask_order_number
             return
         try:
             order = await self._orders.status(tenant_id, order_id)
         except RetryableError as exc:
             logger.warning("order system unavailable: %s", exc.message)
-            part.reply = replies.ORDERS_DOWN
+            part.reply = phrases.orders_down
             part.escalate, part.outcome = "business_system_down", "resolved"
             return
         if order is None:
-            part.reply = replies.ORDER_NOT_FOUND.format(order_id=order_id)
+            part.reply = phrases.order_not_found.format(order_id=order_id)
             part.outcome = "unresolved"
         else:
             part.reply = describe(order, part.text)
@@ -207,7 +209,8 @@ class Planner:
         if part.passages:
             part.outcome = "resolved"
         else:
-            part.reply = (assistant and assistant.empty_response) or replies.NO_CONTENT
+            empty = phrases_for(part.text).no_content
+            part.reply = (assistant and assistant.empty_response) or empty
             part.outcome = "unresolved"
 
     async def _search(

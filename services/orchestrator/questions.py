@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from services.orchestrator.crosslingual import chinese_words
 from services.orchestrator.figures import figures
-from shared.text import is_cjk, tokenize
+from shared.text import mostly_chinese, tokenize
 
 # Every pattern is an alternation of literals or bounded repeats: each reads the text once.
 ASKS = {
@@ -84,12 +84,6 @@ def forms(term: str) -> set[str]:
 def terms_of(text: str) -> set[str]:
     """The topic words of ``text``."""
     return {t for t in tokenize(text) if t not in FILLER}
-
-
-def mostly_chinese(text: str) -> bool:
-    """True when most of the text's words are Chinese."""
-    tokens = tokenize(text, keep_stopwords=True)
-    return bool(tokens) and sum(map(is_cjk, tokens)) * 2 > len(tokens)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from services.orchestrator import replies
 from services.orchestrator.coalescer import TokenCoalescer
 from services.orchestrator.decision import Answered, Standing, decide
 from services.orchestrator.emotion import emotion_score
@@ -19,6 +18,7 @@ from services.orchestrator.handover import escalation_request
 from services.orchestrator.intents import IntentRecogniser
 from services.orchestrator.merchant import MerchantSystems
 from services.orchestrator.planning import Part, Plan, Planner
+from services.orchestrator.replies import phrases_for
 from services.orchestrator.routing import Routing
 from shared.conversation import CachedAnswer, Message, Outcome, Session, TurnCounts, TurnRecord
 from shared.errors import AppError
@@ -378,17 +378,18 @@ class Turn:
         plan: Plan,
     ) -> tuple[str, EscalationCard]:
         """Queue the session for an agent and tell the customer; returns the reply and card."""
+        phrases = phrases_for(self.request.message)
         if reason == "failed_attempts":
-            reply += await stream_text(replies.HANDOFF_AFTER_FAILURES, self._out)
+            reply += await stream_text(phrases.handoff_after_failures, self._out)
         card = await self.deps.escalate(
             escalation_request(
                 self.request, reason, emotion, history, reply, turns, member_level, plan
             )
         )
         if card.status == "offline":
-            reply += await stream_text(replies.agents_away(card), self._out)
+            reply += await stream_text(phrases.agents_away(card), self._out)
         elif reason == "ticket":
             reply += await stream_text(
-                replies.TICKET_CREATED.format(ticket_id=card.ticket_id), self._out
+                phrases.ticket_created.format(ticket_id=card.ticket_id), self._out
             )
         return reply, card

@@ -16,7 +16,7 @@ from typing import Literal
 from services.retriever.embeddings import CachedEmbedder, Embedder, Relevance, vector_space
 from services.retriever.index import Hit, KnowledgeIndex, reciprocal_rank_fusion
 from shared.observability import RETRIEVAL_DEGRADED, timed_stage
-from shared.text import is_cjk, tokenize
+from shared.text import mostly_chinese
 
 logger = logging.getLogger(__name__)
 
@@ -67,12 +67,6 @@ class SearchResult:
 def normalised_query(query: str) -> str:
     """The question as searched: clipped, NFKC, whitespace collapsed (also the cache key)."""
     return " ".join(unicodedata.normalize("NFKC", query[:MAX_QUERY_CHARS]).split())
-
-
-def mostly_cjk(text: str) -> bool:
-    """True when most of the text's tokens are Chinese, Japanese or Korean."""
-    tokens = tokenize(text, keep_stopwords=True)
-    return bool(tokens) and sum(is_cjk(t) for t in tokens) * 2 > len(tokens)
 
 
 def _is_overview(hit: Hit) -> bool:
@@ -149,7 +143,7 @@ class HybridSearch:
         """Raw vector hits; none when the model cannot read the question's language."""
         if self.embedder is None or self._queries is None:
             return []
-        if not self.embedder.multilingual and mostly_cjk(query):
+        if not self.embedder.multilingual and mostly_chinese(query):
             return []
         with timed_stage("retrieval_embed"):
             query_vector = self._queries.embed([query[:MAX_EMBEDDED_QUERY_CHARS]])[0]
@@ -189,7 +183,7 @@ class HybridSearch:
         vector = found.get("vector", [])
         vector_best = max((h.score for h in vector), default=0.0)
         cited = [h for h in ranked_for_answers(vector) if h.score >= self.relevance.cite]
-        share = CJK_LEXICAL_SHARE if lexical and mostly_cjk(query) else 1.0
+        share = CJK_LEXICAL_SHARE if lexical and mostly_chinese(query) else 1.0
         rankings = [
             [(WEIGHTS["vector"], h) for h in cited],
             self._bm25_ranking(lexical, share, vector_best),
@@ -236,7 +230,7 @@ class HybridSearch:
         best = hits[0].chunk  # the passage the customer is given first
         similarity = next((h.score for h in vector if h.chunk.chunk_id == best.chunk_id), 0.0)
         agreed = best.chunk_id in {h.chunk.chunk_id for h in lexical[:3]}
-        across = mostly_cjk(query) != mostly_cjk(best.text)
+        across = mostly_chinese(query) != mostly_chinese(best.text)
         return strong_match(
             similarity, across_languages=across, agreed=agreed, relevance=self.relevance
         )

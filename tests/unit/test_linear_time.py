@@ -32,12 +32,12 @@ from services.orchestrator.grounding import Checker, Evidence, stated_figures
 from services.orchestrator.intents import IntentRecogniser
 from services.orchestrator.privacy import mask_personal_data
 from services.orchestrator.questions import Question
-from services.orchestrator.replies import chitchat
+from services.orchestrator.replies import CHINESE, ENGLISH
 from services.orchestrator.subtasks import split_message
 from services.orchestrator.units import passage_units
 from services.retriever.chunking import TokenBudget, chunk_markdown, clean_markdown, fit_chunks
 from services.retriever.documents import html_to_markdown, pdf_to_markdown
-from services.retriever.hybrid_search import mostly_cjk, normalised_query
+from services.retriever.hybrid_search import normalised_query
 from services.retriever.ingestion import validate_names
 from services.retriever.sqlite_index import index_tokens
 from shared import segmentation
@@ -46,7 +46,7 @@ from shared.assistant_model import placeholders, render
 from shared.errors import InvalidInput
 from shared.events import Passage
 from shared.stores.hot_cache import normalise_question
-from shared.text import search_terms, sentences, snippet, tokenize
+from shared.text import mostly_chinese, search_terms, sentences, snippet, tokenize
 from tests.support.hostile_pdfs import text_pdf
 
 SIZE = 100_000
@@ -93,7 +93,8 @@ TEXT_FUNCTIONS: dict[str, Callable[[str], object]] = {
     "emotion.distressed": distressed,
     # What the message itself shows: explicit requests, the customer's own order, anger.
     "evidence.read": lambda text: read(text, 0.75),
-    "replies.chitchat": chitchat,
+    "replies.chitchat": ENGLISH.chitchat,
+    "replies.chitchat (Chinese)": CHINESE.chitchat,
     "extractive.extractive_answer (question)": lambda text: extractive_answer(
         text, [_passage("Returns are free within 30 days. Refunds take 5-7 business days.")]
     ),
@@ -131,7 +132,7 @@ TEXT_FUNCTIONS: dict[str, Callable[[str], object]] = {
     "text.search_terms": search_terms,
     "hybrid_search.normalised_query": normalised_query,
     "crosslingual.english_search_terms": lambda text: english_search_terms(text, 64),
-    "hybrid_search.mostly_cjk": mostly_cjk,
+    "text.mostly_chinese": mostly_chinese,
     "sqlite_index.index_tokens": lambda text: index_tokens(text[:200], text),
     "ingestion.validate_names": _names,
 }

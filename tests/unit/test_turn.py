@@ -8,11 +8,11 @@ from dataclasses import dataclass, field, replace
 
 import pytest
 
-from services.orchestrator import replies
 from services.orchestrator.generation import Generator
 from services.orchestrator.intents import IntentRecogniser
 from services.orchestrator.merchant import DemoMerchant
 from services.orchestrator.planning import Planner
+from services.orchestrator.replies import CHINESE, ENGLISH
 from services.orchestrator.turns import Turn, TurnDeps
 from shared.conversation import (
     AgentStatus,
@@ -208,7 +208,7 @@ async def test_a_vips_first_unanswered_question_hands_over(desk: Desk) -> None:
     assert meta.type == "meta" and meta.escalate  # type: ignore[attr-defined]
     assert [r.reason for r in desk.escalated] == ["failed_attempts"]
     assert done.escalate_to_human and done.failed_attempts == 1  # type: ignore[attr-defined]
-    assert replies.HANDOFF_AFTER_FAILURES in done.reply  # type: ignore[attr-defined]
+    assert ENGLISH.handoff_after_failures in done.reply  # type: ignore[attr-defined]
     assert not desk.cache.entries
 
 
@@ -234,3 +234,35 @@ async def test_a_success_resets_the_count_and_the_third_failure_in_a_row_hands_o
     counts = [(await desk.ask(unknown, turn=f"t-{n}")).failed_attempts for n in (4, 5, 6)]  # type: ignore[attr-defined]
     assert counts == [1, 2, 3]
     assert [r.reason for r in desk.escalated] == ["failed_attempts"]
+
+
+@pytest.mark.parametrize(
+    ("message", "phrase"),
+    [
+        ("转人工", CHINESE.handoff),
+        ("我的订单什么时候到", CHINESE.ask_order_number),
+        ("你好", CHINESE.hello),
+        ("你是机器人吗", CHINESE.who_we_are),
+        ("I want to talk to a human agent", ENGLISH.handoff),
+        ("Where is my package?", ENGLISH.ask_order_number),
+    ],
+)
+async def test_fixed_replies_are_in_the_customers_language(
+    desk: Desk, message: str, phrase: str
+) -> None:
+    desk.found = []  # small talk that matched a page strongly would be answered from it
+    done = await desk.ask(message)
+    assert phrase in done.reply  # type: ignore[attr-defined]
+
+
+async def test_a_chinese_question_the_help_centre_cannot_answer_is_told_so_in_chinese(
+    desk: Desk,
+) -> None:
+    desk.found = []
+    done = await desk.ask("水晶球怎么保养")
+    assert done.reply == CHINESE.no_content  # type: ignore[attr-defined]
+
+
+async def test_a_chinese_ticket_is_confirmed_in_chinese(desk: Desk) -> None:
+    done = await desk.ask("我要投诉，帮我开个工单")
+    assert CHINESE.ticket_created.format(ticket_id="T-1") in done.reply  # type: ignore[attr-defined]
