@@ -175,14 +175,21 @@ def _gloss_weights(word: str) -> dict[str, float]:
     senses = [g.strip() for g in glosses if g.strip() and not g.strip().startswith(_NOT_A_GLOSS)]
     weights: dict[str, float] = {}
     for number, sense in enumerate(senses[:SENSES]):
-        terms = {
-            t
-            for t in tokenize(_ASIDE.sub(" ", sense))
-            if t not in _GLOSS_STOPWORDS and not is_cjk(t) and not t.isdigit()
-        }
-        for term in terms:
-            weight = (1.0 if number == 0 else 0.8) / len(terms)
-            weights[term] = max(weights.get(term, 0.0), weight)
+        # A name reads "Alipay, online payment platform": the name is the sense, the
+        # description after it only a hint.
+        name, comma, description = sense.partition(", ")
+        if comma and name[:1].isupper():
+            parts = [(name, 1.0 if number == 0 else 0.8), (description, 0.8)]
+        else:
+            parts = [(sense, 1.0 if number == 0 else 0.8)]
+        for text, share in parts:
+            terms = {
+                t
+                for t in tokenize(_ASIDE.sub(" ", text))
+                if t not in _GLOSS_STOPWORDS and not is_cjk(t) and not t.isdigit()
+            }
+            for term in terms:
+                weights[term] = max(weights.get(term, 0.0), share / len(terms))
     return weights
 
 

@@ -161,6 +161,11 @@ def test_a_chinese_questions_words_come_in_english_too() -> None:
     assert _english("How long does shipping take?") == []
 
 
+def test_a_name_in_the_dictionary_is_searched_by_its_name_first() -> None:
+    # CC-CEDICT: "Alipay, online payment platform"; the name is the sense.
+    assert "alipay" in _english("可以用支付宝吗")  # it was a quarter of a sense, not searched
+
+
 def test_english_words_bring_the_english_passage_that_answers_into_the_top_three(
     sample: HybridSearch,
 ) -> None:
