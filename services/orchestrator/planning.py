@@ -168,7 +168,7 @@ class Planner:
             )
         elif part.intent == "emotion_sensitive" and emotion < self._emotion_threshold:
             part.escalate, part.outcome = "negative_emotion", "resolved"
-            part.reply = f"{phrases.empathy} {phrases.handoff}"
+            part.reply = phrases.empathy_then_handoff()
         elif part.intent == "ticket":
             part.escalate, part.outcome = "ticket", "resolved"
         elif part.intent == "business_query":

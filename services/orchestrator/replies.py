@@ -39,6 +39,11 @@ class Phrases:
     hello: str
     anything_else: str
     weekdays: tuple[str, ...] = ()  # Monday first; none: the English names
+    space: str = " "  # between two sentences; Chinese runs them on
+
+    def empathy_then_handoff(self) -> str:
+        """The apology, then the hand-off."""
+        return f"{self.empathy}{self.space}{self.handoff}"
 
     def chitchat(self, message: str) -> str:
         """A short, friendly answer to small talk."""
@@ -127,6 +132,7 @@ CHINESE = Phrases(
     hello="您好！请问有什么可以帮您？",
     anything_else="我在这里为您服务。请问有什么可以帮您？",
     weekdays=("周一", "周二", "周三", "周四", "周五", "周六", "周日"),
+    space="",
 )
 
 

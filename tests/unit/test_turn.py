@@ -266,3 +266,10 @@ async def test_a_chinese_question_the_help_centre_cannot_answer_is_told_so_in_ch
 async def test_a_chinese_ticket_is_confirmed_in_chinese(desk: Desk) -> None:
     done = await desk.ask("我要投诉，帮我开个工单")
     assert CHINESE.ticket_created.format(ticket_id="T-1") in done.reply  # type: ignore[attr-defined]
+
+
+async def test_an_upset_chinese_customer_is_apologised_to_and_handed_over_in_chinese(
+    desk: Desk,
+) -> None:
+    done = await desk.ask("你们的服务太差了，气死我了！")
+    assert done.reply == CHINESE.empathy + CHINESE.handoff  # type: ignore[attr-defined]
