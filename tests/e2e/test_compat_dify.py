@@ -134,3 +134,12 @@ def test_other_tenants_ids_and_unsupported_features_fail_in_difys_terms(
         Client(api_key="wrong-key-0123456789", api_base=base).chat_messages(
             models.ChatRequest(query="hi", inputs={}, response_mode="blocking", user=user)
         )
+
+
+def test_a_known_path_by_another_method_is_405_not_unsupported(dify: Client, base: str) -> None:
+    headers = {"Authorization": f"Bearer {dify.api_key}"}
+    wrong = httpx.get(f"{base}/chat-messages", headers=headers, timeout=30)
+    assert wrong.status_code == 405
+    assert wrong.json()["message"] == "Method Not Allowed"
+    workflows = httpx.get(f"{base}/workflows/run", headers=headers, timeout=30)
+    assert "workflows/run is not supported" in workflows.json()["message"]

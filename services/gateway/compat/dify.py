@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -25,6 +25,7 @@ from services.gateway.chat.render import render
 from services.gateway.chat.render.json import answer_of
 from services.gateway.chat.render.stream import in_band
 from services.gateway.chat.turn import Turn
+from services.gateway.compat import refuse_another_method
 from services.gateway.deps import ChatDep, PrincipalDep
 from services.gateway.schemas import (
     ERROR_RESPONSES,
@@ -296,7 +297,9 @@ async def messages(
 
 
 @router.api_route("/{name:path}", methods=["GET", "POST"], include_in_schema=False)
-async def unsupported(name: str, _: PrincipalDep) -> None:
+async def unsupported(name: str, request: Request, _: PrincipalDep) -> None:
     """Dify features a chat app on Frontdesk does not have."""
+    others = (r for r in router.routes if getattr(r, "endpoint", None) is not unsupported)
+    refuse_another_method(request, others)
     what = next((u for u in UNSUPPORTED if name.startswith(u)), name)
     raise InvalidInput(f"{what} is not supported by Frontdesk's Dify layer (chat apps only)")

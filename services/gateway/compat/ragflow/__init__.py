@@ -6,9 +6,9 @@ not supported."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
-from starlette.routing import Match
+from fastapi import APIRouter, Request
 
+from services.gateway.compat import refuse_another_method
 from services.gateway.compat.ragflow import chats, datasets, sessions
 from services.gateway.compat.ragflow.common import PREFIX
 from services.gateway.deps import PrincipalDep
@@ -21,12 +21,7 @@ unsupported = APIRouter(prefix=PREFIX, include_in_schema=False)
 @unsupported.api_route("/{name:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 async def not_supported(name: str, request: Request, _: PrincipalDep) -> None:
     """RAGFlow features Frontdesk does not have: agents, chunk editing, files, graphs."""
-    if any(
-        route.matches(request.scope)[0] is Match.PARTIAL  # the path, by another method
-        for router in supported
-        for route in router.routes
-    ):
-        raise HTTPException(405, "Method Not Allowed")
+    refuse_another_method(request, (route for router in supported for route in router.routes))
     what = name.split("/", 1)[0] or "this endpoint"
     if name.startswith("datasets/") and "/chunks" in name:
         what = "editing chunks"
