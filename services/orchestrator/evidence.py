@@ -67,6 +67,8 @@ _CHANNEL = re.compile(
 _ZH_CHANNEL = re.compile(r"(?:通过|用|打|发)(?:电话|邮件|邮箱|微信)|网上|在线|线上|官网|App|APP")
 _ZH_YES_NO = re.compile(r"[吗么][？?\s]*$|能不能|可不可以|能否|是否")
 _ZH_CALL_ME = re.compile(r"给我打电话|打电话给我|回电话|回个电话")
+_MODALS = frozenset("can could may will would".split())
+_SOMEONE = frozenset("i you u we someone somebody anyone anybody".split())
 # Policy questions: what is allowed or how something works, not what happened to an order.
 _POLICY_OPENERS = (
     ("how", "long"),
@@ -129,9 +131,11 @@ _THE_BOT = frozenset("you u your yours ur yourself bot robot chatgpt ai assistan
 _WHAT_A_SHOP_DOES = frozenset(
     """open opened close closed accept accepted ship shipped deliver delivered answer answered
     reply replied respond responded sell sold offer offered charge charged refund refunded
-    exchange exchanged repair repaired have has use uses used carry carries stock stocks
+    exchange exchanged repair repaired use uses used carry carries stock stocks
     support supports provide provides take takes match matches""".split()
 )
+# "Have" only as what the shop has: "do you have a live chat", not "have you heard the news?".
+_DO_YOU_HAVE = (("do", "you", "have"), ("do", "u", "have"), ("does", "it", "have"))
 # ... unless it is the bot's taste: "what languages do you like to use?".
 _TASTE = frozenset("like likes love enjoy prefer favourite favorite think feel".split())
 # 你 alone is the bot; 你们 is the company ("你们支持哪些支付方式") and 你好 a greeting.
@@ -190,9 +194,31 @@ def _asks(clause: str) -> bool:
             return True
         if _opens_with(words, _MAY_I) and _CHANNEL.search(clause):
             return True
+        if _asks_if_possible(words):
+            return True
     if _ZH_CHANNEL.search(clause) and _ZH_YES_NO.search(clause):
         return _ZH_CALL_ME.search(clause) is None  # "可以给我打电话吗" asks for a call-back
     return _ZH_ASKS.search(clause) is not None
+
+
+def _asks_if_possible(words: list[str]) -> bool:
+    """ "can a claim be filed after 14 days?" asks what is possible, where "can a ticket be
+    opened for me" and "could a real person be assigned" ask for it."""
+    return (
+        words[0] in _MODALS
+        and "be" in words[2:5]
+        and words[1] not in _SOMEONE
+        and not ("me" in words or _PEOPLE & set(words))
+    )
+
+
+def _marked_question(clause: str) -> bool:
+    """A clause the customer ended with a question mark asks, unless it is a bare request
+    ("agent?", "ticket?") or opens like one ("talk to a human?", "can I get a rep?")."""
+    words = _words(clause)
+    if not words or set(words) <= _BARE_PERSON | _BARE_TICKET:
+        return False
+    return words[0] not in _MODALS | _CONTACT | _TICKET_VERBS | {"please", "pls", "plz"}
 
 
 def _has_phrase(words: list[str], phrases: tuple[tuple[str, ...], ...]) -> bool:
@@ -264,6 +290,8 @@ def read(message: str, emotion: float) -> Evidence:
     """The evidence in ``message``; ``emotion`` is its lexicon score (0 furious, 1 delighted)."""
     parts = clauses(message)
     asking = [_asks(c) for c in parts]
+    if parts and message.rstrip().endswith(("?", "？")) and _marked_question(parts[-1]):
+        asking[-1] = True  # "complaint procedure?"
     # Requests, statements and complaints: the clauses that do not ask for information.
     requests = [c for c, asks in zip(parts, asking, strict=True) if not asks]
     asked = [c for c, asks in zip(parts, asking, strict=True) if asks]
@@ -290,7 +318,8 @@ def read(message: str, emotion: float) -> Evidence:
 
 def _small_talk(asked: list[str], words: set[str], message: str) -> bool:
     """False for a question on a topic: small talk asks about the bot, or about little."""
-    about_the_bot = bool(words & _THE_BOT) and bool(words & _TASTE or not words & _WHAT_A_SHOP_DOES)
+    shop = words & _WHAT_A_SHOP_DOES or any(_opens_with(_words(c), _DO_YOU_HAVE) for c in asked)
+    about_the_bot = bool(words & _THE_BOT) and bool(words & _TASTE or not shop)
     if not asked or about_the_bot or _ZH_THE_BOT.search(message):
         return True
     return len(content_terms(" ".join(asked))) < TOPIC_TERMS

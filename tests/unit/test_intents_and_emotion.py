@@ -60,10 +60,16 @@ def recogniser() -> IntentRecogniser:
         ("可以打电话投诉吗", "knowledge_qa"),
         ("can I open a ticket", "ticket"),
         ("可以给我打电话吗", "ticket"),
+        ("can a claim be filed after 14 days", "knowledge_qa"),
+        ("can a ticket be opened for me", "ticket"),
+        ("complaint procedure?", "knowledge_qa"),
+        ("agent?", "transfer_to_human"),
+        ("talk to a human?", "transfer_to_human"),
         # "you" is the shop when it uses, has or stocks something; the bot when it likes.
         ("which couriers do you use", "knowledge_qa"),
         ("do you have a live chat", "knowledge_qa"),
         ("What languages do you like to use?", "chitchat"),
+        ("Have you heard the news?", "chitchat"),
         # A public FAQ's questions that used to be routed away from the help centre.
         ("Which heating system is cheapest to run?", "knowledge_qa"),
         ("What requirements apply to personal protective equipment (PPE)?", "knowledge_qa"),
