@@ -275,7 +275,7 @@ class Turn:
                 reply += await stream_text(part.reply, self._out)
             if part.generates:
                 if part.reply:
-                    reply += await stream_text(" ", self._out)
+                    reply += await stream_text(phrases_for(part.text).space, self._out)
                 generated = await self.deps.generator.answer(
                     part.text, part.passages, history, self._out, self.request.assistant
                 )

@@ -273,3 +273,12 @@ async def test_an_upset_chinese_customer_is_apologised_to_and_handed_over_in_chi
 ) -> None:
     done = await desk.ask("你们的服务太差了，气死我了！")
     assert done.reply == CHINESE.empathy + CHINESE.handoff  # type: ignore[attr-defined]
+
+
+async def test_an_upset_chinese_customer_who_can_be_answered_gets_an_apology_then_the_answer(
+    embedded_settings: Settings,
+) -> None:
+    # Disappointed (0.375), not so upset as to hand over at this threshold.
+    desk = Desk(embedded_settings.model_copy(update={"emotion_escalation_threshold": 0.2}))
+    done = await desk.ask("有点失望，标准配送要多久")
+    assert done.reply.startswith(CHINESE.empathy + "我们的《Shipping》")  # type: ignore[attr-defined]
