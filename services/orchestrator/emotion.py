@@ -93,9 +93,25 @@ def warm_up() -> None:
     _chinese_polarity("你好")
 
 
+# Negations of a Chinese sentiment word, and the degree words that may stand between them.
+_NEGATIONS = frozenset(
+    "不 没 没有 别 未 并不 不是 不太 不怎么 不够 毫不 从不 不再 一点也不".split()
+)
+_DEGREE_WORDS = frozenset("太 很 是 那么 怎么 都 也 非常 特别 十分 太过 有点 一点".split())
+NEGATION_REACH = 3  # words back from the sentiment word
+
+
 def _in_pieces(run: re.Match[str]) -> str:
     text = run.group()
     return " ".join(text[i : i + HAN_PIECE_CHARS] for i in range(0, len(text), HAN_PIECE_CHARS))
+
+
+def _negated(words: list[str], i: int) -> bool:
+    """True when words[i] follows a negation, perhaps across a degree word: 不满意, 一点都不开心."""
+    j = i - 1
+    while j >= 0 and i - j <= NEGATION_REACH and words[j] in _DEGREE_WORDS:
+        j -= 1
+    return j >= 0 and words[j] in _NEGATIONS
 
 
 def _chinese_polarity(message: str) -> float:
@@ -103,8 +119,17 @@ def _chinese_polarity(message: str) -> float:
 
     positive, negative = _chinese_lexicon()
     words = jieba.lcut(_LONG_HAN_RUN.sub(_in_pieces, message))
-    pos = sum(word in positive for word in words)
-    neg = sum(word in negative and word not in positive for word in words)
+    pos = neg = 0
+    for i, word in enumerate(words):
+        if word in _NEGATIONS:
+            continue  # 不太 is in the negative lexicon, but says nothing until its word comes
+        if word in positive:
+            if _negated(words, i):
+                neg += 1  # 不满意 is dissatisfied, not satisfied
+            else:
+                pos += 1
+        elif word in negative and not _negated(words, i):
+            neg += 1  # 不难过 is no sadness; not a joy either
     polarity = (pos - neg) / (pos + neg + 1)
     # Exclamation marks intensify whatever polarity there is, as VADER does for English.
     return max(-1.0, min(1.0, polarity * (1 + 0.15 * min(3, len(_EMPHASIS.findall(message))))))

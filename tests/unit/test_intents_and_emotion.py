@@ -154,6 +154,12 @@ def test_emotion_orders_angry_below_neutral_below_happy() -> None:
     assert emotion_score("气死我了，什么破快递！！") < 0.4 < emotion_score("退货需要多少天")
 
 
+@pytest.mark.parametrize("message", ["我不满意", "不太满意", "我有点不高兴", "一点都不开心"])
+def test_a_negated_chinese_feeling_is_negative(message: str) -> None:
+    neutral = emotion_score("退货需要多少天")
+    assert emotion_score(message) < neutral < emotion_score("我很满意")
+
+
 @pytest.mark.parametrize(
     "message",
     ["fed up!!!", "scammers", "I'm at my wits end", "烦不烦啊 一直让我等", "我真是服了你们了"],
