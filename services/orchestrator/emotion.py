@@ -36,7 +36,7 @@ _DISTRESS = re.compile(
     r"wits'? end|never again|copy[- ]?paste|is a joke|what a joke|shame on you|are you (?:even|serious|kidding)|wtf)\b"
     r"|[\U0001F620\U0001F621\U0001F624\U0001F92C\U0001F4A2]"
     r"|气死|生气|愤怒|火大|烦死|烦不烦|太坑|坑人|垃圾|恶心|失望|离谱|服了|行不行|骗子|太差|"
-    r"受不了|无语|崩溃|过分|忍无可忍|什么破|模板话|摆设",
+    r"受不了|无语|崩溃|过分|忍无可忍|什么破|模板话|摆设|不满意|很不满|非常不满|太不满|不高兴",
     re.IGNORECASE,
 )
 # Words the Chinese lexicon counts as negative that describe a support case, not a feeling

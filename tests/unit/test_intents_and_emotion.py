@@ -162,7 +162,14 @@ def test_a_negated_chinese_feeling_is_negative(message: str) -> None:
 
 @pytest.mark.parametrize(
     "message",
-    ["fed up!!!", "scammers", "I'm at my wits end", "烦不烦啊 一直让我等", "我真是服了你们了"],
+    [
+        "fed up!!!",
+        "scammers",
+        "I'm at my wits end",
+        "烦不烦啊 一直让我等",
+        "我真是服了你们了",
+        "我对这次服务很不满意",
+    ],
 )
 def test_distress_the_lexicons_miss_is_recognised(message: str) -> None:
     assert distressed(message)
@@ -175,6 +182,7 @@ def test_distress_the_lexicons_miss_is_recognised(message: str) -> None:
         "Moisture damage in the crawl space - a hidden defect?",
         "my kettle is broken",
         "tell me a joke",
+        "不满30天可以退货吗",
     ],
 )
 def test_a_grim_topic_is_not_distress(message: str) -> None:
