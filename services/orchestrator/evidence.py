@@ -80,10 +80,7 @@ _POLICY_OPENERS = (
     ("how", "can"),
     ("how", "should"),
     ("how", "to"),
-    ("can", "i"),
-    ("could", "i"),
-    ("may", "i"),
-    ("can", "we"),
+    *_MAY_I,
     ("am", "i"),
     ("is", "it"),
     ("is", "there"),
@@ -114,6 +111,8 @@ _TICKET_VERBS = frozenset(
 )
 _TICKET_DONE = frozenset("opened open logged filed raised created started".split())
 _BARE_TICKET = _TICKET_NOUNS | frozenset("a an please pls plz now formal official".split())
+_BARE_REQUEST = _BARE_PERSON | _BARE_TICKET
+_REQUEST_OPENERS = _MODALS | _CONTACT | _TICKET_VERBS | frozenset("please pls plz".split())
 _CALL_ME = (("call", "me"), ("ring", "me"), ("phone", "me"), ("call", "back"))
 _FORMAL = (("formal", "complaint"), ("official", "complaint"), ("formally", "complain"))
 _ORDER_NOUNS = frozenset(
@@ -216,9 +215,9 @@ def _marked_question(clause: str) -> bool:
     """A clause the customer ended with a question mark asks, unless it is a bare request
     ("agent?", "ticket?") or opens like one ("talk to a human?", "can I get a rep?")."""
     words = _words(clause)
-    if not words or set(words) <= _BARE_PERSON | _BARE_TICKET:
+    if not words or set(words) <= _BARE_REQUEST:
         return False
-    return words[0] not in _MODALS | _CONTACT | _TICKET_VERBS | {"please", "pls", "plz"}
+    return words[0] not in _REQUEST_OPENERS
 
 
 def _has_phrase(words: list[str], phrases: tuple[tuple[str, ...], ...]) -> bool:

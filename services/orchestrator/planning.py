@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from services.orchestrator.crosslingual import english_search_terms
 from services.orchestrator.evidence import ORDER_ID
 from services.orchestrator.merchant import MerchantSystems, describe
-from services.orchestrator.replies import phrases_for
+from services.orchestrator.replies import Phrases, phrases_for
 from shared.conversation import Message, Outcome
 from shared.errors import AppError, RetryableError
 from shared.events import (
@@ -172,19 +172,20 @@ class Planner:
         elif part.intent == "ticket":
             part.escalate, part.outcome = "ticket", "resolved"
         elif part.intent == "business_query":
-            await self._plan_order(part, history, tenant_id)
+            await self._plan_order(part, history, tenant_id, phrases)
         else:
             lookup = lookup or await self.look_up(part.text, tenant_id, turn_id, assistant)
-            self._plan_knowledge(part, lookup, assistant)
+            self._plan_knowledge(part, lookup, assistant, phrases)
             if part.intent == "emotion_sensitive" and part.passages:
                 part.reply = phrases.empathy
         return part
 
-    async def _plan_order(self, part: Part, history: list[Message], tenant_id: str) -> None:
+    async def _plan_order(
+        self, part: Part, history: list[Message], tenant_id: str, phrases: Phrases
+    ) -> None:
         """Answer from the order system; the order number may come from an earlier message."""
         texts = [part.text] + [m.content for m in reversed(history) if m.role == "user"]
         order_id = next((m.group().upper() for t in texts if (m := ORDER_ID.search(t))), None)
-        phrases = phrases_for(part.text)
         if order_id is None:
             part.reply = phrases.ask_order_number
             return
@@ -203,14 +204,15 @@ class Planner:
             part.outcome = "resolved"
 
     @staticmethod
-    def _plan_knowledge(part: Part, lookup: Lookup, assistant: AssistantSpec | None) -> None:
+    def _plan_knowledge(
+        part: Part, lookup: Lookup, assistant: AssistantSpec | None, phrases: Phrases
+    ) -> None:
         """Answer from the passages found; none means unresolved."""
         part.passages = lookup.passages
         if part.passages:
             part.outcome = "resolved"
         else:
-            empty = phrases_for(part.text).no_content
-            part.reply = (assistant and assistant.empty_response) or empty
+            part.reply = (assistant and assistant.empty_response) or phrases.no_content
             part.outcome = "unresolved"
 
     async def _search(
