@@ -13,6 +13,7 @@ import logging
 import re
 import threading
 from functools import cache
+from pathlib import Path
 from types import ModuleType
 
 from shared.text import CJK_CHAR, is_cjk, tokenize
@@ -37,81 +38,22 @@ _FUNCTION_WORDS = frozenset(
     什么时候 可以 能否 是否 能不能 可不可以 有没有 一下 一个 这个 那个 东西 时候 还能 吗？
     没 没人 在 人 别人 给""".split()
 )
-# Customer-service words that CC-CEDICT lacks or glosses too literally (人工 is "artificial").
-SUPPORT_TERMS = {
-    "人工客服": "live agent human support",
-    "人工": "live agent human",
-    "客服": "support agent customer service",
-    "包邮": "free shipping",
-    "免邮": "free shipping",
-    "到账": "arrive received refund",
-    "登不上": "sign in",
-    "登录": "sign in",
-    "锁住": "locked lock",
-    "签收": "delivered",
-    "快递": "parcel courier carrier",
-    "物流": "tracking shipping carrier",
-    "下单": "order placed",
-    "发货": "dispatch ship shipped",
-    "寄出": "send post drop off",
-    "加急": "express",
-    "拆开": "opened open",
-    "拆封": "opened open unsealed",
-    "鼓包": "swollen swell",
-    "充电宝": "power bank",
-    "积分": "points",
-    "过期": "expire expiry",
-    "金卡": "gold",
-    "白金": "platinum",
-    # Shop words whose first CC-CEDICT senses are literal ("包裹" is "to wrap up").
-    "包裹": "parcel package",
-    "维修": "repair repairs",
-    "修理": "repair",
-    "审核": "review reviewed",
-    "回复": "reply respond",
-    "邮件": "email",
-    "语言": "language languages",
-    "信用卡": "card credit",
-    "自提点": "pickup point",
-    "自提": "pickup",
-    "有效期": "valid validity expiry",
-    "有效": "valid",
-    "券": "coupon",
-    "优惠券": "coupon",
-    "降价": "price drop",
-    "差价": "difference",
-    "二维码": "qr code",
-    "付款码": "qr code",
-    "发票": "invoice fapiao",
-    "除垢": "descale",
-    "冷静期": "grace period",
-    "备用码": "backup codes",
-    "验证码": "verification code",
-    "双重验证": "two-factor authentication",
-    "支付方式": "payment methods",
-    "货到付款": "cash on delivery",
-    "投诉": "complaint complaints",
-    "税率": "rate vat",
-    "增值税": "vat",
-    "保修": "warranty",
-    "保修期": "warranty",
-    "检测费": "diagnostic fee",
-    "运费": "shipping postage",
-    "换货": "exchange",
-    "退货": "return returns",
-    "注销": "delete account",
-    "更新": "update updated",
-    "商品": "item items product products",
-    "礼品卡": "gift card cards",
-    "生日券": "birthday coupon",
-    "转给": "transfer transferred",
-    "转让": "transfer transferred",
-    "进水": "liquid water",
-    "能用": "available use",
-    "面额": "amount amounts",
-    "支持": "accept accepted",  # 支持哪些支付方式: which methods do you accept
-    "失败": "failed fail",  # its first sense is "be defeated"
-}
+TERMS_FILE = Path(__file__).parent / "data" / "support_terms.tsv"
+
+
+def read_support_terms(path: Path) -> dict[str, str]:
+    """Chinese word -> English terms, from a file of tab-separated lines and # comments."""
+    terms = {}
+    for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
+        if line.strip() and not line.startswith("#"):
+            word, tab, english = line.partition("\t")
+            if not tab or not word or not english.strip() or word in terms:
+                raise ValueError(f"{path.name}:{number}: want a new word, a tab and its terms")
+            terms[word] = english
+    return terms
+
+
+SUPPORT_TERMS = read_support_terms(TERMS_FILE)
 
 
 @cache

@@ -244,6 +244,8 @@ def _answer_of_kind(question: Question, scored: list[_Candidate], best: _Candida
     cross = question.chinese and not mostly_chinese(best.unit.text)
     if not cross or not _FIGURE_ASKS & question.asks or _wanted_figure(question, best.unit.text):
         return best
+    if "yes_no" in question.asks and _RULE.search(best.unit.text):
+        return best  # "礼品卡会过期吗" is answered by "gift cards do not expire"
     typed = [
         c
         for c in scored

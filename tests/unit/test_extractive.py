@@ -123,6 +123,26 @@ def test_a_chinese_question_on_an_english_page_quotes_the_english_facts() -> Non
     assert "09:00-21:00" in extractive_answer("人工客服几点上班", hours)
 
 
+def test_a_chinese_yes_no_question_about_expiry_gets_the_rule_not_another_duration() -> None:
+    payment = passages(
+        "PaymentMethods.md > Gift cards", "PaymentMethods.md > Failed or declined payments"
+    )
+    answer = extractive_answer("礼品卡会过期吗", payment)  # do gift cards expire?
+    assert "do not expire" in answer and "QR code" not in answer
+
+
+def test_shop_words_name_what_chinese_customers_say() -> None:
+    found = passages(
+        "MembershipProgram.md > Points expiry",
+        "MembershipProgram.md > Redeeming points",
+        "MembershipProgram.md > Earning points",
+    )
+    # 评价 is "to evaluate" and 带图 is no headword: a shop reads "a review with a photo".
+    assert "up to 5 reviews per month" in extractive_answer(
+        "每个月最多能写几条带图评价拿积分", found
+    )
+
+
 def test_a_chinese_question_is_not_answered_from_another_pages_chinese_section() -> None:
     found = passages(
         "ContactAndSupportHours.md > Escalations and complaints",

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.orchestrator.crosslingual import english_search_terms
+from services.orchestrator.crosslingual import TERMS_FILE, english_search_terms, read_support_terms
 from services.retriever.app import build_embedder, create_retriever
 from services.retriever.embeddings import (
     CachedEmbedder,
@@ -159,6 +159,14 @@ def test_a_chinese_questions_words_come_in_english_too() -> None:
     assert set(_english("生日券有效期多久")) >= {"birthday", "coupon", "valid"}
     assert "defeated" not in _english("付款失败了")  # 失败 in a shop is "failed"
     assert _english("How long does shipping take?") == []
+
+
+def test_the_support_glossary_refuses_a_line_it_cannot_read(tmp_path: Path) -> None:
+    assert read_support_terms(TERMS_FILE)["评价"] == "review reviews"
+    for bad in ("评价 review", "评价\treview\n评价\tcomment", "\treview"):
+        (tmp_path / "terms.tsv").write_text(f"# a comment\n{bad}\n", "utf-8")
+        with pytest.raises(ValueError, match="terms.tsv:"):
+            read_support_terms(tmp_path / "terms.tsv")
 
 
 def test_a_name_in_the_dictionary_is_searched_by_its_name_first() -> None:
