@@ -38,7 +38,8 @@ ASKS = {
     ),
     "yes_no": re.compile(
         r"^\s*(?:can|could|do|does|did|is|are|was|will|would|may|should|am|have|has)\b"
-        r"|[吗么][？?\s]*$|能否|可否|是否|能不能|可不可以|会不会|有没有",
+        # "是什么" ends in 么 but asks what, not whether.
+        r"|(?:吗|(?<![什怎这那多])么)[？?\s]*$|能否|可否|是否|能不能|可不可以|会不会|有没有",
         re.IGNORECASE,
     ),
     "overview": re.compile(

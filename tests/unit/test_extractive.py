@@ -252,3 +252,13 @@ def test_a_huge_question_is_answered_in_linear_time() -> None:
 def test_a_question_about_chargers_does_not_ask_for_a_price() -> None:
     assert "price" not in Question.read("are your chargers ok to use abroad").asks
     assert "price" in Question.read("is there a charge for returns").asks
+
+
+def test_what_is_in_chinese_asks_what_not_whether() -> None:
+    assert "yes_no" not in Question.read("客服邮箱是什么").asks  # 什么 ends in 么
+    assert "yes_no" in Question.read("能退货么").asks
+    found = passages(
+        "ContactAndSupportHours.md > Ways to contact us",
+        "ReturnsAndExchanges.md > How to start a return",
+    )
+    assert "support@northwindgoods.example" in extractive_answer("客服邮箱是什么", found)
