@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from services.orchestrator.figures import figures
-from services.orchestrator.questions import Question, forms, terms_of
+from services.orchestrator.questions import Question, forms, forms_and_synonyms, terms_of
 from services.orchestrator.units import PASSAGE_CHARS, Unit, passage_units
 from shared.events import Passage
 from shared.text import mostly_chinese
@@ -171,7 +171,7 @@ def _score(question: Question, candidates: list[_Candidate]) -> list[_Candidate]
     on English pages, where the dictionary may miss); rare words count most."""
     vocabulary = {f for c in candidates for f in c.forms}
     question = question.split_compounds(vocabulary).mend_typos(vocabulary)
-    wanted = {term: forms(term) for term in question.terms}
+    wanted = {term: forms_and_synonyms(term) for term in question.terms}
     if question.task in question.terms:  # in "how do I return the charger?" the task counts most
         question.terms[question.task] *= 2
     total = len(candidates)

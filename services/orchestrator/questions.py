@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from services.orchestrator.crosslingual import chinese_words
 from services.orchestrator.figures import figures
@@ -55,6 +56,7 @@ _QUESTION_WORDS = re.compile(r"\bhow (?:long|soon|fast|quickly|often|much|many|f
 _TASK = re.compile(
     r"\bhow (?:do|can|should|would|could) (?:i|we|you) (\w+)|\bhow to (\w+)", re.IGNORECASE
 )
+SYNONYMS_FILE = Path(__file__).parent / "data" / "english_synonyms.txt"
 # Longer than any real question; a 100,000-character one is read this far (bounded work).
 QUESTION_CHARS = 2_000
 # Words customers add that say nothing about the topic.
@@ -80,6 +82,24 @@ def forms(term: str) -> set[str]:
         elif term[-1] not in "aeiouy":
             found.add(term + "e")
     return found
+
+
+def _read_synonyms(path: Path) -> dict[str, frozenset[str]]:
+    """Term -> the terms of its group, from a file of word groups, one a line."""
+    groups: dict[str, frozenset[str]] = {}
+    for line in path.read_text("utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            group = frozenset(tokenize(line))
+            groups |= dict.fromkeys(group, group)
+    return groups
+
+
+_SYNONYMS = _read_synonyms(SYNONYMS_FILE)
+
+
+def forms_and_synonyms(term: str) -> set[str]:
+    """A term's forms, and its synonyms' ("water" meets "liquid")."""
+    return forms(term) | {f for s in _SYNONYMS.get(term, ()) for f in forms(s)}
 
 
 def terms_of(text: str) -> set[str]:

@@ -262,3 +262,17 @@ def test_what_is_in_chinese_asks_what_not_whether() -> None:
         "ReturnsAndExchanges.md > How to start a return",
     )
     assert "support@northwindgoods.example" in extractive_answer("客服邮箱是什么", found)
+
+
+def test_a_customers_word_meets_the_pages_word_for_the_same_thing() -> None:
+    warranty = passages(
+        "WarrantyAndRepairs.md > Out-of-warranty repairs",
+        "WarrantyAndRepairs.md > What is not covered",
+    )
+    assert "Liquid damage" in extractive_answer("is water damage covered", warranty)
+    contact = passages(
+        "ContactAndSupportHours.md > Escalations and complaints",
+        "ContactAndSupportHours.md > Support hours",
+        "ContactAndSupportHours.md > Response times",
+    )
+    assert "within 24 hours" in extractive_answer("how fast do you guys answer emails", contact)
