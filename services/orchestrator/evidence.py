@@ -91,6 +91,10 @@ _POLICY_OPENERS = (
     ("what", "happens"),
     ("until", "when"),
 )
+# "Where does the refund go?" asks how refunds work: after these, "the refund" is any refund.
+_GENERAL_OPENERS = tuple(
+    (wh, verb) for wh in ("where", "when", "who", "what") for verb in ("do", "does")
+)
 
 _PEOPLE = frozenset(
     """human humans hooman person someone somebody sum1 some1 agent agents representative
@@ -335,10 +339,9 @@ def _own_order(parts: list[str]) -> bool:
         order = _ZH_ORDER.search(clause)
         if order and _ZH_STATUS.search(clause, order.end()):
             return True  # "订单一直显示待发货": what happened to an order
+        owners = ("my", "our") if _opens_with(words, _GENERAL_OPENERS) else ("my", "our", "the")
         for i, word in enumerate(words):
-            if word in ("my", "our", "the") and any(
-                w in _ORDER_NOUNS for w in words[i + 1 : i + 4]
-            ):
+            if word in owners and any(w in _ORDER_NOUNS for w in words[i + 1 : i + 4]):
                 return True
             if word == "i" and any(w in _BOUGHT or w == "sent" for w in words[i + 1 : i + 3]):
                 return True

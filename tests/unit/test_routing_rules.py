@@ -121,6 +121,9 @@ def test_anger_is_evidence_whatever_the_score() -> None:
         ("What payment methods do you accept?", False),
         ("how far back does my order history go", False),
         ("西藏能发货吗", False),
+        ("my card expired, where does the refund go", False),
+        ("where does my refund go", True),
+        ("where is the refund", True),
     ],
 )
 def test_an_order_query_needs_the_customers_own_order(message: str, own: bool) -> None:
