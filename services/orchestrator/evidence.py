@@ -124,6 +124,14 @@ _ORDER_NOUNS = frozenset(
     returned exchange repair replacement item items box purchase money tracking courier
     invoice""".split()
 )
+# An asked clause with one of these asks what happened to an order, not what the rules are.
+_STATUS_WORDS = frozenset(
+    """where wheres where's status arrive arrived arriving shipped dispatched yet eta progress
+    update updated tracking track happened coming come late delayed stuck processed approved lost
+    missing received""".split()
+)
+# "has it been processed?" asks what happened; "does it still work?" what the rule is.
+_HAPPENED = frozenset("has have had did was were hasn't haven't didn't wasn't".split())
 _BOUGHT = frozenset("ordered bought purchased returned paid".split())
 # A question with a topic of its own ("Which heating system is cheapest to run?") is not
 # small talk, unless it is about the bot itself ("what do you think of the weather?").
@@ -313,7 +321,7 @@ def read(message: str, emotion: float) -> Evidence:
         mentions_ticket=bool(words & _TICKET_NOUNS) or _ZH_TICKET.search(text) is not None,
         upset=upset,
         furious=upset and (cues or emotion < FURIOUS_BELOW),
-        own_order=order_id is not None or _own_order(parts),
+        own_order=order_id is not None or _own_order(parts, asking),
         order_id=order_id.group().upper() if order_id else None,
         small_talk=_small_talk(asked, all_words, message),
     )
@@ -328,11 +336,24 @@ def _small_talk(asked: list[str], words: set[str], message: str) -> bool:
     return len(content_terms(" ".join(asked))) < TOPIC_TERMS
 
 
-def _own_order(parts: list[str]) -> bool:
-    """An order, parcel or refund of the customer's, outside a general policy question."""
-    for clause in parts:
+def _asks_a_rule(clause: str) -> bool:
+    """An English question on what is allowed, not on where an order is or what happened."""
+    words = _words(clause)
+    return bool(words) and words[0] not in _HAPPENED and not _STATUS_WORDS & set(words)
+
+
+def _own_order(parts: list[str], asking: list[bool]) -> bool:
+    """An order, parcel or refund of the customer's, outside a general policy question.
+
+    "my return label is 10 days old, does it still work?" tells of the customer's order to
+    ask a rule: a statement counts only when no clause asks anything but where an order is.
+    """
+    asks_a_rule = any(asks and _asks_a_rule(c) for c, asks in zip(parts, asking, strict=True))
+    for clause, asks in zip(parts, asking, strict=True):
         words = _words(clause)
         if _opens_with(words, _POLICY_OPENERS) or _ZH_POLICY.search(clause):
+            continue
+        if asks_a_rule and not asks:
             continue
         if _ZH_MINE.search(clause) or (words and words[0] in _BOUGHT | _ORDER_NOUNS):
             return True

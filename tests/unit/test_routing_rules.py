@@ -124,6 +124,10 @@ def test_anger_is_evidence_whatever_the_score() -> None:
         ("my card expired, where does the refund go", False),
         ("where does my refund go", True),
         ("where is the refund", True),
+        ("my return label is 10 days old, does it still work?", False),
+        ("my order is over $49, is express free too?", False),
+        ("refund for the toaster i sent back - has it been processed?", True),
+        ("my order hasn't come, is it lost?", True),
     ],
 )
 def test_an_order_query_needs_the_customers_own_order(message: str, own: bool) -> None:
