@@ -333,7 +333,8 @@ def _choose(
             by_score = sorted((c for c in scored if not c.elsewhere), key=lambda c: -c.score)
             top_two = set(list(dict.fromkeys(c.rank for c in by_score))[:2])
         else:
-            top_two = set(sorted({c.rank for c in scored})[:2])
+            # The retriever's two best, and the passage of the best match wherever it ranks.
+            top_two = set(sorted({c.rank for c in scored})[:2]) | {best.rank}
         plain = sorted(
             (c for c in scored if c.rank in top_two),
             key=lambda c: c.score + OTHER_PAGE_PENALTY * c.elsewhere,

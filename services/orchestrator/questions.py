@@ -24,7 +24,7 @@ ASKS = {
     "duration": re.compile(
         r"\bhow (?:long|soon|fast|quickly)\b|\bhow many (?:days|weeks|hours|minutes|months)\b"
         r"|^\s*when\b|\bwhen (?:will|does|do|did|is|are|can|should|would|am)\b"
-        r"|\bwhat time\b|\bwhat hours\b|\bexpire|\bvalid\b"
+        r"|\bwhat time\b|\bwhat hours\b|\bexpire|\bvalid until\b|\buntil when\b|\bvalidity\b"
         r"|多久|多长|几天|几个小时|什么时候|几点|时效|期限|有效期|过期",
         re.IGNORECASE,
     ),
@@ -38,7 +38,8 @@ ASKS = {
         re.IGNORECASE,
     ),
     "yes_no": re.compile(
-        r"^\s*(?:can|could|do|does|did|is|are|was|will|would|may|should|am|have|has)\b"
+        # "someone stole my earbuds, does the warranty cover that?" asks yes or no too.
+        r"(?:^|[,;.!?]\s*)(?:can|could|do|does|did|is|are|was|will|would|may|should|am|have|has)\b"
         # "是什么" ends in 么 but asks what, not whether.
         r"|(?:吗|(?<![什怎这那多])么)[？?\s]*$|能否|可否|是否|能不能|可不可以|会不会|有没有",
         re.IGNORECASE,
@@ -63,7 +64,8 @@ QUESTION_CHARS = 2_000
 FILLER = frozenset(
     """already still now really actually anyway guys guy u ur im dont cant wont isnt whats
     way stuff thing something anything everything bit lot ok okay legit even ever yet
-    someone anyone everyone like just maybe probably""".split()
+    someone anyone everyone like just maybe probably honestly frankly seriously tbh literally
+    basically""".split()
 )
 
 

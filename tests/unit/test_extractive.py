@@ -276,3 +276,23 @@ def test_a_customers_word_meets_the_pages_word_for_the_same_thing() -> None:
         "ContactAndSupportHours.md > Response times",
     )
     assert "within 24 hours" in extractive_answer("how fast do you guys answer emails", contact)
+
+
+def test_a_plain_question_quotes_the_best_match_even_from_the_third_passage() -> None:
+    found = passages(
+        "MembershipProgram.md > Points and returns",
+        "MembershipProgram.md > Redeeming points",
+        "MembershipProgram.md > Things to know",
+    )
+    answer = extractive_answer("can I give my points to my sister's account", found)
+    assert "cannot be transferred" in answer
+
+
+def test_a_yes_no_question_after_a_statement_is_read_as_one() -> None:
+    asked = Question.read("someone stole my earbuds out of my bag, does the warranty cover that?")
+    assert "yes_no" in asked.asks
+    assert "duration" not in Question.read("is the warranty still valid for me?").asks
+    found = passages(
+        "WarrantyAndRepairs.md > Warranty length", "WarrantyAndRepairs.md > What is not covered"
+    )
+    assert "Lost or stolen products" in extractive_answer(asked.text, found)
