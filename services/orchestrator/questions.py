@@ -51,8 +51,11 @@ ASKS = {
         re.IGNORECASE,
     ),
 }
-# "How long" asks for a duration; its "long" is not what the question is about.
-_QUESTION_WORDS = re.compile(r"\bhow (?:long|soon|fast|quickly|often|much|many|far)\b", re.I)
+# "How long" asks for a duration, "what happens" for a consequence: neither "long" nor
+# "happen" is what the question is about.
+_QUESTION_WORDS = re.compile(
+    r"\bhow (?:long|soon|fast|quickly|often|much|many|far)\b|\bwhat (?:will )?happens?\b", re.I
+)
 # "How do I return the charger?": the task (return) says more than its object.
 _TASK = re.compile(
     r"\bhow (?:do|can|should|would|could) (?:i|we|you) (\w+)|\bhow to (\w+)", re.IGNORECASE

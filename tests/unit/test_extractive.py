@@ -296,3 +296,12 @@ def test_a_yes_no_question_after_a_statement_is_read_as_one() -> None:
         "WarrantyAndRepairs.md > Warranty length", "WarrantyAndRepairs.md > What is not covered"
     )
     assert "Lost or stolen products" in extractive_answer(asked.text, found)
+
+
+def test_what_happens_asks_for_the_consequence_not_for_things_that_happen() -> None:
+    found = passages(
+        "DeliveryTracking.md > Missed deliveries", "DeliveryTracking.md > My parcel is late"
+    )
+    answer = extractive_answer("what happens if the courier loses my package for good", found)
+    assert "free replacement or give you a full refund" in answer
+    assert "Delays sometimes happen" not in answer
