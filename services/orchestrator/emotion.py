@@ -40,11 +40,11 @@ _DISTRESS = re.compile(
     re.IGNORECASE,
 )
 # Words the Chinese lexicon counts as negative that describe a support case, not a feeling
-# ("我有个问题", "没有收到", "麻烦帮我查一下", "秘密"): alone they would make a calm
+# ("我有个问题", "没有收到", "没收到" read as 没收, "超过14天", "麻烦帮我查一下"): alone they would make a calm
 # customer look upset.
 _ZH_CASE_WORDS = frozenset(
     """问题 东西 不要 秘密 没有 不能 无法 取消 投诉 失败 损坏 丢失 错误 故障 困难 复杂 陌生
-    麻烦 担心 着急""".split()
+    麻烦 担心 着急 没收 超过""".split()
 )
 _lock = threading.Lock()
 

@@ -64,8 +64,11 @@ _CHANNEL = re.compile(
     r"|\b(?:through|on|in|from) (?:the |your )?(?:app|website|site|web|contact page)\b"
     r"|\bover the phone\b"
 )
-_ZH_CHANNEL = re.compile(r"(?:通过|用|打|发)(?:电话|邮件|邮箱|微信)|网上|在线|线上|官网|App|APP")
-_ZH_YES_NO = re.compile(r"[吗么][？?\s]*$|能不能|可不可以|能否|是否")
+_ZH_CHANNEL = re.compile(
+    r"(?:通过|用|打|发)(?:电话|邮件|邮箱|微信)|网上|在线|线上|官网|App|APP|社交媒体|社交平台|微博|公众号"
+)
+# "是什么" ends in 么 but asks what, not whether.
+_ZH_YES_NO = re.compile(r"(?:吗|(?<![什怎这那多])么)[？?\s]*$|能不能|可不可以|能否|是否")
 _ZH_CALL_ME = re.compile(r"给我打电话|打电话给我|回电话|回个电话")
 _MODALS = frozenset("can could may will would".split())
 _SOMEONE = frozenset("i you u we someone somebody anyone anybody".split())
@@ -310,7 +313,11 @@ def read(message: str, emotion: float) -> Evidence:
     words = set(_WORD.findall(text))
     all_words = set(_WORD.findall(message.lower()))
     ticket_mentioned = bool(all_words & _TICKET_NOUNS) or _ZH_TICKET.search(message) is not None
-    question = bool(asked) or message.rstrip().endswith(("?", "？"))
+    question = (
+        bool(asked)
+        or message.rstrip().endswith(("?", "？"))
+        or bool(parts and _ZH_YES_NO.search(parts[-1]))  # "超过14天还能报吗"
+    )
     cues = distressed(message)
     upset = cues or (emotion < NEGATIVE_BELOW and not question)
     order_id = ORDER_ID.search(message)

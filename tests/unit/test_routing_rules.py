@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from services.orchestrator.evidence import read
+from services.orchestrator.emotion import emotion_score
+from services.orchestrator.evidence import NEGATIVE_BELOW, read
 from services.orchestrator.intents import INTENTS, IntentGuess, judge, settle
 
 CALM = 0.75
@@ -46,6 +47,7 @@ def test_an_explicit_request_for_a_person(message: str) -> None:
         "what time do your agents start work",
         "怎么联系人工客服",
         "What requirements apply to personal protective equipment (PPE)?",
+        "可以在社交媒体上发订单号找客服吗",
     ],
 )
 def test_a_question_about_agents_is_no_request(message: str) -> None:
@@ -98,6 +100,12 @@ def test_a_grim_topic_asked_calmly_is_no_anger() -> None:
     for message in ("What is a delay penalty?", "Moisture damage in the crawl space - a defect?"):
         evidence = read(message, 0.25)
         assert not evidence.upset and not evidence.furious
+
+
+def test_a_calm_chinese_question_on_a_missing_parcel_is_no_distress() -> None:
+    message = "显示已签收但没收到，超过14天还能报吗"  # jieba reads 没收 (confiscate) and 超过
+    assert emotion_score(message) >= NEGATIVE_BELOW
+    assert not read(message, 0.25).upset  # it asks, with no cue: a low score alone is not enough
 
 
 def test_anger_is_evidence_whatever_the_score() -> None:
