@@ -64,6 +64,12 @@ _CHANNEL = re.compile(
     r"|\b(?:through|on|in|from) (?:the |your )?(?:app|website|site|web|contact page)\b"
     r"|\bover the phone\b"
 )
+# ... or that sets a condition: "can I open a ticket if the chat is closed?", "can I make a
+# complaint in Chinese?" ask what is allowed.
+_CONDITION = re.compile(
+    r"\b(?:if|without|unless|even though|once|in (?:english|chinese|mandarin|german|french|"
+    r"spanish|dutch|another language))\b"
+)
 _ZH_CHANNEL = re.compile(
     r"(?:通过|用|打|发)(?:电话|邮件|邮箱|微信)|网上|在线|线上|官网|App|APP|社交媒体|社交平台|微博|公众号"
 )
@@ -206,7 +212,7 @@ def _asks(clause: str) -> bool:
             return True
         if _opens_with(words, _ASKING_OPENERS):
             return True
-        if _opens_with(words, _MAY_I) and _CHANNEL.search(clause):
+        if _opens_with(words, _MAY_I) and (_CHANNEL.search(clause) or _CONDITION.search(clause)):
             return True
         if _asks_if_possible(words):
             return True

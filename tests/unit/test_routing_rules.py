@@ -66,6 +66,7 @@ def test_a_question_about_agents_is_no_request(message: str) -> None:
         "can someone phone me tomorrow about my order",
         "我要投诉",
         "能给我建个工单不",
+        "can I raise a complaint about a late refund",
     ],
 )
 def test_an_explicit_request_for_a_ticket(message: str) -> None:
@@ -81,6 +82,8 @@ def test_an_explicit_request_for_a_ticket(message: str) -> None:
         "Why is F-skatt important for ROT?",
         "Must I report incidents?",
         "What does a credit report say about a construction firm?",
+        "can I open a ticket if the chat is closed",
+        "can I make a complaint in Chinese",
     ],
 )
 def test_a_question_about_complaints_is_no_request(message: str) -> None:
