@@ -336,7 +336,7 @@ def _choose(
             # The retriever's two best, and the passage of the best match wherever it ranks.
             top_two = set(sorted({c.rank for c in scored})[:2]) | {best.rank}
         plain = sorted(
-            (c for c in scored if c.rank in top_two),
+            (c for c in scored if c.rank in top_two or c.page == best.page),
             key=lambda c: c.score + OTHER_PAGE_PENALTY * c.elsewhere,
             reverse=True,
         )[:MAX_UNITS]

@@ -305,3 +305,13 @@ def test_what_happens_asks_for_the_consequence_not_for_things_that_happen() -> N
     answer = extractive_answer("what happens if the courier loses my package for good", found)
     assert "free replacement or give you a full refund" in answer
     assert "Delays sometimes happen" not in answer
+
+
+def test_a_plain_question_quotes_what_matches_best_anywhere_on_the_page() -> None:
+    found = passages(
+        "RefundPolicy.md > How long until I see the money?",
+        "RefundPolicy.md > Refund problems",
+        "RefundPolicy.md > Refund timelines",
+    )
+    answer = extractive_answer("can you refund to a different card than the one I paid with", found)
+    assert "We cannot refund to a different card" in answer
