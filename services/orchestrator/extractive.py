@@ -26,7 +26,7 @@ MAX_PASSAGES = 4
 # A Chinese question reads further into English passages: the retriever ranks the few
 # Chinese sections, and the overview it shares words with, above the English one that answers.
 MAX_PASSAGES_ACROSS = 6
-MAX_UNITS = 3  # sentences quoted for a specific question
+MAX_UNITS = 4  # sentences quoted for a specific question
 MAX_ITEMS = 8  # list items or table rows quoted for a list or an overview
 MAX_ANSWER_CHARS = 700
 FIGURE_BONUS = 1.5
