@@ -39,6 +39,12 @@ _DISTRESS = re.compile(
     r"受不了|无语|崩溃|过分|忍无可忍|什么破|模板话|摆设|不满意|很不满|非常不满|太不满|不高兴",
     re.IGNORECASE,
 )
+# What comes before a cue in its clause can make it no feeling of now: a condition ("if I'm
+# disappointed", "如果不满意") or a denial ("I'm not angry"). Read this far back at most.
+CUE_CONTEXT_CHARS = 60
+_CLAUSE_START = re.compile(r"[.?!。？！,，;；\n]")
+_HYPOTHETICAL = re.compile(r"\b(?:if|unless|in case)\b|如果|要是|万一|假如|假设", re.I)
+_NEGATED_CUE = re.compile(r"\b(?:not|never|n't|no longer)\s+(?:\w+\s+)?$|n't\s+(?:\w+\s+)?$", re.I)
 # Words the Chinese lexicon counts as negative that describe a support case, not a feeling
 # ("我有个问题", "没有收到", "没收到" read as 没收, "超过14天", "麻烦帮我查一下"): alone they would make a calm
 # customer look upset.
@@ -136,8 +142,14 @@ def _chinese_polarity(message: str) -> float:
 
 
 def distressed(message: str) -> bool:
-    """True when the message shows clear anger or distress in so many words."""
-    return _DISTRESS.search(message) is not None
+    """True when the message shows clear anger or distress in so many words, said of now:
+    "if I'm disappointed with it, can I return it?" and "I'm not angry" are no cue."""
+    for cue in _DISTRESS.finditer(message):
+        before = message[max(0, cue.start() - CUE_CONTEXT_CHARS) : cue.start()]
+        clause = _CLAUSE_START.split(before)[-1]
+        if not _HYPOTHETICAL.search(clause) and not _NEGATED_CUE.search(clause):
+            return True
+    return False
 
 
 def emotion_score(message: str) -> float:

@@ -169,6 +169,8 @@ def test_a_negated_chinese_feeling_is_negative(message: str) -> None:
         "烦不烦啊 一直让我等",
         "我真是服了你们了",
         "我对这次服务很不满意",
+        "I'm not happy at all, this is ridiculous",
+        "if you ask me, this is unacceptable",
     ],
 )
 def test_distress_the_lexicons_miss_is_recognised(message: str) -> None:
@@ -186,6 +188,19 @@ def test_distress_the_lexicons_miss_is_recognised(message: str) -> None:
     ],
 )
 def test_a_grim_topic_is_not_distress(message: str) -> None:
+    assert not distressed(message)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "can I return something if I'm just disappointed with it?",
+        "I'm not angry, just wondering how refunds work",
+        "如果不满意可以退货吗",
+        "要是对维修不满意怎么办",
+    ],
+)
+def test_a_feeling_supposed_or_denied_is_not_distress(message: str) -> None:
     assert not distressed(message)
 
 
