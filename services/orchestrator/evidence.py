@@ -89,6 +89,11 @@ _POLICY_OPENERS = (
     ("how", "can"),
     ("how", "should"),
     ("how", "to"),
+    ("how", "will", "i"),
+    ("how", "would", "i"),
+    ("where", "do", "i"),
+    ("where", "can", "i"),
+    ("where", "should", "i"),
     *_MAY_I,
     ("am", "i"),
     ("is", "it"),
@@ -136,8 +141,22 @@ _ORDER_NOUNS = frozenset(
 # An asked clause with one of these asks what happened to an order, not what the rules are.
 _STATUS_WORDS = frozenset(
     """where wheres where's status arrive arrived arriving shipped dispatched yet eta progress
-    update updated tracking track happened coming come late delayed stuck processed approved lost
-    missing received""".split()
+    update updated tracking track happened coming late delayed stuck processed approved lost
+    missing received doing going news long taking""".split()
+)
+# "When will my order ship?" and "where is my parcel?" ask after one order.
+_WHEN_OR_WHERE = (
+    ("when", "will"),
+    ("when", "is"),
+    ("when", "are"),
+    ("when", "can"),
+    ("when", "does"),
+    ("when", "do"),
+    ("when", "did"),
+    ("where", "is"),
+    ("where", "are"),
+    ("wheres",),
+    ("where's",),
 )
 # "has it been processed?" asks what happened; "does it still work?" what the rule is.
 _HAPPENED = frozenset("has have had did was were hasn't haven't didn't wasn't".split())
@@ -352,7 +371,12 @@ def _small_talk(asked: list[str], words: set[str], message: str) -> bool:
 def _asks_a_rule(clause: str) -> bool:
     """An English question on what is allowed, not on where an order is or what happened."""
     words = _words(clause)
-    return bool(words) and words[0] not in _HAPPENED and not _STATUS_WORDS & set(words)
+    return (
+        bool(words)
+        and words[0] not in _HAPPENED
+        and not _opens_with(words, _WHEN_OR_WHERE)
+        and not _STATUS_WORDS & set(words)
+    )
 
 
 def _own_order(parts: list[str], asking: list[bool]) -> bool:
@@ -366,8 +390,8 @@ def _own_order(parts: list[str], asking: list[bool]) -> bool:
         words = _words(clause)
         if _opens_with(words, _POLICY_OPENERS) or _ZH_POLICY.search(clause):
             continue
-        if asks_a_rule and not asks:
-            continue
+        if asks_a_rule and (not asks or _asks_a_rule(clause)):
+            continue  # "does my order come with an invoice?" asks what always happens
         if _ZH_MINE.search(clause) or (words and words[0] in _BOUGHT | _ORDER_NOUNS):
             return True
         order = _ZH_ORDER.search(clause)
