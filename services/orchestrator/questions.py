@@ -61,6 +61,21 @@ _TASK = re.compile(
     r"\bhow (?:do|can|should|would|could) (?:i|we|you) (\w+)|\bhow to (\w+)", re.IGNORECASE
 )
 SYNONYMS_FILE = Path(__file__).parent / "data" / "english_synonyms.txt"
+# Question words as customers mistype them: "how lond does shipping take" asks how long.
+_QUESTION_WORD_TYPOS = {
+    "lond": "long",
+    "logn": "long",
+    "wat": "what",
+    "wht": "what",
+    "wen": "when",
+    "whn": "when",
+    "hw": "how",
+    "hwo": "how",
+    "hiw": "how",
+    "wich": "which",
+    "whch": "which",
+}
+_TYPOS = re.compile(rf"\b(?:{'|'.join(_QUESTION_WORD_TYPOS)})\b", re.IGNORECASE)
 # Longer than any real question; a 100,000-character one is read this far (bounded work).
 QUESTION_CHARS = 2_000
 # Words customers add that say nothing about the topic.
@@ -144,7 +159,9 @@ class Question:
     def read(cls, text: str) -> Question:
         """Kinds of answer wanted, and the words that say what about; a Chinese question also
         brings the English words of its dictionary senses, counting less."""
-        text = text[:QUESTION_CHARS]
+        text = _TYPOS.sub(
+            lambda typo: _QUESTION_WORD_TYPOS[typo.group().lower()], text[:QUESTION_CHARS]
+        )
         chinese = mostly_chinese(text)
         asks = frozenset(kind for kind, pattern in ASKS.items() if pattern.search(text))
         # "2 hours ago" says when the customer ordered, not what the answer is about.

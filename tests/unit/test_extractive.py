@@ -315,3 +315,8 @@ def test_a_plain_question_quotes_what_matches_best_anywhere_on_the_page() -> Non
     )
     answer = extractive_answer("can you refund to a different card than the one I paid with", found)
     assert "We cannot refund to a different card" in answer
+
+
+def test_a_mistyped_question_word_still_says_what_is_asked() -> None:
+    assert "duration" in Question.read("how lond does standrd shiping take").asks
+    assert "list" in Question.read("wat paymnt methods do u accept").asks
