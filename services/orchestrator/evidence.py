@@ -75,6 +75,9 @@ _ZH_CHANNEL = re.compile(
 )
 # "是什么" ends in 么 but asks what, not whether.
 _ZH_YES_NO = re.compile(r"(?:吗|(?<![什怎这那多])么)[？?\s]*$|能不能|可不可以|能否|是否")
+_ZH_WHEN = re.compile(
+    r"周末|节假日|假期|晚上|夜里|凌晨|早上|春节|国庆|过年|周[一二三四五六日天]|星期"
+)
 _ZH_CALL_ME = re.compile(r"给我打电话|打电话给我|回电话|回个电话")
 _MODALS = frozenset("can could may will would".split())
 _SOMEONE = frozenset("i you u we someone somebody anyone anybody".split())
@@ -237,6 +240,8 @@ def _asks(clause: str) -> bool:
             return True
     if _ZH_CHANNEL.search(clause) and _ZH_YES_NO.search(clause):
         return _ZH_CALL_ME.search(clause) is None  # "可以给我打电话吗" asks for a call-back
+    if _ZH_WHEN.search(clause) and _ZH_YES_NO.search(clause):
+        return True  # "周末有人工客服吗" asks about the hours; "有人工吗" asks for one
     return _ZH_ASKS.search(clause) is not None
 
 

@@ -48,6 +48,7 @@ def test_an_explicit_request_for_a_person(message: str) -> None:
         "怎么联系人工客服",
         "What requirements apply to personal protective equipment (PPE)?",
         "可以在社交媒体上发订单号找客服吗",
+        "周末有人工客服吗",
     ],
 )
 def test_a_question_about_agents_is_no_request(message: str) -> None:
