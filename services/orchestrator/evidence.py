@@ -38,6 +38,13 @@ _ASKS = frozenset(
 _ASKING_OPENERS = (
     ("i", "want", "to", "know"),
     ("i'd", "like", "to", "know"),
+    ("i", "need", "to", "know"),
+    ("need", "to", "know"),
+    ("i'd", "like", "information"),
+    ("i'd", "like", "some", "information"),
+    ("i", "need", "information"),
+    ("can", "you", "explain"),
+    ("could", "you", "explain"),
     ("i", "wonder"),
     ("i'm", "wondering"),
     ("wondering",),
@@ -50,6 +57,10 @@ _ASKING_OPENERS = (
     ("tell", "me", "where"),
     ("tell", "me", "if"),
 )
+# A clause that opens with a condition may go on to ask; "if this isn't fixed I will
+# complain" does not.
+_CONDITION_OPENERS = frozenset("if once after".split())
+_WH_WORDS = frozenset("how what when where which who why".split())
 # ... and so does a modal one that names a channel: "can I open a ticket online?", "could I
 # complain by phone?" ask how it is done, where "can I open a ticket?" asks for one.
 _MAY_I = (
@@ -234,6 +245,8 @@ def _asks(clause: str) -> bool:
             return True
         if _opens_with(words, _ASKING_OPENERS):
             return True
+        if words[0] in _CONDITION_OPENERS and _WH_WORDS & set(words[2:]):
+            return True  # "if I make a complaint how long until I hear back"
         if _opens_with(words, _MAY_I) and (_CHANNEL.search(clause) or _CONDITION.search(clause)):
             return True
         if _asks_if_possible(words):

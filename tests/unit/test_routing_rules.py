@@ -68,6 +68,7 @@ def test_a_question_about_agents_is_no_request(message: str) -> None:
         "我要投诉",
         "能给我建个工单不",
         "can I raise a complaint about a late refund",
+        "if this isn't fixed by friday I want to file a complaint",
     ],
 )
 def test_an_explicit_request_for_a_ticket(message: str) -> None:
@@ -85,6 +86,9 @@ def test_an_explicit_request_for_a_ticket(message: str) -> None:
         "What does a credit report say about a construction firm?",
         "can I open a ticket if the chat is closed",
         "can I make a complaint in Chinese",
+        "could you explain how to file a complaint",
+        "I need to know where to send a complaint",
+        "if I make a complaint how long until I hear back",
     ],
 )
 def test_a_question_about_complaints_is_no_request(message: str) -> None:
