@@ -31,7 +31,7 @@ _EMPHASIS = re.compile(r"[!！]")
 # question about them is not a complaint.
 _DISTRESS = re.compile(
     r"\b(?:furious|fuming|livid|angry|annoyed|annoying|pissed|outraged|disgust(?:ed|ing)|"
-    r"disgrace(?:ful)?|ridiculous|useless|hopeless|unacceptable|scam(?:mers?)?|worst|"
+    r"disgrace(?:ful)?|ridiculous|useless|hopeless|unacceptable|scam(?:mers?)?|worst(?! case| scenario)|"
     r"gutted|devastated|disappointed|disappointing|fed up|sick of|had enough|"
     r"wits'? end|never again|copy[- ]?paste|is a joke|what a joke|shame on you|are you (?:even|serious|kidding)|wtf)\b"
     r"|[\U0001F620\U0001F621\U0001F624\U0001F92C\U0001F4A2]"

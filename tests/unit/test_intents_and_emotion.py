@@ -171,6 +171,7 @@ def test_a_negated_chinese_feeling_is_negative(message: str) -> None:
         "我对这次服务很不满意",
         "I'm not happy at all, this is ridiculous",
         "if you ask me, this is unacceptable",
+        "worst service ever",
     ],
 )
 def test_distress_the_lexicons_miss_is_recognised(message: str) -> None:
@@ -198,6 +199,7 @@ def test_a_grim_topic_is_not_distress(message: str) -> None:
         "I'm not angry, just wondering how refunds work",
         "如果不满意可以退货吗",
         "要是对维修不满意怎么办",
+        "worst case, how long could a refund take?",
     ],
 )
 def test_a_feeling_supposed_or_denied_is_not_distress(message: str) -> None:
