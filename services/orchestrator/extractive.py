@@ -116,9 +116,18 @@ def _in_language(question: Question, passages: Sequence[Passage]) -> list[int]:
     wanted = [
         i
         for i, p in enumerate(passages)
-        if i not in chinese or question.chinese and p.doc_name == best_page
+        if i not in chinese
+        or question.chinese
+        and (p.doc_name == best_page or _names_every_word(question, p.text))
     ]
     return wanted or list(range(len(passages)))
+
+
+def _names_every_word(question: Question, text: str) -> bool:
+    """True when ``text`` holds each of the question's Chinese words of two or more characters
+    (满多少包邮: the shipping page's Chinese section says 包邮, whichever page ranks first)."""
+    words = [c.word for c in question.concepts if len(c.word) > 1 and not c.word.isascii()]
+    return bool(words) and all(word in text for word in words)
 
 
 def _best_page(question: Question, passages: Sequence[Passage], ranks: list[int]) -> str:
@@ -335,8 +344,15 @@ def _choose(
         else:
             # The retriever's two best, and the passage of the best match wherever it ranks.
             top_two = set(sorted({c.rank for c in scored})[:2]) | {best.rank}
+        # For a Chinese question every unit is scored; one that matches nothing (a Chinese
+        # section's other items) is left out. An English passage's next sentence is not.
         plain = sorted(
-            (c for c in scored if c.rank in top_two or c.page == best.page),
+            (
+                c
+                for c in scored
+                if (c.rank in top_two or c.page == best.page)
+                and (c is best or c.score > 0 or not question.chinese)
+            ),
             key=lambda c: c.score + OTHER_PAGE_PENALTY * c.elsewhere,
             reverse=True,
         )[:MAX_UNITS]

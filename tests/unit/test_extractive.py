@@ -320,3 +320,12 @@ def test_a_plain_question_quotes_what_matches_best_anywhere_on_the_page() -> Non
 def test_a_mistyped_question_word_still_says_what_is_asked() -> None:
     assert "duration" in Question.read("how lond does standrd shiping take").asks
     assert "list" in Question.read("wat paymnt methods do u accept").asks
+
+
+def test_a_chinese_question_quotes_another_pages_chinese_section_that_names_its_words() -> None:
+    found = passages(
+        "DeliveryTracking.md > My parcel is late",
+        "ShippingGuide.md > 中国大陆配送",
+    )
+    answer = extractive_answer("满多少包邮", found)  # the tracking page ranked first
+    assert answer.startswith("根据我们的《Shipping Guide》") and "¥349" in answer
