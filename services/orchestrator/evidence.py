@@ -185,7 +185,8 @@ _WHAT_A_SHOP_DOES = frozenset(
     """open opened close closed accept accepted ship shipped deliver delivered answer answered
     reply replied respond responded sell sold offer offered charge charged refund refunded
     exchange exchanged repair repaired use uses used carry carries stock stocks
-    support supports provide provides take takes match matches""".split()
+    support supports provide provides take takes match matches call calls called email emails
+    emailed phone phones notify notifies send sends sent""".split()
 )
 # "Have" only as what the shop has: "do you have a live chat", not "have you heard the news?".
 _DO_YOU_HAVE = (("do", "you", "have"), ("do", "u", "have"), ("does", "it", "have"))
@@ -403,7 +404,11 @@ def _own_order(parts: list[str], asking: list[bool]) -> bool:
     "my return label is 10 days old, does it still work?" tells of the customer's order to
     ask a rule: a statement counts only when no clause asks anything but where an order is.
     """
-    asks_a_rule = any(asks and _asks_a_rule(c) for c, asks in zip(parts, asking, strict=True))
+    # "can I still cancel it?" asks what is allowed too, though it is no question for _asks.
+    asks_a_rule = any(
+        (asks or _opens_with(_words(c), _MAY_I)) and _asks_a_rule(c)
+        for c, asks in zip(parts, asking, strict=True)
+    )
     for clause, asks in zip(parts, asking, strict=True):
         words = _words(clause)
         if _opens_with(words, _POLICY_OPENERS) or _ZH_POLICY.search(clause):
