@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from services.orchestrator.crosslingual import english_search_terms
 from services.orchestrator.evidence import ORDER_ID
 from services.orchestrator.merchant import MerchantSystems, describe
+from services.orchestrator.questions import asks_for_overview
 from services.orchestrator.replies import Phrases, phrases_for
 from shared.conversation import Message, Outcome
 from shared.errors import AppError, RetryableError
@@ -227,6 +228,7 @@ class Planner:
                 query=query,
                 kb_id=kb,
                 english_terms=english,
+                overview=asks_for_overview(query),
             )
             for kb in dict.fromkeys(kb_ids)
         ]

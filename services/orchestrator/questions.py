@@ -87,6 +87,11 @@ FILLER = frozenset(
 )
 
 
+def asks_for_overview(text: str) -> bool:
+    """ "Tell me about your returns policy": the page's key facts are wanted."""
+    return ASKS["overview"].search(text[:QUESTION_CHARS]) is not None
+
+
 def forms(term: str) -> set[str]:
     """A term and the forms it may take after light stemming: "updated" meets "update",
     "cancelled" "cancel", "getting" (stemmed "gett") "get", "changing" ("chang") "change"."""

@@ -98,6 +98,7 @@ def build_router(
                 request.query,
                 request.top_k,
                 english_terms=request.english_terms,
+                overview=request.overview,
             )
         return RetrievalCompleted(
             tenant_id=request.tenant_id,

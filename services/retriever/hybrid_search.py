@@ -158,9 +158,11 @@ class HybridSearch:
         top_k: int = 4,
         mode: Mode = "hybrid",
         english_terms: Sequence[str] = (),
+        overview: bool = False,
     ) -> SearchResult:
         """The best ``top_k`` relevant chunks; ``english_terms`` (a Chinese question's words in
-        English) rank the English pages lexically too."""
+        English) rank the English pages lexically too, and an ``overview`` question gets the
+        section a page's opening leads into."""
         query = normalised_query(query)
         depth = max(top_k * 5, 20)
         found: dict[str, list[Hit]] = {}
@@ -201,7 +203,26 @@ class HybridSearch:
                 ]
             )
         hits = reciprocal_rank_fusion(rankings, top_k)
+        if overview:
+            hits = self._with_first_section(tenant_id, kb_id, hits)
         return SearchResult(hits, tuple(failed), self._strong(query, hits, vector, lexical))
+
+    def _with_first_section(self, tenant_id: str, kb_id: str, hits: list[Hit]) -> list[Hit]:
+        """The best page's first section, second: "Tell me about your return policy" finds the
+        returns page's opening ("... as long as it meets the conditions below") or its section
+        on exchanges, and the return windows, which neither ranking finds, open the page."""
+        if not hits:
+            return hits
+        try:
+            chunks = self.index.chunks(tenant_id, kb_id, hits[0].chunk.doc_id)
+        except Exception as exc:  # noqa: BLE001 - like either side, it degrades, never fails
+            self._note("lexical", exc)
+            return hits
+        first = next((c for c in chunks if " > " in c.title), None)
+        if first is None or any(h.chunk.chunk_id == first.chunk_id for h in hits):
+            return hits
+        second = Hit(first, hits[1].score if len(hits) > 1 else hits[0].score)
+        return [hits[0], second, *hits[1:]][: max(len(hits), 2)]
 
     def _bm25_ranking(
         self, hits: list[Hit], share: float, vector_best: float

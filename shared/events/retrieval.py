@@ -22,6 +22,9 @@ class RetrievalRequested(Event):
     # A Chinese question's words in English (the orchestrator's dictionary): BM25 reads them
     # against the English pages, which the Chinese words never match.
     english_terms: list[str] = Field(default_factory=list, max_length=MAX_ENGLISH_TERMS)
+    # "Tell me about your returns policy": a page's opening found first brings the section
+    # it leads into (the return windows), which neither ranking finds on its own.
+    overview: bool = False
 
 
 class Passage(BaseModel):

@@ -209,6 +209,20 @@ def test_the_section_with_the_details_comes_before_the_pages_overview(
     assert any("3-5 business days" in h.chunk.text for h in shipping[:2])
 
 
+def test_a_pages_overview_found_first_brings_the_section_it_leads_into(
+    sample: HybridSearch,
+) -> None:
+    question = "Tell me about your return and exchange policy"
+    hits = sample.search("acme", "default", question, 6, overview=True).hits
+    assert [h.chunk.title for h in hits[:2]] == [
+        "Returns and Exchanges",
+        "Returns and Exchanges > Return windows",  # found by neither side on its own
+    ]
+    assert len(hits) == 6
+    plain = sample.search("acme", "default", question, 6).hits
+    assert "Returns and Exchanges > Return windows" not in [h.chunk.title for h in plain]
+
+
 def test_an_overview_yields_only_to_its_own_pages_sections() -> None:
     def hit(doc: str, position: int, title: str, score: float) -> Hit:
         chunk = ChunkRecord(
