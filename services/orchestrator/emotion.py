@@ -31,8 +31,8 @@ _EMPHASIS = re.compile(r"[!！]")
 # question about them is not a complaint.
 _DISTRESS = re.compile(
     r"\b(?:furious|fuming|livid|angry|annoyed|annoying|pissed|outraged|disgust(?:ed|ing)|"
-    r"disgrace(?:ful)?|ridiculous|useless|hopeless|unacceptable|scam(?:mers?)?|worst(?! case| scenario)|"
-    r"gutted|devastated|disappointed|disappointing|fed up|sick of|had enough|"
+    r"disgrace(?:ful)?|ridiculous|useless|hopeless|unacceptable|scam(?:mers?)?|"
+    r"worst(?! case| scenario)|gutted|devastated|disappointed|disappointing|fed up|sick of|had enough|"
     r"wits'? end|never again|copy[- ]?paste|is a joke|what a joke|shame on you|are you (?:even|serious|kidding)|wtf)\b"
     r"|[\U0001F620\U0001F621\U0001F624\U0001F92C\U0001F4A2]"
     r"|气死|生气|愤怒|火大|烦死|烦不烦|太坑|坑人|垃圾|恶心|失望|离谱|服了|行不行|骗子|太差|"
@@ -46,8 +46,8 @@ _CLAUSE_START = re.compile(r"[.?!。？！,，;；\n]")
 _HYPOTHETICAL = re.compile(r"\b(?:if|unless|in case)\b|如果|要是|万一|假如|假设", re.I)
 _NEGATED_CUE = re.compile(r"\b(?:not|never|n't|no longer)\s+(?:\w+\s+)?$|n't\s+(?:\w+\s+)?$", re.I)
 # Words the Chinese lexicon counts as negative that describe a support case, not a feeling
-# ("我有个问题", "没有收到", "没收到" read as 没收, "超过14天", "麻烦帮我查一下"): alone they would make a calm
-# customer look upset.
+# ("我有个问题", "没有收到", 没收到 cut as 没收, "超过14天", "麻烦帮我查一下"): alone they
+# would make a calm customer look upset.
 _ZH_CASE_WORDS = frozenset(
     """问题 东西 不要 秘密 没有 不能 无法 取消 投诉 失败 损坏 丢失 错误 故障 困难 复杂 陌生
     麻烦 担心 着急 没收 超过""".split()

@@ -162,7 +162,7 @@ class HybridSearch:
     ) -> SearchResult:
         """The best ``top_k`` relevant chunks; ``english_terms`` (a Chinese question's words in
         English) rank the English pages lexically too, and an ``overview`` question gets the
-        section a page's opening leads into."""
+        best page's first section."""
         query = normalised_query(query)
         depth = max(top_k * 5, 20)
         found: dict[str, list[Hit]] = {}
