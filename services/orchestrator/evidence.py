@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from services.orchestrator.emotion import distressed
 from services.orchestrator.intent_model import content_terms
+from services.orchestrator.questions import ZH_YES_NO_ENDING
 
 ORDER_ID = re.compile(r"\bORD-\d{4}-\d{3,}\b", re.IGNORECASE)
 # A lexicon score this low is anger, whatever the model thinks; below NEGATIVE_BELOW it is
@@ -84,8 +85,7 @@ _CONDITION = re.compile(
 _ZH_CHANNEL = re.compile(
     r"(?:通过|用|打|发)(?:电话|邮件|邮箱|微信)|网上|在线|线上|官网|App|APP|社交媒体|社交平台|微博|公众号"
 )
-# "是什么" ends in 么 but asks what, not whether.
-_ZH_YES_NO = re.compile(r"(?:吗|(?<![什怎这那多])么)[？?\s]*$|能不能|可不可以|能否|是否")
+_ZH_YES_NO = re.compile(rf"{ZH_YES_NO_ENDING}|能不能|可不可以|能否|是否")
 _ZH_WHEN = re.compile(
     r"周末|节假日|假期|晚上|夜里|凌晨|早上|春节|国庆|过年|周[一二三四五六日天]|星期"
 )

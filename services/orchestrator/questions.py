@@ -12,6 +12,8 @@ from services.orchestrator.figures import figures
 from shared.text import mostly_chinese, tokenize
 
 # Every pattern is an alternation of literals or bounded repeats: each reads the text once.
+# "能退吗" ends in a yes/no particle; "是什么" ends in 么 but asks what, not whether.
+ZH_YES_NO_ENDING = r"(?:吗|(?<![什怎这那多])么)[？?\s]*$"
 ASKS = {
     "list": re.compile(
         r"\b(?:which|what)(?:\s+\w+){0,3}?\s+(?:methods?|options?|ways?|cards?|carriers?|"
@@ -40,8 +42,7 @@ ASKS = {
     "yes_no": re.compile(
         # "someone stole my earbuds, does the warranty cover that?" asks yes or no too.
         r"(?:^|[,;.!?]\s*)(?:can|could|do|does|did|is|are|was|will|would|may|should|am|have|has)\b"
-        # "是什么" ends in 么 but asks what, not whether.
-        r"|(?:吗|(?<![什怎这那多])么)[？?\s]*$|能否|可否|是否|能不能|可不可以|会不会|有没有",
+        rf"|{ZH_YES_NO_ENDING}|能否|可否|是否|能不能|可不可以|会不会|有没有",
         re.IGNORECASE,
     ),
     "overview": re.compile(
