@@ -158,20 +158,9 @@ _STATUS_WORDS = frozenset(
     update updated tracking track happened coming late delayed stuck processed approved lost
     missing received doing going news long taking""".split()
 )
-# "When will my order ship?" and "where is my parcel?" ask after one order.
-_WHEN_OR_WHERE = (
-    ("when", "will"),
-    ("when", "is"),
-    ("when", "are"),
-    ("when", "can"),
-    ("when", "does"),
-    ("when", "do"),
-    ("when", "did"),
-    ("where", "is"),
-    ("where", "are"),
-    ("wheres",),
-    ("where's",),
-)
+# "When will my order ship?" asks after one order ("where is my parcel?" does too: "where"
+# is a status word).
+_WHEN_ONE_ORDER = tuple(("when", verb) for verb in "will is are can does do did".split())
 # "has it been processed?" asks what happened; "does it still work?" what the rule is.
 _HAPPENED = frozenset("has have had did was were hasn't haven't didn't wasn't".split())
 _BOUGHT = frozenset("ordered bought purchased returned paid".split())
@@ -387,13 +376,12 @@ def _small_talk(asked: list[str], words: set[str], message: str) -> bool:
     return len(content_terms(" ".join(asked))) < TOPIC_TERMS
 
 
-def _asks_a_rule(clause: str) -> bool:
+def _asks_a_rule(words: list[str]) -> bool:
     """An English question on what is allowed, not on where an order is or what happened."""
-    words = _words(clause)
     return (
         bool(words)
         and words[0] not in _HAPPENED
-        and not _opens_with(words, _WHEN_OR_WHERE)
+        and not _opens_with(words, _WHEN_ONE_ORDER)
         and not _STATUS_WORDS & set(words)
     )
 
@@ -404,16 +392,17 @@ def _own_order(parts: list[str], asking: list[bool]) -> bool:
     "my return label is 10 days old, does it still work?" tells of the customer's order to
     ask a rule: a statement counts only when no clause asks anything but where an order is.
     """
+    clause_words = [_words(c) for c in parts]
     # "can I still cancel it?" asks what is allowed too, though it is no question for _asks.
-    asks_a_rule = any(
-        (asks or _opens_with(_words(c), _MAY_I)) and _asks_a_rule(c)
-        for c, asks in zip(parts, asking, strict=True)
-    )
-    for clause, asks in zip(parts, asking, strict=True):
-        words = _words(clause)
+    rules = [
+        (asks or _opens_with(words, _MAY_I)) and _asks_a_rule(words)
+        for words, asks in zip(clause_words, asking, strict=True)
+    ]
+    asks_a_rule = any(rules)
+    for clause, words, asks, rule in zip(parts, clause_words, asking, rules, strict=True):
         if _opens_with(words, _POLICY_OPENERS) or _ZH_POLICY.search(clause):
             continue
-        if asks_a_rule and (not asks or _asks_a_rule(clause)):
+        if asks_a_rule and (not asks or rule):
             continue  # "does my order come with an invoice?" asks what always happens
         if _ZH_MINE.search(clause) or (words and words[0] in _BOUGHT | _ORDER_NOUNS):
             return True

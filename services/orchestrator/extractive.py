@@ -342,8 +342,8 @@ def _choose(
             by_score = sorted((c for c in scored if not c.elsewhere), key=lambda c: -c.score)
             top_two = set(list(dict.fromkeys(c.rank for c in by_score))[:2])
         else:
-            # The retriever's two best, and the passage of the best match wherever it ranks.
-            top_two = set(sorted({c.rank for c in scored})[:2]) | {best.rank}
+            # The retriever's two best; the best match's page is read whole below.
+            top_two = set(sorted({c.rank for c in scored})[:2])
         # For a Chinese question every unit is scored; one that matches nothing (a Chinese
         # section's other items) is left out. An English passage's next sentence is not.
         plain = sorted(
